@@ -1,0 +1,33 @@
+using FluentMigrator;
+
+namespace IamVet.Schema.Migrations;
+
+/// <summary>
+/// During the expand phase the new application inserts users without realName (it lives in the
+/// profile tables now), so the column must accept NULL. Down restores NOT NULL only after the
+/// profile tables' Downs have refilled it; a user still without a name is named in the error
+/// rather than silently given a made-up one.
+/// </summary>
+[Migration(202509290200, "users.realName accepts NULL during the expand phase")]
+public sealed class RelaxUsersRealName : Migration
+{
+    public override void Up() => Execute.Sql("""ALTER TABLE users ALTER COLUMN "realName" DROP NOT NULL;""");
+
+    public override void Down() => Execute.Sql("""
+        DO $$
+        DECLARE
+            missing bigint;
+            first_ids text;
+        BEGIN
+            SELECT count(*) INTO missing FROM users WHERE "realName" IS NULL;
+            IF missing > 0 THEN
+                SELECT string_agg(id, ', ') INTO first_ids
+                FROM (SELECT id FROM users WHERE "realName" IS NULL ORDER BY id LIMIT 20) f;
+                RAISE EXCEPTION 'cannot make users."realName" NOT NULL again: % user(s) have no realName and no profile row to take it from (first ids: %)', missing, first_ids
+                    USING ERRCODE = 'not_null_violation',
+                          HINT = 'Give these users a realName (or delete them) and run migrate down again.';
+            END IF;
+        END $$;
+        ALTER TABLE users ALTER COLUMN "realName" SET NOT NULL;
+        """);
+}

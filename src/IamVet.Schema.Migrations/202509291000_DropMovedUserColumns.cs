@@ -1,0 +1,16 @@
+using FluentMigrator;
+using IamVet.Schema.Migrations.Infrastructure;
+
+namespace IamVet.Schema.Migrations;
+
+/// <summary>
+/// The team's "004 cleanup", the contract step: drops from users the columns that moved to the
+/// profile tables. It never runs on a plain <c>migrate up</c> (only with <c>--cleanup</c>), because
+/// it must wait until the new application has proven itself. It refuses while any value of a
+/// column to drop is not represented in the new tables (e.g. a VETERINARIAN carrying a
+/// hospitalName: that value exists nowhere else) and names the user ids. Down re-adds the columns
+/// and refills them from the profile tables.
+/// </summary>
+[Migration(202509291000, "Cleanup: drop the moved columns from users (only with --cleanup)")]
+[RequiresExplicitRequest("--cleanup")]
+public sealed class DropMovedUserColumns : SqlMigration;

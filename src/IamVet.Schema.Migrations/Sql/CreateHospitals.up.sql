@@ -1,0 +1,78 @@
+SET LOCAL maintenance_work_mem = '512MB';
+SET LOCAL work_mem = '256MB';
+
+-- Blocking dirty data: refuse before any DDL, naming the offenders.
+DO $$
+DECLARE
+    missing bigint;
+    first_ids text;
+BEGIN
+    SELECT count(*) INTO missing FROM users WHERE "userType" = 'HOSPITAL' AND "hospitalName" IS NULL;
+    IF missing > 0 THEN
+        SELECT string_agg(id, ', ') INTO first_ids
+        FROM (SELECT id FROM users WHERE "userType" = 'HOSPITAL' AND "hospitalName" IS NULL ORDER BY id LIMIT 20) f;
+        RAISE EXCEPTION 'hospitals: % HOSPITAL user(s) have no hospitalName, which the new table requires (first ids: %)', missing, first_ids
+            USING ERRCODE = 'not_null_violation',
+                  HINT = 'Fill users."hospitalName" for these accounts, then migrate again.';
+    END IF;
+END $$;
+
+CREATE TABLE IF NOT EXISTS iamvet_rollback_stash (
+    kind       text        NOT NULL,
+    key        text        NOT NULL,
+    payload    jsonb       NOT NULL,
+    stashed_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT iamvet_rollback_stash_pkey PRIMARY KEY (kind, key)
+);
+
+CREATE TABLE hospitals (
+    id                      varchar       NOT NULL,
+    "userId"                varchar       NOT NULL,
+    "hospitalName"          varchar       NOT NULL,
+    "representativeName"    varchar       NOT NULL,
+    "businessNumber"        varchar,
+    "businessLicenseFile"   varchar,
+    "establishedDate"       timestamp(6),
+    "hospitalAddress"       varchar,
+    "hospitalAddressDetail" varchar,
+    "postalCode"            varchar,
+    latitude                numeric(10, 8),
+    longitude               numeric(11, 8),
+    "hospitalLogo"          varchar,
+    "hospitalWebsite"       varchar,
+    "hospitalDescription"   text,
+    "createdAt"             timestamp(6)  NOT NULL DEFAULT now(),
+    "updatedAt"             timestamp(6)  NOT NULL DEFAULT now()
+);
+
+INSERT INTO hospitals (id, "userId", "hospitalName", "representativeName", "businessNumber", "businessLicenseFile",
+                       "establishedDate", "hospitalAddress", "hospitalAddressDetail", "postalCode", latitude, longitude,
+                       "hospitalLogo", "hospitalWebsite", "hospitalDescription", "createdAt", "updatedAt")
+SELECT 'hosp_' || u.id, u.id, u."hospitalName", u."realName", u."businessNumber", lic."fileUrl",
+       u."establishedDate", u."hospitalAddress", u."hospitalAddressDetail",
+       s.payload ->> 'postalCode', (s.payload ->> 'latitude')::numeric(10, 8), (s.payload ->> 'longitude')::numeric(11, 8),
+       u."hospitalLogo", u."hospitalWebsite", s.payload ->> 'hospitalDescription', u."createdAt", u."updatedAt"
+FROM users u
+LEFT JOIN (
+    SELECT DISTINCT ON ("userId") "userId", "fileUrl"
+    FROM hospital_business_licenses
+    ORDER BY "userId", "uploadedAt" DESC, id DESC
+) lic ON lic."userId" = u.id
+LEFT JOIN iamvet_rollback_stash s ON s.kind = 'hospitals' AND s.key = u.id
+WHERE u."userType" = 'HOSPITAL';
+
+ALTER TABLE hospitals ADD CONSTRAINT hospitals_pkey PRIMARY KEY (id);
+ALTER TABLE hospitals ADD CONSTRAINT "hospitals_userId_key" UNIQUE ("userId");
+ALTER TABLE hospitals ADD CONSTRAINT "hospitals_businessNumber_key" UNIQUE ("businessNumber");
+CREATE INDEX hospitals_latitude_longitude_idx ON hospitals (latitude, longitude);
+ALTER TABLE hospitals ADD CONSTRAINT "hospitals_userId_fkey"
+    FOREIGN KEY ("userId") REFERENCES users (id) ON UPDATE CASCADE ON DELETE CASCADE;
+ANALYZE hospitals;
+
+DELETE FROM iamvet_rollback_stash WHERE kind = 'hospitals';
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM iamvet_rollback_stash) THEN
+        DROP TABLE iamvet_rollback_stash;
+    END IF;
+END $$;

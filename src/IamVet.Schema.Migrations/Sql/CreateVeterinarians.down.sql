@@ -1,0 +1,13 @@
+-- The table is the truth after Up: write back every value the legacy columns lack
+-- (profiles created or edited by the new application), then drop it.
+UPDATE users u
+SET "realName"     = v."realName",
+    "birthDate"    = v."birthDate",
+    nickname       = v.nickname,
+    "licenseImage" = v."licenseImage"
+FROM veterinarians v
+WHERE v."userId" = u.id
+  AND (u."realName", u."birthDate", u.nickname, u."licenseImage")
+      IS DISTINCT FROM (v."realName"::text, v."birthDate"::timestamp(3), v.nickname, v."licenseImage"::text);
+
+DROP TABLE veterinarians;

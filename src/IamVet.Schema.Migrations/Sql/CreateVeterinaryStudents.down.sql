@@ -1,0 +1,11 @@
+UPDATE users u
+SET "realName"        = s."realName",
+    "birthDate"       = s."birthDate",
+    nickname          = s.nickname,
+    "universityEmail" = s."universityEmail"
+FROM veterinary_students s
+WHERE s."userId" = u.id
+  AND (u."realName", u."birthDate", u.nickname, u."universityEmail")
+      IS DISTINCT FROM (s."realName"::text, s."birthDate"::timestamp(3), s.nickname, s."universityEmail"::text);
+
+DROP TABLE veterinary_students;
