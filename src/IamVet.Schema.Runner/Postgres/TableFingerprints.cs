@@ -1,0 +1,47 @@
+using Npgsql;
+
+namespace IamVet.Schema.Runner.Postgres;
+
+/// <summary>Row count and an order-independent hash of a table's (or query's) rows.</summary>
+public sealed record TableFingerprint(string Name, long Rows, string Hash);
+
+/// <summary>
+/// Fingerprints computed inside PostgreSQL as one aggregate (sum of a 64-bit md5 prefix per row),
+/// so nothing row-sized passes through the runner and the plan is a single hash-friendly scan.
+/// Rows are rendered with <c>to_jsonb</c>, so the result does not depend on column order.
+/// </summary>
+public static class TableFingerprints
+{
+    /// <summary>The legacy tables whose content a round trip must preserve exactly.</summary>
+    public static readonly IReadOnlyList<string> LegacyTables =
+    [
+        "users", "hospital_animals", "hospital_specialties", "hospital_facility_images", "hospital_business_licenses",
+    ];
+
+    public static Task<TableFingerprint> OfTableAsync(NpgsqlConnection connection, string table, NpgsqlTransaction? transaction = null, CancellationToken cancellationToken = default) =>
+        OfQueryAsync(connection, table, $"SELECT * FROM {Identifiers.Quote(table)}", transaction, cancellationToken);
+
+    /// <summary>Fingerprint of the rows of <paramref name="query"/> (a trusted, frozen SQL text).</summary>
+    public static async Task<TableFingerprint> OfQueryAsync(NpgsqlConnection connection, string name, string query, NpgsqlTransaction? transaction = null, CancellationToken cancellationToken = default)
+    {
+        var sql = $"""
+            SELECT count(*), coalesce(sum(('x' || substr(md5(to_jsonb(r)::text), 1, 16))::bit(64)::bigint::numeric), 0)::text
+            FROM ({query}) r
+            """;
+        await using var command = new NpgsqlCommand(sql, connection, transaction) { CommandTimeout = 0 };
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new TableFingerprint(name, reader.GetInt64(0), reader.GetString(1));
+    }
+
+    public static async Task<IReadOnlyList<TableFingerprint>> OfLegacyTablesAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction = null, CancellationToken cancellationToken = default)
+    {
+        var result = new List<TableFingerprint>();
+        foreach (var table in LegacyTables)
+        {
+            result.Add(await OfTableAsync(connection, table, transaction, cancellationToken));
+        }
+
+        return result;
+    }
+}
