@@ -1,36 +1,63 @@
 using System.CommandLine;
 using IamVet.Schema.Runner.Cli;
 using IamVet.Schema.Runner.Configuration;
-using IamVet.Schema.Runner.Engine;
 using IamVet.Schema.Runner.Pipeline;
 using Microsoft.Extensions.Logging;
-using Npgsql;
+using Spectre.Console;
 
 // Human output goes to stdout; logs (FluentMigrator's included) go to stderr.
+// IAMVET_SCHEMA_VERBOSE=1 shows FluentMigrator's per-migration log lines and stack traces.
+var verbose = Environment.GetEnvironmentVariable("IAMVET_SCHEMA_VERBOSE") is "1";
 using var loggerFactory = LoggerFactory.Create(logging => logging
-    .SetMinimumLevel(Environment.GetEnvironmentVariable("IAMVET_SCHEMA_VERBOSE") is "1" ? LogLevel.Information : LogLevel.Warning)
+    .SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning)
     .AddSimpleConsole(console => console.SingleLine = true)
     .AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace));
+if (Console.IsOutputRedirected)
+{
+    AnsiConsole.Profile.Width = 160;
+}
 
-var root = new RootCommand("IamVet.Schema: migrate the iamvet users table between its legacy and normalized shapes");
+var root = new RootCommand("IamVet.Schema: migrate the iamvet users table between its legacy and normalized shapes, safely");
 root.Subcommands.Add(MigrateCommand.Create(loggerFactory));
+root.Subcommands.Add(StatusCommand.Create());
+root.Subcommands.Add(CheckCommand.Create(loggerFactory));
+root.Subcommands.Add(VerifyCommand.Create());
+root.Subcommands.Add(PreviewCommand.Create());
+root.Subcommands.Add(BaselineCommand.Create(loggerFactory));
+
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    foreach (var error in parse.Errors)
+    {
+        await Console.Error.WriteLineAsync($"error: {error.Message}");
+    }
+
+    await Console.Error.WriteLineAsync("See --help for the commands and options.");
+    return ExitCodes.Usage;
+}
 
 try
 {
-    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
 catch (ConfigurationException ex)
 {
     await Console.Error.WriteLineAsync($"error: {ex.Message}");
     return ExitCodes.Usage;
 }
-catch (MigrationPlanningException ex)
+catch (PipelineStopped ex)
 {
     await Console.Error.WriteLineAsync($"error: {ex.Message}");
-    return ExitCodes.Usage;
+    return ex.ExitCode;
 }
-catch (PostgresException ex)
+catch (Exception ex) when (ex is not OutOfMemoryException)
 {
-    await Console.Error.WriteLineAsync($"error: migration failed and was rolled back: {ex.MessageText}{(ex.Hint is null ? "" : $" (hint: {ex.Hint})")}");
-    return ExitCodes.MigrationFailed;
+    await Console.Error.WriteLineAsync($"unexpected error: {ex.Message}");
+    if (verbose)
+    {
+        await Console.Error.WriteLineAsync(ex.ToString());
+    }
+
+    return ExitCodes.Unexpected;
 }

@@ -1,17 +1,140 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using IamVet.Schema.Runner.Configuration;
+using IamVet.Schema.Runner.Engine;
+using IamVet.Schema.Runner.Pipeline;
 
 namespace IamVet.Schema.Runner.Cli;
 
-/// <summary>Options shared by every command that touches a database.</summary>
-public static class CommonOptions
+/// <summary>Options shared by the commands that touch a database, and their translation into <see cref="RunOptions"/>.</summary>
+public static partial class CommonOptions
 {
     public static readonly Option<string?> Connection = new("--connection", "-c")
     {
-        Description = "Npgsql connection string (else env IAMVET_SCHEMA_CONNECTION, else ConnectionStrings:IamVet in appsettings.json)",
+        Description = "Npgsql connection string (else env IAMVET_SCHEMA_CONNECTION, else ConnectionStrings:IamVet in appsettings.json / appsettings.{DOTNET_ENVIRONMENT}.json)",
     };
 
-    public static void AddTo(Command command)
+    public static readonly Option<string> BackupDirectory = new("--backup-dir")
+    {
+        Description = "Directory for the pg_dump backup and its manifest",
+        DefaultValueFactory = _ => "backups",
+    };
+
+    public static readonly Option<bool> NoBackup = new("--no-backup")
+    {
+        Description = "Run without a backup (recorded as a warning; you will have no restore point)",
+    };
+
+    public static readonly Option<bool> Yes = new("--yes", "-y")
+    {
+        Description = "Do not ask for confirmation (required when there is no terminal to ask on)",
+    };
+
+    public static readonly Option<bool> Json = new("--json")
+    {
+        Description = "Print one JSON summary on stdout and nothing else",
+    };
+
+    public static readonly Option<TimeSpan> LockTimeout = new("--lock-timeout")
+    {
+        Description = "How long to wait for the migration lock, and PostgreSQL's lock_timeout for the migration's table locks (e.g. 10s, 2m, 500ms)",
+        DefaultValueFactory = _ => TimeSpan.FromSeconds(10),
+        CustomParser = ParseDuration,
+    };
+
+    public static readonly Option<TimeSpan> StatementTimeout = new("--statement-timeout")
+    {
+        Description = "PostgreSQL statement_timeout for each migration statement (0 = none)",
+        DefaultValueFactory = _ => TimeSpan.Zero,
+        CustomParser = ParseDuration,
+    };
+
+    public static readonly Option<bool> RequireIdle = new("--require-idle")
+    {
+        Description = "Refuse to run while other sessions are connected to the database (default: warn)",
+    };
+
+    public static readonly Option<long?> MinFreeSpace = new("--min-free-space")
+    {
+        Description = "Bytes that must be free in the backup directory (default: estimated dump size with a 20% margin)",
+    };
+
+    /// <summary>The options of a command that may change a database.</summary>
+    public static void AddRunOptions(Command command)
+    {
+        foreach (var option in new Option[] { Connection, BackupDirectory, NoBackup, Yes, Json, LockTimeout, StatementTimeout, RequireIdle, MinFreeSpace })
+        {
+            command.Options.Add(option);
+        }
+    }
+
+    /// <summary>The options of a read-only command.</summary>
+    public static void AddReadOptions(Command command)
     {
         command.Options.Add(Connection);
+        command.Options.Add(Json);
+        command.Options.Add(LockTimeout);
     }
+
+    public static RunOptions ToRunOptions(ParseResult parse, string commandName, MigrationDirection direction = MigrationDirection.Up) => new()
+    {
+        CommandName = commandName,
+        ConnectionString = ConnectionSettings.Resolve(parse.GetValue(Connection)).ConnectionString,
+        Direction = direction,
+        BackupDirectory = parse.GetValue(BackupDirectory) ?? "backups",
+        NoBackup = parse.GetValue(NoBackup),
+        Yes = parse.GetValue(Yes),
+        Json = parse.GetValue(Json),
+        LockTimeout = parse.GetValue(LockTimeout),
+        StatementTimeout = parse.GetValue(StatementTimeout),
+        RequireIdle = parse.GetValue(RequireIdle),
+        MinFreeBytes = parse.GetValue(MinFreeSpace),
+    };
+
+    /// <summary>
+    /// Asks before a command that changes the database. Without --yes and without a terminal it
+    /// refuses (exit 2) rather than hang on a prompt nobody can answer.
+    /// </summary>
+    public static bool Confirm(RunOptions options, string what)
+    {
+        if (options.Yes)
+        {
+            return true;
+        }
+
+        if (Console.IsInputRedirected)
+        {
+            throw new ConfigurationException($"refusing to {what} without --yes: there is no terminal to confirm on");
+        }
+
+        var target = new Npgsql.NpgsqlConnectionStringBuilder(options.ConnectionString);
+        Console.Error.Write($"{what} on database \"{target.Database}\" at {target.Host}:{target.Port}? [y/N] ");
+        var answer = Console.ReadLine();
+        return answer is not null && (answer.Trim().Equals("y", StringComparison.OrdinalIgnoreCase) || answer.Trim().Equals("yes", StringComparison.OrdinalIgnoreCase));
+    }
+
+    private static TimeSpan ParseDuration(ArgumentResult result)
+    {
+        var text = result.Tokens.Count == 0 ? "" : result.Tokens[0].Value;
+        var match = DurationPattern().Match(text);
+        if (!match.Success)
+        {
+            result.AddError($"'{text}' is not a duration: use e.g. 30s, 5m, 1h, 500ms or a number of seconds");
+            return TimeSpan.Zero;
+        }
+
+        var value = double.Parse(match.Groups["value"].Value, CultureInfo.InvariantCulture);
+        return match.Groups["unit"].Value switch
+        {
+            "ms" => TimeSpan.FromMilliseconds(value),
+            "m" or "min" => TimeSpan.FromMinutes(value),
+            "h" => TimeSpan.FromHours(value),
+            _ => TimeSpan.FromSeconds(value),
+        };
+    }
+
+    [GeneratedRegex(@"^(?<value>\d+(?:\.\d+)?)(?<unit>ms|s|m|min|h)?$")]
+    private static partial Regex DurationPattern();
 }

@@ -3,6 +3,7 @@ using FluentMigrator.Runner;
 using FluentMigrator.Runner.Processors;
 using IamVet.Schema.Migrations;
 using Microsoft.Extensions.DependencyInjection;
+using FluentMigrator.Runner.Logging;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -18,15 +19,17 @@ namespace IamVet.Schema.Runner.Engine;
 public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
 {
     /// <summary>
-    /// Applies <paramref name="plan"/>. <paramref name="beforeCommit"/> sees the migrated database
-    /// on the migration's own connection and transaction; throwing from it rolls everything back.
+    /// Applies <paramref name="plan"/>. <paramref name="beforeMigrate"/> and <paramref name="beforeCommit"/>
+    /// run on the migration's own connection and transaction, before the first migration and after
+    /// the last; throwing from either rolls everything back.
     /// </summary>
     public void Apply(
         string connectionString,
         MigrationPlan plan,
-        Action<NpgsqlConnection, NpgsqlTransaction>? beforeCommit = null)
+        Func<NpgsqlConnection, NpgsqlTransaction, Task>? beforeMigrate = null,
+        Func<NpgsqlConnection, NpgsqlTransaction, Task>? beforeCommit = null)
     {
-        using var services = BuildServices(connectionString, previewOnly: false);
+        using var services = BuildServices(connectionString, previewOnly: false, loggerFactory);
         using var scope = services.CreateScope();
         var runner = (MigrationRunner)scope.ServiceProvider.GetRequiredService<IMigrationRunner>();
         var processor = (GenericProcessorBase)runner.Processor;
@@ -34,6 +37,7 @@ public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
         processor.BeginTransaction();
         try
         {
+            beforeMigrate?.Invoke((NpgsqlConnection)processor.Connection, (NpgsqlTransaction)processor.Transaction).GetAwaiter().GetResult();
             if (plan.Direction == MigrationDirection.Up)
             {
                 runner.MigrateUp(plan.TargetVersion, useAutomaticTransactionManagement: false);
@@ -43,7 +47,7 @@ public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
                 runner.MigrateDown(plan.TargetVersion, useAutomaticTransactionManagement: false);
             }
 
-            beforeCommit?.Invoke((NpgsqlConnection)processor.Connection, (NpgsqlTransaction)processor.Transaction);
+            beforeCommit?.Invoke((NpgsqlConnection)processor.Connection, (NpgsqlTransaction)processor.Transaction).GetAwaiter().GetResult();
             processor.CommitTransaction();
         }
         catch
@@ -58,12 +62,15 @@ public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
     }
 
     /// <summary>
-    /// The SQL the plan would run, executing nothing that changes the database (FluentMigrator's
-    /// preview mode; it still connects to read VersionInfo).
+    /// Writes the SQL the plan would run to <paramref name="output"/>, executing nothing that
+    /// changes the database (FluentMigrator's preview mode; it still connects to read VersionInfo).
     /// </summary>
-    public void Preview(string connectionString, MigrationPlan plan)
+    public static void Preview(string connectionString, MigrationPlan plan, TextWriter output)
     {
-        using var services = BuildServices(connectionString, previewOnly: true);
+        using var sqlLogger = new SqlScriptFluentMigratorLoggerProvider(
+            output, new SqlScriptFluentMigratorLoggerOptions { OutputSemicolonDelimiter = true }, disposeWriter: false);
+        using var previewLogging = LoggerFactory.Create(logging => logging.AddProvider(sqlLogger));
+        using var services = BuildServices(connectionString, previewOnly: true, previewLogging);
         using var scope = services.CreateScope();
         var runner = scope.ServiceProvider.GetRequiredService<IMigrationRunner>();
         if (plan.Direction == MigrationDirection.Up)
@@ -76,7 +83,21 @@ public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
         }
     }
 
-    private ServiceProvider BuildServices(string connectionString, bool previewOnly) =>
+    /// <summary>
+    /// Records <paramref name="step"/> as applied without running it, in FluentMigrator's own
+    /// VersionInfo table (created if missing): how <c>baseline</c> adopts an existing database.
+    /// </summary>
+    public void RecordAsApplied(string connectionString, MigrationStep step)
+    {
+        using var services = BuildServices(connectionString, previewOnly: false, loggerFactory);
+        using var scope = services.CreateScope();
+        var runner = scope.ServiceProvider.GetRequiredService<IMigrationRunner>();
+        var versions = ((MigrationRunner)runner).VersionLoader;
+        versions.LoadVersionInfo();
+        versions.UpdateVersionInfo(step.Version, step.Description);
+    }
+
+    private static ServiceProvider BuildServices(string connectionString, bool previewOnly, ILoggerFactory loggerFactory) =>
         new ServiceCollection()
             .AddSingleton(loggerFactory)
             .AddLogging()

@@ -1,0 +1,35 @@
+using System.CommandLine;
+using IamVet.Schema.Runner.Engine;
+using IamVet.Schema.Runner.Pipeline;
+using IamVet.Schema.Runner.Pipeline.Reporting;
+using Microsoft.Extensions.Logging;
+
+namespace IamVet.Schema.Runner.Cli;
+
+/// <summary><c>check</c>: the pre-flight and data audit of a <c>migrate up</c> (or down), read-only.</summary>
+public static class CheckCommand
+{
+    private static readonly Option<bool> Down = new("--down") { Description = "Check a rollback to the baseline instead of an upgrade" };
+    private static readonly Option<bool> Cleanup = new("--cleanup") { Description = "Include the cleanup in the checked plan" };
+
+    public static Command Create(ILoggerFactory loggerFactory)
+    {
+        var command = new Command("check", "Pre-flight and data audit only: what `migrate up` would refuse or warn about; changes nothing");
+        command.Options.Add(Down);
+        command.Options.Add(Cleanup);
+        CommonOptions.AddRunOptions(command);
+        command.SetAction(async (parse, cancel) =>
+        {
+            var direction = parse.GetValue(Down) ? MigrationDirection.Down : MigrationDirection.Up;
+            var options = CommonOptions.ToRunOptions(parse, "check", direction) with
+            {
+                CheckOnly = true,
+                Flags = parse.GetValue(Cleanup) ? ["--cleanup"] : [],
+            };
+            var summary = await new MigrationPipeline(loggerFactory).RunAsync(options, cancel);
+            RunReport.Write(summary, options.Json);
+            return summary.ExitCode;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,71 @@
+using System.CommandLine;
+using IamVet.Schema.Runner.Configuration;
+using IamVet.Schema.Runner.Engine;
+using IamVet.Schema.Runner.Pipeline;
+using IamVet.Schema.Runner.Postgres;
+
+namespace IamVet.Schema.Runner.Cli;
+
+/// <summary><c>preview up|down</c>: the SQL a migration run would execute, executing nothing.</summary>
+public static class PreviewCommand
+{
+    private static readonly Option<long?> To = new("--to") { Description = "Target migration version" };
+    private static readonly Option<bool> Cleanup = new("--cleanup") { Description = "Include the cleanup (up only)" };
+    private static readonly Option<int?> Steps = new("--steps") { Description = "Roll back this many migrations (down only)" };
+    private static readonly Option<FileInfo?> Output = new("--output", "-o") { Description = "Write the SQL to this file instead of stdout" };
+
+    public static Command Create()
+    {
+        var command = new Command("preview", "Print the SQL that `migrate up` or `migrate down` would run; executes nothing");
+        foreach (var direction in new[] { MigrationDirection.Up, MigrationDirection.Down })
+        {
+            var sub = new Command(direction == MigrationDirection.Up ? "up" : "down", $"Preview `migrate {direction.ToString().ToLowerInvariant()}`");
+            sub.Options.Add(To);
+            sub.Options.Add(direction == MigrationDirection.Up ? Cleanup : Steps);
+            sub.Options.Add(Output);
+            sub.Options.Add(CommonOptions.Connection);
+            sub.SetAction(async (parse, cancel) =>
+            {
+                var connection = ConnectionSettings.Resolve(parse.GetValue(CommonOptions.Connection));
+                IReadOnlyList<long> applied;
+                await using (var db = await ReadOnlyConnection.OpenAsync(connection, "preview", cancel))
+                {
+                    applied = await VersionHistory.ReadAppliedAsync(db, cancel);
+                }
+
+                MigrationPlan plan;
+                try
+                {
+                    plan = direction == MigrationDirection.Up
+                        ? MigrationPlanner.PlanUp(applied, parse.GetValue(To), parse.GetValue(Cleanup) ? ["--cleanup"] : [])
+                        : MigrationPlanner.PlanDown(applied, parse.GetValue(To), parse.GetValue(Steps));
+                }
+                catch (MigrationPlanningException ex)
+                {
+                    throw new ConfigurationException(ex.Message);
+                }
+
+                var file = parse.GetValue(Output);
+                var writer = file is null ? Console.Out : new StreamWriter(file.FullName);
+                await writer.WriteLineAsync($"-- iamvet-schema preview: migrate {direction.ToString().ToLowerInvariant()} on {connection.Database}, " +
+                                            $"{plan.Steps.Count} migration(s): {string.Join(", ", plan.Steps.Select(s => s.Version))}");
+                if (!plan.IsEmpty)
+                {
+                    MigrationExecutor.Preview(new Npgsql.NpgsqlConnectionStringBuilder(connection.ConnectionString) { ApplicationName = "iamvet-schema preview" }.ConnectionString, plan, writer);
+                }
+
+                await writer.FlushAsync(cancel);
+                if (file is not null)
+                {
+                    await writer.DisposeAsync();
+                    await Console.Error.WriteLineAsync($"wrote {file.FullName}");
+                }
+
+                return ExitCodes.Success;
+            });
+            command.Subcommands.Add(sub);
+        }
+
+        return command;
+    }
+}

@@ -1,0 +1,46 @@
+namespace IamVet.Schema.Runner.Pipeline;
+
+/// <summary>
+/// A stage stopped the run for a reason it understands. Each outcome maps to one documented exit
+/// code and one migration_log status; the message is shown as is (it never contains a password).
+/// </summary>
+public abstract class PipelineStopped(string message, int exitCode, string logStatus, Exception? inner = null)
+    : Exception(message, inner)
+{
+    public int ExitCode { get; } = exitCode;
+
+    /// <summary>The migration_log status this outcome is recorded with.</summary>
+    public string LogStatus { get; } = logStatus;
+}
+
+/// <summary>Pre-flight or the data audit refused the run; nothing changed (exit 3).</summary>
+public sealed class PreflightFailed(string message, Exception? inner = null)
+    : PipelineStopped(message, ExitCodes.Refused, LogStatuses.Refused, inner);
+
+/// <summary>The backup could not be taken or proven; nothing changed (exit 4).</summary>
+public sealed class BackupFailed(string message, Exception? inner = null)
+    : PipelineStopped(message, ExitCodes.BackupFailed, LogStatuses.Failed, inner);
+
+/// <summary>A migration failed and its transaction was rolled back (exit 5).</summary>
+public sealed class MigrationFailed(string message, Exception? inner = null)
+    : PipelineStopped(message, ExitCodes.MigrationFailed, LogStatuses.RolledBack, inner);
+
+/// <summary>Verification found a mismatch; the transaction was rolled back (exit 6).</summary>
+public sealed class VerificationFailed(string message)
+    : PipelineStopped(message, ExitCodes.VerificationFailed, LogStatuses.RolledBack);
+
+/// <summary>Another run holds the migration lock (exit 7).</summary>
+public sealed class LockHeld(string message)
+    : PipelineStopped(message, ExitCodes.Locked, LogStatuses.Refused);
+
+/// <summary>The statuses a migration_log row can have (the CHECK constraint of the audit columns).</summary>
+public static class LogStatuses
+{
+    public const string Running = "RUNNING";
+    public const string Success = "SUCCESS";
+    public const string Failed = "FAILED";
+    public const string RolledBack = "ROLLED_BACK";
+    public const string Refused = "REFUSED";
+    public const string NothingToDo = "NOTHING_TO_DO";
+    public const string Aborted = "ABORTED";
+}

@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using IamVet.Schema.Runner.Engine;
+using IamVet.Schema.Runner.Postgres;
+using Npgsql;
+
+namespace IamVet.Schema.Runner.Pipeline;
+
+/// <summary>The state one run carries from stage to stage.</summary>
+public sealed class RunContext(RunOptions options) : IAsyncDisposable
+{
+    public RunOptions Options { get; } = options;
+
+    public NpgsqlConnectionStringBuilder Connection { get; } = new(options.ConnectionString);
+
+    public string Database => Connection.Database!;
+
+    public DateTimeOffset StartedAt { get; } = DateTimeOffset.UtcNow;
+
+    public Stopwatch Clock { get; } = Stopwatch.StartNew();
+
+    public List<StageResult> Stages { get; } = [];
+
+    /// <summary>The connection that holds the session advisory lock for the whole run.</summary>
+    public NpgsqlConnection? LockConnection { get; set; }
+
+    public string? ServerVersion { get; set; }
+
+    public int ServerMajor { get; set; }
+
+    public IReadOnlyList<long> AppliedBefore { get; set; } = [];
+
+    public MigrationPlan? Plan { get; set; }
+
+    public BackupResult? Backup { get; set; }
+
+    /// <summary>Verification and audit facts stored in migration_log.details and printed with --json.</summary>
+    public JsonObject Details { get; } = [];
+
+    /// <summary>The migration_log row of this attempt, once written.</summary>
+    public int? LogRowId { get; set; }
+
+    /// <summary>The verification result, shown as its own stage after Migrate.</summary>
+    public StageResult? VerifyResult { get; set; }
+
+    public bool NothingToDo => Plan is { IsEmpty: true };
+
+    /// <summary>A connection string for one role of the run (application_name shows it in pg_stat_activity).</summary>
+    public string ConnectionStringFor(string role, bool migrationTimeouts = false)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(Connection.ConnectionString)
+        {
+            ApplicationName = $"iamvet-schema {role}",
+            CommandTimeout = 0,
+            Pooling = false,
+        };
+        if (migrationTimeouts)
+        {
+            builder.Options = $"-c lock_timeout={(long)Options.LockTimeout.TotalMilliseconds} -c statement_timeout={(long)Options.StatementTimeout.TotalMilliseconds}";
+        }
+
+        return builder.ConnectionString;
+    }
+
+    public async Task<NpgsqlConnection> OpenAsync(string role, CancellationToken cancellationToken)
+    {
+        var connection = new NpgsqlConnection(ConnectionStringFor(role));
+        await connection.OpenAsync(cancellationToken);
+        return connection;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (LockConnection is not null)
+        {
+            await LockConnection.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,44 @@
+using IamVet.Schema.Runner.Engine;
+
+namespace IamVet.Schema.Runner.Pipeline;
+
+/// <summary>Everything the operator asked for, parsed and validated by the CLI layer.</summary>
+public sealed record RunOptions
+{
+    /// <summary>The command as typed, e.g. "migrate up", for migration_log and the report.</summary>
+    public required string CommandName { get; init; }
+
+    public required string ConnectionString { get; init; }
+
+    public MigrationDirection Direction { get; init; } = MigrationDirection.Up;
+
+    public long? TargetVersion { get; init; }
+
+    public int? Steps { get; init; }
+
+    /// <summary>Flags that unlock gated migrations, e.g. "--cleanup".</summary>
+    public IReadOnlyCollection<string> Flags { get; init; } = [];
+
+    public string BackupDirectory { get; init; } = "backups";
+
+    public bool NoBackup { get; init; }
+
+    public bool Yes { get; init; }
+
+    public bool Json { get; init; }
+
+    /// <summary>How long to wait for the migration lock, and PostgreSQL's lock_timeout for the migration's own locks.</summary>
+    public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>PostgreSQL statement_timeout for the migration connection; zero means none.</summary>
+    public TimeSpan StatementTimeout { get; init; } = TimeSpan.Zero;
+
+    /// <summary>Refuse (instead of warning) when other sessions are connected to the database.</summary>
+    public bool RequireIdle { get; init; }
+
+    /// <summary>Free bytes the backup directory must have; null: estimated from the database size.</summary>
+    public long? MinFreeBytes { get; init; }
+
+    /// <summary>Read-only run: lock, pre-flight and audit only (the <c>check</c> command).</summary>
+    public bool CheckOnly { get; init; }
+}

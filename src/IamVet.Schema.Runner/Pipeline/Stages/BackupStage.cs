@@ -1,0 +1,47 @@
+using System.Text.Json.Nodes;
+using IamVet.Schema.Runner.Postgres;
+
+namespace IamVet.Schema.Runner.Pipeline.Stages;
+
+/// <summary>
+/// Takes and proves the restore point (see <see cref="BackupWriter"/>). Failure: exit 4, nothing
+/// changed. <c>--no-backup</c> skips it, and the run records that as a warning.
+/// </summary>
+public sealed class BackupStage : IStage
+{
+    public string Name => "Backup";
+
+    public async Task<StageResult> RunAsync(RunContext context, CancellationToken cancellationToken)
+    {
+        if (context.Options.NoBackup)
+        {
+            return new StageResult(Name, StageStatus.Warn, TimeSpan.Zero, "skipped (--no-backup): this run has no restore point", []);
+        }
+
+        var pgDump = PgTools.Find("pg_dump") ?? throw new BackupFailed("pg_dump not found on PATH");
+        var pgRestore = PgTools.Find("pg_restore") ?? throw new BackupFailed("pg_restore not found on PATH");
+        var plan = context.Plan!;
+        var label = $"{plan.FromVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "empty"}_{plan.Direction.ToString().ToLowerInvariant()}";
+        var extra = new JsonObject
+        {
+            ["serverVersion"] = context.ServerVersion,
+            ["command"] = context.Options.CommandName,
+            ["versionsBefore"] = new JsonArray(context.AppliedBefore.Select(v => (JsonNode?)v).ToArray()),
+            ["versionAfter"] = plan.ResultVersion,
+        };
+        try
+        {
+            context.Backup = await new BackupWriter(pgDump, pgRestore)
+                .WriteAsync(context.Connection, context.Options.BackupDirectory, label, extra, cancellationToken);
+        }
+        catch (Exception ex) when (ex is BackupException or IOException or UnauthorizedAccessException)
+        {
+            throw new BackupFailed($"backup failed, nothing was changed: {ex.Message}", ex);
+        }
+
+        var backup = context.Backup;
+        return new StageResult(Name, StageStatus.Pass, TimeSpan.Zero,
+            $"{Path.GetFileName(backup.DumpPath)} ({PreflightStage.Bytes(backup.SizeBytes)}), read back by pg_restore --list",
+            [$"dump: {backup.DumpPath}", $"sha256: {backup.Sha256}", $"manifest: {backup.ManifestPath}"]);
+    }
+}

@@ -1,0 +1,38 @@
+using IamVet.Schema.Runner.Postgres;
+using Npgsql;
+
+namespace IamVet.Schema.Runner.Pipeline.Stages;
+
+/// <summary>
+/// Connects, then takes the migration lock (a session advisory lock on a dedicated connection)
+/// before anything reads the migration history. Another run holding it: exit 7, naming the holder.
+/// </summary>
+public sealed class LockStage : IStage
+{
+    public string Name => "Lock";
+
+    public async Task<StageResult> RunAsync(RunContext context, CancellationToken cancellationToken)
+    {
+        NpgsqlConnection connection;
+        try
+        {
+            connection = await context.OpenAsync("lock", cancellationToken);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            throw new PreflightFailed(ConnectionErrors.Describe(ex, context.Connection), ex);
+        }
+
+        context.LockConnection = connection;
+        if (!await AdvisoryLock.TryAcquireAsync(connection, context.Options.LockTimeout, cancellationToken))
+        {
+            var holder = await AdvisoryLock.FindHolderAsync(connection, cancellationToken);
+            throw new LockHeld(
+                $"another run holds the migration lock on database \"{context.Database}\" " +
+                $"({holder?.ToString() ?? "holder not visible to this role"}); waited {context.Options.LockTimeout.TotalSeconds:0.#} s. " +
+                "Let it finish (or stop it), then run again.");
+        }
+
+        return new StageResult(Name, StageStatus.Pass, TimeSpan.Zero, $"holding the migration lock (pid {connection.ProcessID})", []);
+    }
+}

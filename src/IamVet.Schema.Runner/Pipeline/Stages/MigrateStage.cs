@@ -1,0 +1,235 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using IamVet.Schema.Runner.Engine;
+using IamVet.Schema.Runner.Postgres;
+using IamVet.Schema.Runner.Verification;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace IamVet.Schema.Runner.Pipeline.Stages;
+
+/// <summary>
+/// Runs every planned migration and then the verification inside ONE transaction: a migration
+/// error rolls back (exit 5), a verification mismatch rolls back (exit 6), and only a verified
+/// result is committed. The migration connection carries lock_timeout and statement_timeout, so
+/// other sessions are never blocked longer than --lock-timeout.
+/// </summary>
+public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
+{
+    private static readonly string[] NewTables =
+    [
+        "veterinarians", "veterinary_students", "hospitals", "hospital_images", "hospital_treatment_animals", "hospital_treatment_specialties",
+    ];
+
+    public string Name => "Migrate";
+
+    public async Task<StageResult> RunAsync(RunContext context, CancellationToken cancellationToken)
+    {
+        var plan = context.Plan!;
+        var expectedAfterDown = plan.Direction == MigrationDirection.Down
+            ? await RecordedUpAsync(context.LockConnection!, plan, cancellationToken)
+            : null;
+        VerificationBaseline? baseline = null;
+        VerificationResult? verification = null;
+        var verifyClock = new Stopwatch();
+        var migrateClock = Stopwatch.StartNew();
+
+        try
+        {
+            new MigrationExecutor(loggerFactory).Apply(
+                context.ConnectionStringFor("migrate", migrationTimeouts: true),
+                plan,
+                beforeMigrate: async (connection, transaction) =>
+                {
+                    baseline = await Verifier.CaptureAsync(connection, transaction, plan, cancellationToken);
+                    if (expectedAfterDown is not null && !await NewTablesUnchangedAsync(connection, transaction, expectedAfterDown.NewTablesAfter, cancellationToken))
+                    {
+                        expectedAfterDown = null; // the application wrote since the up: an exact restore is not expected
+                    }
+                },
+                beforeCommit: async (connection, transaction) =>
+                {
+                    migrateClock.Stop();
+                    verifyClock.Start();
+                    verification = await Verifier.VerifyAsync(connection, transaction, plan, baseline!, expectedAfterDown?.LegacyBefore, cancellationToken);
+                    if (verification.Passed && plan.Direction == MigrationDirection.Up)
+                    {
+                        context.Details["legacyFingerprintsBefore"] = ToJson(baseline!.LegacyBefore);
+                        context.Details["newTableFingerprintsAfter"] = ToJson(await FingerprintNewTablesAsync(connection, transaction, cancellationToken));
+                    }
+
+                    verifyClock.Stop();
+                    if (!verification.Passed)
+                    {
+                        throw new VerificationMismatch();
+                    }
+                });
+        }
+        catch (VerificationMismatch)
+        {
+            RecordVerification(context, verification!, verifyClock.Elapsed, StageStatus.Fail);
+            throw new VerificationFailed("verification failed, the transaction was rolled back and nothing changed: " + string.Join("; ", verification!.Mismatches));
+        }
+        catch (Exception ex) when (ex is not PipelineStopped && FindPostgresError(ex) is { } error)
+        {
+            throw new MigrationFailed(await DescribeAsync(context, error, cancellationToken), ex);
+        }
+        catch (Exception ex) when (ex is not PipelineStopped && Find<NpgsqlException>(ex) is { } npgsql)
+        {
+            throw new MigrationFailed(
+                $"the migration's connection failed ({npgsql.Message}); PostgreSQL rolled the transaction back, nothing changed", ex);
+        }
+
+        RecordVerification(context, verification!, verifyClock.Elapsed, StageStatus.Pass);
+        return new StageResult(Name, StageStatus.Pass, migrateClock.Elapsed,
+            $"{plan.Direction.ToString().ToLowerInvariant()}: {plan.Steps.Count} migration(s) applied and committed, now at {plan.ResultVersion}",
+            plan.Steps.Select(step => $"{step.Version}  {step.Description}").ToList());
+    }
+
+    private static void RecordVerification(RunContext context, VerificationResult verification, TimeSpan duration, StageStatus status)
+    {
+        context.Details["verification"] = verification.Summary;
+        context.VerifyResult = new StageResult("Verify", status, duration,
+            verification.Passed ? "every moved value, row count, key and index checked" : $"{verification.Mismatches.Count} mismatch(es)",
+            verification.Passed ? DescribeTables(verification.Summary) : verification.Mismatches);
+    }
+
+    private static List<string> DescribeTables(JsonObject summary)
+    {
+        var lines = new List<string>();
+        if (summary["tables"] is JsonObject tables)
+        {
+            foreach (var (table, node) in tables)
+            {
+                var entry = node!.AsObject();
+                lines.Add(entry.ContainsKey("sourceRowsAll")
+                    ? $"{table}: {entry["newRows"]} row(s) = {entry["sourceRowsAll"]} source row(s) (active only: {entry["sourceRowsActive"]}), fingerprints equal"
+                    : $"{table}: {entry["legacyRows"]} row(s) back on the legacy side, fingerprints equal");
+            }
+        }
+
+        if (summary["exactRestore"] is JsonValue exact)
+        {
+            lines.Add(exact.GetValue<bool>() ? "legacy tables equal their fingerprints from before the up" : "legacy tables differ from before the up");
+        }
+
+        return lines;
+    }
+
+    /// <summary>The fingerprints the last successful up recorded, when this down returns to where it started.</summary>
+    private static async Task<RecordedUp?> RecordedUpAsync(NpgsqlConnection connection, MigrationPlan plan, CancellationToken cancellationToken)
+    {
+        if (!await MigrationLog.HasAuditColumnsAsync(connection, cancellationToken))
+        {
+            return null;
+        }
+
+        await using var command = new NpgsqlCommand("""
+            SELECT details::text FROM migration_log
+            WHERE status = 'SUCCESS' AND version_to = @from AND details ? 'legacyFingerprintsBefore'
+              AND (version_from = @to OR (version_from IS NULL AND @to = 202509290000))
+            ORDER BY id DESC LIMIT 1
+            """, connection);
+        command.Parameters.AddWithValue("from", plan.FromVersion ?? 0);
+        command.Parameters.AddWithValue("to", plan.TargetVersion);
+        if (await command.ExecuteScalarAsync(cancellationToken) is not string json || JsonNode.Parse(json) is not JsonObject details)
+        {
+            return null;
+        }
+
+        return new RecordedUp(FromJson(details["legacyFingerprintsBefore"]), FromJson(details["newTableFingerprintsAfter"]));
+    }
+
+    private static async Task<bool> NewTablesUnchangedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<TableFingerprint> recorded, CancellationToken cancellationToken)
+    {
+        var now = await FingerprintNewTablesAsync(connection, transaction, cancellationToken);
+        return recorded.Count > 0 && recorded.Count == now.Count && recorded.All(r => now.Any(n => n == r));
+    }
+
+    private static async Task<List<TableFingerprint>> FingerprintNewTablesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        var result = new List<TableFingerprint>();
+        foreach (var table in NewTables)
+        {
+            await using var exists = new NpgsqlCommand("SELECT to_regclass(@t) IS NOT NULL", connection, transaction);
+            exists.Parameters.AddWithValue("t", "public." + table);
+            if ((bool)(await exists.ExecuteScalarAsync(cancellationToken))!)
+            {
+                result.Add(await TableFingerprints.OfTableAsync(connection, table, transaction, cancellationToken));
+            }
+        }
+
+        return result;
+    }
+
+    private static async Task<string> DescribeAsync(RunContext context, PostgresException error, CancellationToken cancellationToken)
+    {
+        var message = $"migration failed and was rolled back, nothing changed: {error.MessageText}" +
+                      (error.Hint is null ? "" : $" (hint: {error.Hint})");
+        if (error.SqlState == PostgresErrorCodes.LockNotAvailable)
+        {
+            var blockers = await LockBlockersAsync(context.LockConnection!, cancellationToken);
+            message = $"gave up waiting for a table lock after --lock-timeout {context.Options.LockTimeout.TotalSeconds:0.#} s " +
+                      $"(blocked by {(blockers.Count == 0 ? "a session that has since let go" : string.Join("; ", blockers))}); rolled back, nothing changed";
+        }
+        else if (error.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown)
+        {
+            message = $"the migration's connection was terminated by the server ({error.MessageText}); PostgreSQL rolled the transaction back, nothing changed";
+        }
+        else if (error.SqlState == PostgresErrorCodes.QueryCanceled)
+        {
+            message = $"a statement was cancelled ({error.MessageText}; --statement-timeout is {context.Options.StatementTimeout.TotalSeconds:0.#} s, 0 = none); rolled back, nothing changed";
+        }
+
+        return message;
+    }
+
+    private static async Task<List<string>> LockBlockersAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("""
+            SELECT DISTINCT format('pid %s (%s) holds %s on %s', l.pid, coalesce(nullif(a.application_name, ''), 'no application name'), l.mode, l.relation::regclass)
+            FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.granted AND l.pid <> pg_backend_pid() AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+              AND l.relation IN (SELECT oid FROM pg_class WHERE relnamespace = 'public'::regnamespace)
+              AND a.application_name NOT LIKE 'iamvet-schema%'
+            """, connection);
+        var blockers = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            blockers.Add(reader.GetString(0));
+        }
+
+        return blockers;
+    }
+
+    private static PostgresException? FindPostgresError(Exception exception) => Find<PostgresException>(exception);
+
+    private static T? Find<T>(Exception? exception)
+        where T : Exception
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is T match)
+            {
+                return match;
+            }
+        }
+
+        return null;
+    }
+
+    private static JsonArray ToJson(IEnumerable<TableFingerprint> fingerprints) =>
+        new(fingerprints.Select(f => (JsonNode?)new JsonObject { ["table"] = f.Name, ["rows"] = f.Rows, ["hash"] = f.Hash }).ToArray());
+
+    private static List<TableFingerprint> FromJson(JsonNode? node) =>
+        node is JsonArray array
+            ? array.Select(n => new TableFingerprint(n!["table"]!.GetValue<string>(), n["rows"]!.GetValue<long>(), n["hash"]!.GetValue<string>())).ToList()
+            : [];
+
+    private sealed record RecordedUp(IReadOnlyList<TableFingerprint> LegacyBefore, IReadOnlyList<TableFingerprint> NewTablesAfter);
+
+    /// <summary>Thrown inside the transaction to make the executor roll back.</summary>
+    private sealed class VerificationMismatch : Exception;
+}

@@ -1,0 +1,219 @@
+using System.Globalization;
+using IamVet.Schema.Runner.Configuration;
+using IamVet.Schema.Runner.Engine;
+using IamVet.Schema.Runner.Postgres;
+using Npgsql;
+
+namespace IamVet.Schema.Runner.Pipeline.Stages;
+
+/// <summary>
+/// Everything the runbook asked the operator to check by hand, before anything changes: the
+/// server and its version, the migration history (a legacy database without one is sent to
+/// <c>baseline</c>), the plan, the privileges it needs, pg_dump/pg_restore at least as new as the
+/// server, free space for the dump, and other sessions on the database.
+/// </summary>
+public sealed class PreflightStage : IStage
+{
+    /// <summary>Free space wanted beyond the estimated dump size.</summary>
+    private const double SpaceMargin = 1.2;
+
+    private static readonly string[] TouchedTables =
+    [
+        "users", "hospital_animals", "hospital_specialties", "hospital_facility_images", "hospital_business_licenses", "migration_log",
+        "veterinarians", "veterinary_students", "hospitals", "hospital_images", "hospital_treatment_animals",
+        "hospital_treatment_specialties", "VersionInfo", "iamvet_rollback_stash",
+    ];
+
+    public string Name => "Pre-flight";
+
+    public async Task<StageResult> RunAsync(RunContext context, CancellationToken cancellationToken)
+    {
+        var connection = context.LockConnection!;
+        var notes = new List<string>();
+        var warn = false;
+
+        context.ServerVersion = await ScalarAsync<string>(connection, "SHOW server_version", cancellationToken);
+        context.ServerMajor = int.Parse(await ScalarAsync<string>(connection, "SHOW server_version_num", cancellationToken), CultureInfo.InvariantCulture) / 10000;
+        notes.Add($"PostgreSQL {context.ServerVersion} at {context.Connection.Host}:{context.Connection.Port}/{context.Database}");
+
+        context.AppliedBefore = await VersionHistory.ReadAppliedAsync(connection, cancellationToken);
+        if (context.AppliedBefore.Count == 0 && await ScalarAsync<bool>(connection, "SELECT to_regclass('public.users') IS NOT NULL", cancellationToken))
+        {
+            throw new PreflightFailed(
+                $"database \"{context.Database}\" has the legacy tables but no migration history (no VersionInfo): " +
+                "adopt it first with `baseline`, which checks its shape and records the legacy baseline as applied");
+        }
+
+        context.Plan = Plan(context);
+        var plan = context.Plan;
+        notes.Add(plan.IsEmpty
+            ? $"nothing to do: at {plan.FromVersion?.ToString(CultureInfo.InvariantCulture) ?? "no version"}"
+            : $"plan: {plan.Direction.ToString().ToLowerInvariant()} {plan.Steps.Count} migration(s), {plan.FromVersion?.ToString(CultureInfo.InvariantCulture) ?? "empty"} → {plan.ResultVersion}");
+        if (plan.IsEmpty && !context.Options.CheckOnly)
+        {
+            return new StageResult(Name, StageStatus.Pass, TimeSpan.Zero, "nothing to do", notes);
+        }
+
+        await CheckPrivilegesAsync(connection, cancellationToken);
+        notes.Add("privileges: CREATE on schema public, owner of every table the plan alters");
+
+        if (context.Options.NoBackup)
+        {
+            warn = true;
+            notes.Add("--no-backup: pg_dump, pg_restore and free space not checked; there will be no restore point");
+        }
+        else
+        {
+            notes.Add(CheckTools(context));
+            notes.Add(await CheckBackupSpaceAsync(context, connection, cancellationToken));
+        }
+
+        var others = await OtherSessionsAsync(connection, cancellationToken);
+        if (others.Count > 0)
+        {
+            var list = string.Join("; ", others.Take(10));
+            if (context.Options.RequireIdle)
+            {
+                throw new PreflightFailed($"{others.Count} other session(s) are connected to \"{context.Database}\" and --require-idle was given: {list}. Stop the application first.");
+            }
+
+            warn = true;
+            notes.Add($"{others.Count} other session(s) connected (the runbook stops the application first; --require-idle refuses): {list}");
+        }
+
+        return new StageResult(Name, warn ? StageStatus.Warn : StageStatus.Pass, TimeSpan.Zero,
+            $"PostgreSQL {context.ServerVersion}; {plan.Steps.Count} migration(s) to run", notes);
+    }
+
+    private static MigrationPlan Plan(RunContext context)
+    {
+        try
+        {
+            return context.Options.Direction == MigrationDirection.Up
+                ? MigrationPlanner.PlanUp(context.AppliedBefore, context.Options.TargetVersion, context.Options.Flags)
+                : MigrationPlanner.PlanDown(context.AppliedBefore, context.Options.TargetVersion, context.Options.Steps);
+        }
+        catch (MigrationPlanningException ex)
+        {
+            throw new ConfigurationException(ex.Message);
+        }
+    }
+
+    private static async Task CheckPrivilegesAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        const string sql = """
+            SELECT 'CREATE on schema public' WHERE NOT has_schema_privilege('public', 'CREATE')
+            UNION ALL
+            SELECT format('owner of %I (needed to ALTER it; owner is %s)', c.relname, pg_get_userbyid(c.relowner))
+            FROM pg_class c
+            WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND c.relname = ANY(@tables)
+              AND NOT pg_has_role(current_user, c.relowner, 'USAGE')
+            UNION ALL
+            SELECT format('SELECT, INSERT, UPDATE, DELETE on %I', c.relname)
+            FROM pg_class c
+            WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND c.relname = ANY(@tables)
+              AND NOT has_table_privilege(c.oid, 'SELECT, INSERT, UPDATE, DELETE')
+            """;
+        await using var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.AddWithValue("tables", TouchedTables);
+        var missing = new List<string>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                missing.Add(reader.GetString(0));
+            }
+        }
+
+        if (missing.Count > 0)
+        {
+            var role = await ScalarAsync<string>(connection, "SELECT current_user::text", cancellationToken);
+            throw new PreflightFailed($"role \"{role}\" lacks privileges the plan needs: {string.Join("; ", missing)}");
+        }
+    }
+
+    private static string CheckTools(RunContext context)
+    {
+        var found = new List<string>();
+        foreach (var name in new[] { "pg_dump", "pg_restore" })
+        {
+            var tool = PgTools.Find(name)
+                ?? throw new PreflightFailed($"{name} not found on PATH: install the PostgreSQL client (postgresql-client-{context.ServerMajor} or newer), or pass --no-backup to run without a restore point");
+            if (tool.Major < context.ServerMajor)
+            {
+                throw new PreflightFailed(
+                    $"{name} {tool.Version} ({tool.Path}) is older than the server (PostgreSQL {context.ServerVersion}): it cannot dump this server reliably. " +
+                    $"Install postgresql-client-{context.ServerMajor} or newer and put it first on PATH");
+            }
+
+            found.Add($"{name} {tool.Version}");
+        }
+
+        return string.Join(", ", found);
+    }
+
+    private static async Task<string> CheckBackupSpaceAsync(RunContext context, NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var directory = Path.GetFullPath(context.Options.BackupDirectory);
+        try
+        {
+            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            var probe = Path.Combine(directory, $".write-probe-{Environment.ProcessId}");
+            await File.WriteAllTextAsync(probe, "", cancellationToken);
+            File.Delete(probe);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new PreflightFailed($"backup directory {directory} is not writable: {ex.Message}");
+        }
+
+        var estimate = await ScalarAsync<long>(connection, """
+            SELECT coalesce(sum(pg_table_size(c.oid)), 0)::bigint FROM pg_class c
+            WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'm')
+            """, cancellationToken);
+        var required = context.Options.MinFreeBytes ?? (long)(estimate * SpaceMargin);
+        var free = new DriveInfo(directory).AvailableFreeSpace;
+        if (free < required)
+        {
+            throw new PreflightFailed(
+                $"not enough free space for the backup in {directory}: {Bytes(free)} free, {Bytes(required)} needed " +
+                $"(estimated dump size {Bytes(estimate)} with margin{(context.Options.MinFreeBytes is null ? "" : "; set by --min-free-space")})");
+        }
+
+        return $"backup directory {directory}: {Bytes(free)} free, {Bytes(required)} needed";
+    }
+
+    private static async Task<List<string>> OtherSessionsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("""
+            SELECT format('pid %s %s%s', pid, coalesce(nullif(application_name, ''), '(no application name)'),
+                          coalesce(' from ' || client_addr::text, ''))
+            FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+              AND application_name NOT LIKE 'iamvet-schema%'
+            ORDER BY pid
+            """, connection);
+        var sessions = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            sessions.Add(reader.GetString(0));
+        }
+
+        return sessions;
+    }
+
+    internal static string Bytes(long bytes) => bytes switch
+    {
+        >= 1L << 30 => $"{bytes / (double)(1L << 30):0.0} GiB",
+        >= 1L << 20 => $"{bytes / (double)(1L << 20):0.0} MiB",
+        >= 1L << 10 => $"{bytes / (double)(1L << 10):0.0} KiB",
+        _ => $"{bytes} B",
+    };
+
+    private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (T)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+}

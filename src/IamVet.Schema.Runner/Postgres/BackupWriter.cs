@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Npgsql;
+
+namespace IamVet.Schema.Runner.Postgres;
+
+/// <summary>A proven backup: the dump, its manifest, and what was measured of it.</summary>
+public sealed record BackupResult(string DumpPath, string ManifestPath, string Sha256, long SizeBytes, TimeSpan Duration, IReadOnlyDictionary<string, long> RowCounts);
+
+/// <summary>
+/// Takes a backup the runbook way, but proven: <c>pg_dump -Fc</c> into a temporary name inside a
+/// REPEATABLE READ snapshot that is also used to count every table's rows (so the manifest's
+/// counts match the dump exactly), renamed only when complete; <c>pg_restore --list</c> must read
+/// it; sha256; a JSON manifest beside it. Dump and manifest are mode 0600 in a 0700 directory.
+/// No password is written anywhere: pg_dump gets it through PGPASSWORD in its environment.
+/// </summary>
+public sealed class BackupWriter(PgTool pgDump, PgTool pgRestore)
+{
+    public static readonly UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private static readonly UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private static readonly JsonSerializerOptions JsonOptions = Pipeline.Reporting.RunReport.JsonOptions;
+
+    public async Task<BackupResult> WriteAsync(
+        NpgsqlConnectionStringBuilder target,
+        string directory,
+        string label,
+        JsonObject extraManifestFields,
+        CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        if (!Directory.Exists(directory))
+        {
+            Directory.CreateDirectory(directory, DirectoryMode);
+        }
+
+        var stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        var baseName = $"{Sanitize(target.Database!)}_{stamp}_{label}";
+        var dumpPath = Path.GetFullPath(Path.Combine(directory, baseName + ".dump"));
+        var partialPath = dumpPath + ".partial";
+        var manifestPath = Path.GetFullPath(Path.Combine(directory, baseName + ".manifest.json"));
+
+        // The snapshot that pg_dump and the row counts share.
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(target.ConnectionString)
+        {
+            ApplicationName = "iamvet-schema backup", Pooling = false, CommandTimeout = 0,
+        }.ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+        string snapshot;
+        await using (var export = new NpgsqlCommand("SELECT pg_export_snapshot()", connection, transaction))
+        {
+            snapshot = (string)(await export.ExecuteScalarAsync(cancellationToken))!;
+        }
+
+        var rowCounts = await CountRowsAsync(connection, transaction, cancellationToken);
+
+        using (File.Create(partialPath, 1, FileOptions.None))
+        {
+            // Created empty with the default umask; the mode is fixed before pg_dump writes any data.
+        }
+
+        File.SetUnixFileMode(partialPath, FileMode);
+        var dump = PgTools.Run(
+            pgDump.Path,
+            ["--format=custom", "--no-password", $"--snapshot={snapshot}", "--file", partialPath],
+            PgTools.EnvironmentFor(target, "iamvet-schema pg_dump"),
+            TimeSpan.FromHours(6));
+        await transaction.CommitAsync(cancellationToken);
+        if (dump.ExitCode != 0)
+        {
+            File.Delete(partialPath);
+            throw new BackupException($"pg_dump failed (exit {dump.ExitCode}): {FirstLines(dump.StandardError)}");
+        }
+
+        File.Move(partialPath, dumpPath);
+        var list = PgTools.Run(pgRestore.Path, ["--list", dumpPath], environment: null, TimeSpan.FromMinutes(10));
+        if (list.ExitCode != 0 || !list.StandardOutput.Contains("Format: CUSTOM", StringComparison.Ordinal))
+        {
+            File.Delete(dumpPath);
+            throw new BackupException($"pg_restore --list cannot read the dump {dumpPath}: {FirstLines(list.StandardError)}");
+        }
+
+        var sha256 = await Sha256Async(dumpPath, cancellationToken);
+        var size = new FileInfo(dumpPath).Length;
+        var manifest = new JsonObject
+        {
+            ["format"] = "iamvet-schema-backup/1",
+            ["file"] = Path.GetFileName(dumpPath),
+            ["sizeBytes"] = size,
+            ["sha256"] = sha256,
+            ["createdAt"] = DateTimeOffset.UtcNow.ToString("O"),
+            ["durationMs"] = (long)clock.Elapsed.TotalMilliseconds,
+            ["database"] = target.Database,
+            ["host"] = target.Host,
+            ["port"] = target.Port,
+            ["pgDumpVersion"] = pgDump.Version,
+            ["rowCounts"] = new JsonObject(rowCounts.Select(pair => KeyValuePair.Create(pair.Key, (JsonNode?)pair.Value))),
+        };
+        foreach (var (key, value) in extraManifestFields)
+        {
+            manifest[key] = value?.DeepClone();
+        }
+
+        await File.WriteAllTextAsync(manifestPath, manifest.ToJsonString(JsonOptions), cancellationToken);
+        File.SetUnixFileMode(manifestPath, FileMode);
+        return new BackupResult(dumpPath, manifestPath, sha256, size, clock.Elapsed, rowCounts);
+    }
+
+    public static async Task<string> Sha256Async(string path, CancellationToken cancellationToken)
+    {
+        await using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken));
+    }
+
+    /// <summary>Exact row counts of every table of the public schema, in the given snapshot.</summary>
+    public static async Task<SortedDictionary<string, long>> CountRowsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+    {
+        var tables = new List<string>();
+        await using (var list = new NpgsqlCommand(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY 1",
+            connection, transaction))
+        await using (var reader = await list.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                tables.Add(reader.GetString(0));
+            }
+        }
+
+        var counts = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        foreach (var table in tables)
+        {
+            await using var count = new NpgsqlCommand($"SELECT count(*) FROM public.{Identifiers.Quote(table)}", connection, transaction);
+            counts[table] = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
+        }
+
+        return counts;
+    }
+
+    private static string Sanitize(string name) => string.Concat(name.Select(c => char.IsLetterOrDigit(c) || c is '_' or '-' ? c : '_'));
+
+    private static string FirstLines(string text) => string.Join(" | ", text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Take(5));
+}
+
+/// <summary>The backup could not be written or proven.</summary>
+public sealed class BackupException(string message) : Exception(message);

@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.RegularExpressions;
+using Npgsql;
+
+namespace IamVet.Schema.Runner.Postgres;
+
+/// <summary>A PostgreSQL client program found on PATH, with its major version.</summary>
+public sealed record PgTool(string Name, string Path, string Version, int Major);
+
+/// <summary>The result of running a client program.</summary>
+public sealed record ToolRun(int ExitCode, string StandardOutput, string StandardError, TimeSpan Duration);
+
+/// <summary>
+/// Finds and runs pg_dump / pg_restore. Connection facts go to the child through libpq's
+/// environment (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD), never its arguments, so
+/// no password shows in /proc/&lt;pid&gt;/cmdline or ps.
+/// </summary>
+public static partial class PgTools
+{
+    public static PgTool? Find(string name)
+    {
+        var path = (Environment.GetEnvironmentVariable("PATH") ?? "")
+            .Split(System.IO.Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(dir => System.IO.Path.Combine(dir, name))
+            .FirstOrDefault(File.Exists);
+        if (path is null)
+        {
+            return null;
+        }
+
+        var run = Run(path, ["--version"], environment: null, TimeSpan.FromSeconds(30));
+        var match = VersionPattern().Match(run.StandardOutput);
+        if (run.ExitCode != 0 || !match.Success)
+        {
+            return new PgTool(name, path, run.StandardOutput.Trim(), 0);
+        }
+
+        return new PgTool(name, path, match.Groups[0].Value, int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>libpq environment for a child process that connects like <paramref name="connection"/>.</summary>
+    public static Dictionary<string, string?> EnvironmentFor(NpgsqlConnectionStringBuilder connection, string applicationName)
+    {
+        var environment = new Dictionary<string, string?>(StringComparer.Ordinal)
+        {
+            ["PGHOST"] = connection.Host,
+            ["PGPORT"] = connection.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["PGDATABASE"] = connection.Database,
+            ["PGUSER"] = connection.Username,
+            ["PGPASSWORD"] = connection.Password,
+            ["PGAPPNAME"] = applicationName,
+            ["PGCONNECT_TIMEOUT"] = "15",
+        };
+        if (connection.SslMode is SslMode.Require or SslMode.VerifyCA or SslMode.VerifyFull)
+        {
+            environment["PGSSLMODE"] = connection.SslMode switch
+            {
+                SslMode.VerifyCA => "verify-ca",
+                SslMode.VerifyFull => "verify-full",
+                _ => "require",
+            };
+        }
+
+        return environment;
+    }
+
+    public static ToolRun Run(string path, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string?>? environment, TimeSpan timeout)
+    {
+        var start = new ProcessStartInfo(path)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        if (environment is not null)
+        {
+            foreach (var (key, value) in environment)
+            {
+                start.Environment[key] = value;
+            }
+        }
+
+        var clock = Stopwatch.StartNew();
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {path}");
+        var stdout = new StringBuilder();
+        var stderr = new StringBuilder();
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { stdout.AppendLine(e.Data); } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { stderr.AppendLine(e.Data); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        if (!process.WaitForExit(timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+            return new ToolRun(-1, stdout.ToString(), $"{stderr}\n{System.IO.Path.GetFileName(path)} did not finish within {timeout}", clock.Elapsed);
+        }
+
+        process.WaitForExit();
+        return new ToolRun(process.ExitCode, stdout.ToString(), stderr.ToString(), clock.Elapsed);
+    }
+
+    [GeneratedRegex(@"(\d+)(?:\.\d+)+")]
+    private static partial Regex VersionPattern();
+}

@@ -1,0 +1,159 @@
+using IamVet.Schema.Runner.Engine;
+using Npgsql;
+
+namespace IamVet.Schema.Runner.Verification;
+
+public enum FindingSeverity
+{
+    /// <summary>The run is refused (exit 3) before anything changes.</summary>
+    Blocking,
+
+    /// <summary>Handled by the rules of DOMAIN.md, and reported.</summary>
+    Warning,
+}
+
+/// <summary>One kind of dirty row: how many, and the first ids (at most 20).</summary>
+public sealed record AuditFinding(string Code, FindingSeverity Severity, string Message, long Count, IReadOnlyList<string> FirstIds);
+
+/// <summary>
+/// The dirty-data checks of DOMAIN.md, run before any DDL for the migrations about to run, so a
+/// row that would break a new constraint is named (with ids) up front instead of being discovered
+/// halfway through the move.
+/// </summary>
+public static class DataAudit
+{
+    private const int IdsShown = 20;
+
+    private sealed record Check(long Version, MigrationDirection Direction, string Code, FindingSeverity Severity, string Message, string IdsSql);
+
+    private const string HospitalColumnsFilled = """
+        ("hospitalName" IS NOT NULL OR "businessNumber" IS NOT NULL OR "establishedDate" IS NOT NULL OR "hospitalAddress" IS NOT NULL
+         OR "hospitalAddressDetail" IS NOT NULL OR "hospitalLogo" IS NOT NULL OR "hospitalWebsite" IS NOT NULL)
+        """;
+
+    private static readonly Check[] Checks =
+    [
+        new(202509290500, MigrationDirection.Up, "hospital-without-name", FindingSeverity.Blocking,
+            "HOSPITAL users without hospitalName: hospitals.hospitalName is NOT NULL. Fill users.\"hospitalName\" first.",
+            """SELECT id FROM users WHERE "userType" = 'HOSPITAL' AND "hospitalName" IS NULL"""),
+        new(202509290300, MigrationDirection.Up, "veterinarian-with-hospital-columns", FindingSeverity.Warning,
+            "VETERINARIAN users with hospital columns filled: those values move nowhere and exist only in users (the cleanup will refuse until they are cleared).",
+            $"""SELECT id FROM users WHERE "userType" = 'VETERINARIAN' AND {HospitalColumnsFilled}"""),
+        new(202509290300, MigrationDirection.Up, "veterinarian-with-university-email", FindingSeverity.Warning,
+            "VETERINARIAN users with universityEmail: the value moves nowhere and exists only in users.",
+            """SELECT id FROM users WHERE "userType" = 'VETERINARIAN' AND "universityEmail" IS NOT NULL"""),
+        new(202509290400, MigrationDirection.Up, "student-with-license-image", FindingSeverity.Warning,
+            "VETERINARY_STUDENT users with licenseImage: the value moves nowhere and exists only in users.",
+            """SELECT id FROM users WHERE "userType" = 'VETERINARY_STUDENT' AND "licenseImage" IS NOT NULL"""),
+        new(202509290400, MigrationDirection.Up, "student-with-hospital-columns", FindingSeverity.Warning,
+            "VETERINARY_STUDENT users with hospital columns filled: those values move nowhere and exist only in users.",
+            $"""SELECT id FROM users WHERE "userType" = 'VETERINARY_STUDENT' AND {HospitalColumnsFilled}"""),
+        new(202509290500, MigrationDirection.Up, "hospital-with-person-columns", FindingSeverity.Warning,
+            "HOSPITAL users with birthDate, nickname, licenseImage or universityEmail: those values move nowhere and exist only in users.",
+            """SELECT id FROM users WHERE "userType" = 'HOSPITAL' AND ("birthDate" IS NOT NULL OR nickname IS NOT NULL OR "licenseImage" IS NOT NULL OR "universityEmail" IS NOT NULL)"""),
+        new(202509290600, MigrationDirection.Up, "images-all-display-order-zero", FindingSeverity.Warning,
+            "Hospitals whose facility images all have displayOrder 0: imageOrder is renumbered 1..n by createdAt, id.",
+            """
+            SELECT f."userId" FROM hospital_facility_images f JOIN users u ON u.id = f."userId" AND u."userType" = 'HOSPITAL'
+            GROUP BY f."userId" HAVING count(*) > 1 AND max(f."displayOrder") = 0 AND min(f."displayOrder") = 0
+            """),
+        new(202509290600, MigrationDirection.Up, "images-of-non-hospital-users", FindingSeverity.Warning,
+            "hospital_facility_images rows whose user is not a HOSPITAL: they stay in the legacy table and are not moved.",
+            """SELECT f.id FROM hospital_facility_images f JOIN users u ON u.id = f."userId" WHERE u."userType" <> 'HOSPITAL'"""),
+        new(202509290700, MigrationDirection.Up, "duplicate-animals", FindingSeverity.Warning,
+            "Hospitals with the same animalType more than once: collapsed to one row (the earliest).",
+            """SELECT "userId" FROM hospital_animals GROUP BY "userId", "animalType" HAVING count(*) > 1"""),
+        new(202509290700, MigrationDirection.Up, "animals-of-non-hospital-users", FindingSeverity.Warning,
+            "hospital_animals rows whose user is not a HOSPITAL: they stay in the legacy table and are not moved.",
+            """SELECT a.id FROM hospital_animals a JOIN users u ON u.id = a."userId" WHERE u."userType" <> 'HOSPITAL'"""),
+        new(202509290800, MigrationDirection.Up, "duplicate-specialties", FindingSeverity.Warning,
+            "Hospitals with the same specialty more than once: collapsed to one row (the earliest).",
+            """SELECT "userId" FROM hospital_specialties GROUP BY "userId", specialty HAVING count(*) > 1"""),
+        new(202509290800, MigrationDirection.Up, "specialties-of-non-hospital-users", FindingSeverity.Warning,
+            "hospital_specialties rows whose user is not a HOSPITAL: they stay in the legacy table and are not moved.",
+            """SELECT s.id FROM hospital_specialties s JOIN users u ON u.id = s."userId" WHERE u."userType" <> 'HOSPITAL'"""),
+        new(202509291000, MigrationDirection.Up, "cleanup-unrepresented-values", FindingSeverity.Blocking,
+            "users whose values in the columns the cleanup drops are in no new table (they would be lost): clear or move them first.",
+            """
+            SELECT u.id FROM users u
+            WHERE NOT EXISTS (SELECT FROM hospitals h WHERE h."userId" = u.id)
+              AND ("hospitalName" IS NOT NULL OR "businessNumber" IS NOT NULL OR "establishedDate" IS NOT NULL OR "hospitalAddress" IS NOT NULL
+                   OR "hospitalAddressDetail" IS NOT NULL OR "hospitalLogo" IS NOT NULL OR "hospitalWebsite" IS NOT NULL)
+            UNION
+            SELECT u.id FROM users u
+            WHERE (u."licenseImage" IS NOT NULL AND NOT EXISTS (SELECT FROM veterinarians v WHERE v."userId" = u.id))
+               OR (u."universityEmail" IS NOT NULL AND NOT EXISTS (SELECT FROM veterinary_students s WHERE s."userId" = u.id))
+               OR ((u."birthDate" IS NOT NULL OR u.nickname IS NOT NULL)
+                   AND NOT EXISTS (SELECT FROM veterinarians v WHERE v."userId" = u.id)
+                   AND NOT EXISTS (SELECT FROM veterinary_students s WHERE s."userId" = u.id))
+               OR (u."realName" IS NOT NULL
+                   AND NOT EXISTS (SELECT FROM veterinarians v WHERE v."userId" = u.id)
+                   AND NOT EXISTS (SELECT FROM veterinary_students s WHERE s."userId" = u.id)
+                   AND NOT EXISTS (SELECT FROM hospitals h WHERE h."userId" = u.id))
+            """),
+    ];
+
+    /// <summary>Runs the checks that apply to the migrations of <paramref name="plan"/>.</summary>
+    public static async Task<IReadOnlyList<AuditFinding>> RunAsync(NpgsqlConnection connection, MigrationPlan plan, CancellationToken cancellationToken)
+    {
+        var versions = plan.Steps.Select(step => step.Version).ToHashSet();
+        var findings = new List<AuditFinding>();
+        if (!await TableExistsAsync(connection, "users", cancellationToken))
+        {
+            return findings; // an empty database: the baseline in this plan creates the tables, there is no data yet
+        }
+
+        foreach (var check in Checks.Where(c => c.Direction == plan.Direction && versions.Contains(c.Version)))
+        {
+            var (count, ids) = await CountAsync(connection, check.IdsSql, cancellationToken);
+            if (count > 0)
+            {
+                findings.Add(new AuditFinding(check.Code, check.Severity, check.Message, count, ids));
+            }
+        }
+
+        if (plan.Direction == MigrationDirection.Down && versions.Contains(202509290200))
+        {
+            // realName becomes NOT NULL again: every user must get one back from a profile table.
+            var profiles = new List<string>();
+            foreach (var (table, column) in new[] { ("veterinarians", "\"realName\""), ("veterinary_students", "\"realName\""), ("hospitals", "\"representativeName\"") })
+            {
+                if (await TableExistsAsync(connection, table, cancellationToken))
+                {
+                    profiles.Add($"""NOT EXISTS (SELECT FROM {table} p WHERE p."userId" = u.id AND p.{column} IS NOT NULL)""");
+                }
+            }
+
+            var sql = $"""SELECT u.id FROM users u WHERE u."realName" IS NULL{string.Concat(profiles.Select(p => " AND " + p))}""";
+            var (count, ids) = await CountAsync(connection, sql, cancellationToken);
+            if (count > 0)
+            {
+                findings.Add(new AuditFinding("user-without-real-name", FindingSeverity.Blocking,
+                    "users without realName and without a profile to take it from: users.realName cannot become NOT NULL again. Give them a realName (or delete them) first.",
+                    count, ids));
+            }
+        }
+
+        return findings;
+    }
+
+    private static async Task<bool> TableExistsAsync(NpgsqlConnection connection, string table, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT to_regclass(@t) IS NOT NULL", connection);
+        command.Parameters.AddWithValue("t", "public." + table);
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    private static async Task<(long Count, IReadOnlyList<string> Ids)> CountAsync(NpgsqlConnection connection, string idsSql, CancellationToken cancellationToken)
+    {
+        var sql = $"""
+            WITH offenders AS (SELECT DISTINCT o.x::text AS x FROM ({idsSql}) o(x))
+            SELECT (SELECT count(*) FROM offenders),
+                   coalesce((SELECT array_agg(x ORDER BY x) FROM (SELECT x FROM offenders ORDER BY x LIMIT {IdsShown}) f), ARRAY[]::text[])
+            """;
+        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 0 };
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetInt64(0), reader.GetFieldValue<string[]>(1));
+    }
+}
