@@ -24,6 +24,7 @@ root.Subcommands.Add(CheckCommand.Create(loggerFactory));
 root.Subcommands.Add(VerifyCommand.Create());
 root.Subcommands.Add(PreviewCommand.Create());
 root.Subcommands.Add(BaselineCommand.Create(loggerFactory));
+root.Subcommands.Add(SeedCommand.Create(loggerFactory));
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

@@ -1,0 +1,72 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using IamVet.Schema.Runner.Configuration;
+using IamVet.Schema.Runner.Pipeline;
+using IamVet.Schema.Runner.Pipeline.Reporting;
+using IamVet.Schema.Runner.Seeding;
+using Microsoft.Extensions.Logging;
+using Spectre.Console;
+
+namespace IamVet.Schema.Runner.Cli;
+
+/// <summary><c>seed --users N [--dirty]</c>: realistic legacy data for rehearsals, demos and benchmarks.</summary>
+public static class SeedCommand
+{
+    private static readonly Option<long> Users = new("--users") { Description = "How many users to create", DefaultValueFactory = _ => 10_000 };
+    private static readonly Option<bool> Dirty = new("--dirty")
+    {
+        Description = "Also add one of each kind of dirty row from DOMAIN.md (including a HOSPITAL without hospitalName, which blocks `migrate up`)",
+    };
+
+    public static Command Create(ILoggerFactory loggerFactory)
+    {
+        var command = new Command("seed", "Fill an empty database with realistic legacy data (Korean names and addresses, the three user types, side rows); never for production");
+        command.Options.Add(Users);
+        command.Options.Add(Dirty);
+        command.Options.Add(CommonOptions.Connection);
+        command.Options.Add(CommonOptions.Json);
+        command.Options.Add(CommonOptions.Yes);
+        command.SetAction(async (parse, cancel) =>
+        {
+            var target = ConnectionSettings.Resolve(parse.GetValue(CommonOptions.Connection));
+            var users = parse.GetValue(Users);
+            var json = parse.GetValue(CommonOptions.Json);
+            var options = new RunOptions { CommandName = "seed", ConnectionString = target.ConnectionString, Yes = parse.GetValue(CommonOptions.Yes) };
+            if (!CommonOptions.Confirm(options, $"seed {users} users"))
+            {
+                return ExitCodes.Usage;
+            }
+
+            var seeder = new LegacySeeder(loggerFactory);
+            SeedResult result;
+            if (json)
+            {
+                result = await seeder.SeedAsync(target.ConnectionString, users, parse.GetValue(Dirty), null, cancel);
+            }
+            else
+            {
+                result = await ProgressDisplay.RunAsync($"seeding {users:N0} users", users,
+                    report => seeder.SeedAsync(target.ConnectionString, users, parse.GetValue(Dirty), report, cancel));
+            }
+
+            if (json)
+            {
+                var summary = new JsonObject
+                {
+                    ["users"] = result.Users,
+                    ["durationMs"] = (long)result.Duration.TotalMilliseconds,
+                    ["rowCounts"] = new JsonObject(result.RowCounts.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
+                };
+                Console.Out.WriteLine(summary.ToJsonString(RunReport.JsonOptions));
+            }
+            else
+            {
+                AnsiConsole.MarkupLine($"[green]seeded[/] {target.Database} in {result.Duration.TotalSeconds:0.0} s: " +
+                                       Markup.Escape(string.Join(", ", result.RowCounts.Where(p => p.Value > 0).Select(p => $"{p.Key} {p.Value:N0}"))));
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}

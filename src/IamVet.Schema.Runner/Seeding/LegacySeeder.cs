@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using IamVet.Schema.Runner.Configuration;
+using IamVet.Schema.Runner.Engine;
+using IamVet.Schema.Runner.Postgres;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace IamVet.Schema.Runner.Seeding;
+
+/// <summary>What a seed wrote.</summary>
+public sealed record SeedResult(long Users, IReadOnlyDictionary<string, long> RowCounts, TimeSpan Duration);
+
+/// <summary>
+/// Fills an empty legacy-shaped database with realistic data, set-based in chunks (one INSERT …
+/// SELECT generate_series per table and chunk), so a million users take about a minute. An empty
+/// database first gets the legacy baseline through the real migration.
+/// </summary>
+public sealed class LegacySeeder(ILoggerFactory loggerFactory)
+{
+    public const int ChunkSize = 50_000;
+
+    public async Task<SeedResult> SeedAsync(string connectionString, long users, bool dirty, Action<long, long>? progress, CancellationToken cancellationToken)
+    {
+        if (users < 0)
+        {
+            throw new ConfigurationException("--users must be 0 or more");
+        }
+
+        var clock = Stopwatch.StartNew();
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString)
+        {
+            ApplicationName = "iamvet-schema seed", CommandTimeout = 0, Pooling = false,
+        }.ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+
+        if (!await ScalarAsync<bool>(connection, "SELECT to_regclass('public.users') IS NOT NULL", cancellationToken))
+        {
+            var applied = await VersionHistory.ReadAppliedAsync(connection, cancellationToken);
+            new MigrationExecutor(loggerFactory).Apply(connectionString, MigrationPlanner.PlanUp(applied, MigrationCatalog.Baseline.Version));
+        }
+
+        if (await ScalarAsync<bool>(connection, "SELECT EXISTS (SELECT FROM users)", cancellationToken))
+        {
+            throw new ConfigurationException("seed fills an empty legacy database, and users already has rows here");
+        }
+
+        if (await ScalarAsync<bool>(connection, "SELECT to_regclass('public.veterinarians') IS NOT NULL", cancellationToken))
+        {
+            throw new ConfigurationException("seed writes the legacy shape: migrate down to the baseline first");
+        }
+
+        for (long from = 1; from <= users; from += ChunkSize)
+        {
+            var to = Math.Min(users, from + ChunkSize - 1);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await ExecuteAsync(connection, transaction, "SET LOCAL synchronous_commit = off", from, to, cancellationToken);
+            await ExecuteAsync(connection, transaction, LegacySeedSql.Users, from, to, cancellationToken);
+            await ExecuteAsync(connection, transaction, LegacySeedSql.SideTables, from, to, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            progress?.Invoke(to, users);
+        }
+
+        if (dirty)
+        {
+            await using var command = new NpgsqlCommand(LegacySeedSql.Dirty, connection);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using (var analyze = new NpgsqlCommand("ANALYZE", connection))
+        {
+            await analyze.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var counts = await BackupWriter.CountRowsAsync(connection, null, cancellationToken);
+        return new SeedResult(users, counts, clock.Elapsed);
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, long from, long to, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        if (sql.Contains("@from", StringComparison.Ordinal))
+        {
+            command.Parameters.AddWithValue("from", from);
+            command.Parameters.AddWithValue("to", to);
+        }
+
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (T)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+}
