@@ -9,7 +9,11 @@ CREATE TABLE IF NOT EXISTS iamvet_rollback_stash (
 INSERT INTO iamvet_rollback_stash (kind, key, payload)
 SELECT 'migration_log', p.id::text, p.payload
 FROM (
-    SELECT m.id, jsonb_strip_nulls(to_jsonb(m) - 'id' - 'migration_name' - 'executed_at' - 'description') AS payload
+    -- Only the columns that are NULL are left out: jsonb_strip_nulls would also strip nulls nested
+    -- inside details and change the audit JSON.
+    SELECT m.id, (SELECT coalesce(jsonb_object_agg(c.key, c.value), '{}'::jsonb)
+                  FROM jsonb_each(to_jsonb(m) - 'id' - 'migration_name' - 'executed_at' - 'description') c
+                  WHERE c.value <> 'null'::jsonb) AS payload
     FROM migration_log m
 ) p
 WHERE p.payload <> '{}'::jsonb

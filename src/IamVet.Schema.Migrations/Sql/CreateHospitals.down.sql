@@ -1,4 +1,12 @@
 -- 1. The legacy columns of users take back every value the table holds.
+--    users."businessNumber" has a UNIQUE index, checked row by row: clear the values that change
+--    first, so numbers two hospitals exchanged (or one passed on to another) cannot collide.
+UPDATE users u
+SET "businessNumber" = NULL
+FROM hospitals h
+WHERE h."userId" = u.id
+  AND u."businessNumber" IS DISTINCT FROM h."businessNumber"::text;
+
 UPDATE users u
 SET "hospitalName"          = h."hospitalName",
     "realName"              = h."representativeName",

@@ -1,0 +1,73 @@
+using IamVet.Schema.Tests.Infrastructure;
+
+namespace IamVet.Schema.Tests.Migrations;
+
+/// <summary>Sonarr shape: migrate to the version before, seed legacy rows, apply, assert exact rows.</summary>
+[TestFixture]
+public sealed class AuditColumnsForMigrationLogTests
+{
+    private const string LogQuery = """
+        SELECT id, migration_name, executed_at, description, status, started_at, finished_at, duration_ms,
+               version_from, version_to, backup_file, backup_sha256, runner_version, host, os_user, details
+        FROM migration_log ORDER BY id
+        """;
+
+    private TestDatabase database = null!;
+
+    [SetUp]
+    public async Task MigrateToTheVersionBefore()
+    {
+        database = await TestDatabase.CreateAsync();
+        await Migrator.UpToAsync(database, Migrator.Baseline);
+
+        // Rows production's migration_log already holds, written by hand from the old runbook
+        await database.ExecuteAsync("""
+            INSERT INTO migration_log (migration_name, executed_at, description) VALUES
+                ('001_add_hospital_animals', '2025-03-04 10:11:12.123456', '병원 진료동물 테이블 추가'),
+                ('002_add_business_licenses', '2025-05-06 07:08:09', NULL);
+            """);
+    }
+
+    [TearDown]
+    public async Task Drop() => await database.DisposeAsync();
+
+    [Test]
+    public async Task Existing_rows_survive_with_null_audit_columns()
+    {
+        await Migrator.UpToAsync(database, Migrator.AuditColumns);
+
+        Assert.That(await database.LinesAsync(LogQuery), Is.EqualTo(new[]
+        {
+            "1 | 001_add_hospital_animals | 2025-03-04 10:11:12.123456 | 병원 진료동물 테이블 추가 | NULL | NULL | NULL | NULL | NULL | NULL | NULL | NULL | NULL | NULL | NULL | NULL",
+            "2 | 002_add_business_licenses | 2025-05-06 07:08:09 | NULL | NULL | NULL | NULL | NULL | NULL | NULL | NULL | NULL | NULL | NULL | NULL | NULL",
+        }));
+    }
+
+    [Test]
+    public async Task Audit_values_written_after_up_survive_down_then_up()
+    {
+        // Given audit values written into an old row and a new audit row, details with a null inside
+        await Migrator.UpToAsync(database, Migrator.AuditColumns);
+        await database.ExecuteAsync("""
+            UPDATE migration_log
+            SET status = 'SUCCESS', started_at = '2025-09-29 01:00:00.123456+00', finished_at = '2025-09-29 01:02:03.5+00',
+                duration_ms = 123377, version_from = 202509290000, version_to = 202509290800,
+                backup_file = '/backups/iamvet-20250929.dump', backup_sha256 = repeat('ab', 32),
+                runner_version = '0.1.0', host = 'db-1', os_user = 'deploy',
+                details = '{"counts": {"HOSPITAL": 3, "VETERINARIAN": 10}, "warnings": [], "skipped": null}'
+            WHERE id = 2;
+            INSERT INTO migration_log (migration_name, description, status, started_at, details)
+            VALUES ('iamvet-schema up', '정규화', 'FAILED', '2025-09-30 02:00:00+00', '{"error": "preflight", "ids": ["h-1"]}');
+            """);
+        var before = await database.LinesAsync(LogQuery);
+
+        // When
+        await Migrator.DownToAsync(database, Migrator.Baseline);
+        Assert.That(await database.ScalarAsync<long>("SELECT count(*) FROM iamvet_rollback_stash WHERE kind = 'migration_log'"), Is.EqualTo(2));
+        await Migrator.UpToAsync(database, Migrator.AuditColumns);
+
+        // Then every row is exactly as before, and the stash is gone
+        Assert.That(await database.LinesAsync(LogQuery), Is.EqualTo(before));
+        Assert.That(await database.TableExistsAsync("iamvet_rollback_stash"), Is.False);
+    }
+}
