@@ -25,6 +25,9 @@ root.Subcommands.Add(VerifyCommand.Create());
 root.Subcommands.Add(PreviewCommand.Create());
 root.Subcommands.Add(BaselineCommand.Create(loggerFactory));
 root.Subcommands.Add(SeedCommand.Create(loggerFactory));
+root.Subcommands.Add(BackupCommand.Create());
+root.Subcommands.Add(RestoreCommand.Create());
+root.Subcommands.Add(RehearseCommand.Create(loggerFactory));
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

@@ -36,6 +36,20 @@ public static class MigrateCommand
         return migrate;
     }
 
+    /// <summary>The Markdown report goes next to the backup; its path goes to stderr (stdout may be --json).</summary>
+    internal static void WriteMarkdownReport(RunSummary summary)
+    {
+        try
+        {
+            var path = MarkdownReport.Write(summary, summary.Context.Options.BackupDirectory);
+            Console.Error.WriteLine($"report: {path}");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"warning: could not write the Markdown report: {ex.Message}");
+        }
+    }
+
     private static async Task<int> RunAsync(ParseResult parse, MigrationDirection direction, ILoggerFactory loggerFactory, CancellationToken cancel)
     {
         var name = direction == MigrationDirection.Up ? "migrate up" : "migrate down";
@@ -53,6 +67,7 @@ public static class MigrateCommand
 
         var summary = await new MigrationPipeline(loggerFactory).RunAsync(options, cancel);
         RunReport.Write(summary, options.Json);
+        WriteMarkdownReport(summary);
         return summary.ExitCode;
     }
 }

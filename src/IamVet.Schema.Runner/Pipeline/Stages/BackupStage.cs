@@ -20,14 +20,15 @@ public sealed class BackupStage : IStage
 
         var pgDump = PgTools.Find("pg_dump") ?? throw new BackupFailed("pg_dump not found on PATH");
         var pgRestore = PgTools.Find("pg_restore") ?? throw new BackupFailed("pg_restore not found on PATH");
-        var plan = context.Plan!;
-        var label = $"{plan.FromVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "empty"}_{plan.Direction.ToString().ToLowerInvariant()}";
+        var plan = context.Plan;
+        var current = context.AppliedBefore.Count == 0 ? "empty" : context.AppliedBefore.Max().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var label = plan is null ? $"{current}_manual" : $"{current}_{plan.Direction.ToString().ToLowerInvariant()}";
         var extra = new JsonObject
         {
             ["serverVersion"] = context.ServerVersion,
             ["command"] = context.Options.CommandName,
             ["versionsBefore"] = new JsonArray(context.AppliedBefore.Select(v => (JsonNode?)v).ToArray()),
-            ["versionAfter"] = plan.ResultVersion,
+            ["versionAfter"] = plan?.ResultVersion,
         };
         try
         {

@@ -132,7 +132,7 @@ public sealed class PreflightStage : IStage
         }
     }
 
-    private static string CheckTools(RunContext context)
+    internal static string CheckTools(RunContext context)
     {
         var found = new List<string>();
         foreach (var name in new[] { "pg_dump", "pg_restore" })
@@ -152,7 +152,7 @@ public sealed class PreflightStage : IStage
         return string.Join(", ", found);
     }
 
-    private static async Task<string> CheckBackupSpaceAsync(RunContext context, NpgsqlConnection connection, CancellationToken cancellationToken)
+    internal static async Task<string> CheckBackupSpaceAsync(RunContext context, NpgsqlConnection connection, CancellationToken cancellationToken)
     {
         var directory = Path.GetFullPath(context.Options.BackupDirectory);
         try

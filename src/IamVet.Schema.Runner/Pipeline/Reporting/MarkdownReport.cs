@@ -1,0 +1,76 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace IamVet.Schema.Runner.Pipeline.Reporting;
+
+/// <summary>
+/// A Markdown run report written next to the backup for every migrate and rehearse run: stages,
+/// timings, counts per type before and after, the backup file and the verification results. It is
+/// what an operator attaches to the change ticket.
+/// </summary>
+public static class MarkdownReport
+{
+    public static string Render(RunSummary summary, string? title = null)
+    {
+        var context = summary.Context;
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"# {title ?? context.Options.CommandName} on `{context.Database}`");
+        text.AppendLine();
+        text.AppendLine(CultureInfo.InvariantCulture, $"- Result: **{summary.Status}** (exit {summary.ExitCode}): {summary.Message}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"- Started: {context.StartedAt:yyyy-MM-dd HH:mm:ss} UTC, took {context.Clock.Elapsed.TotalSeconds:0.0} s");
+        text.AppendLine(CultureInfo.InvariantCulture, $"- Server: {context.Connection.Host}:{context.Connection.Port}, PostgreSQL {context.ServerVersion ?? "?"}");
+        if (context.Plan is { } plan)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"- Plan: {plan.Direction.ToString().ToLowerInvariant()} {plan.FromVersion?.ToString(CultureInfo.InvariantCulture) ?? "empty"} → {plan.ResultVersion}, {plan.Steps.Count} migration(s)");
+        }
+
+        text.AppendLine(CultureInfo.InvariantCulture, $"- Backup: {(context.Backup is { } b ? $"`{b.DumpPath}` (sha256 `{b.Sha256}`)" : "none")}");
+        if (context.LogRowId is { } id)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"- migration_log id: {id}");
+        }
+
+        text.AppendLine();
+        text.AppendLine("## Stages");
+        text.AppendLine();
+        text.AppendLine("| Stage | Result | Time (s) | Details |");
+        text.AppendLine("|---|---|---:|---|");
+        foreach (var stage in context.Stages)
+        {
+            var details = string.Join("<br>", new[] { stage.Summary }.Concat(stage.Notes).Select(Escape));
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {stage.Stage} | {stage.Status} | {stage.Duration.TotalSeconds:0.00} | {details} |");
+        }
+
+        if (context.Details["verification"]?["tables"] is JsonObject tables && tables.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine("## Verification");
+            text.AppendLine();
+            text.AppendLine("| Table | Source rows (all) | Source rows (active) | Rows after | Fingerprints equal |");
+            text.AppendLine("|---|---:|---:|---:|---|");
+            foreach (var (table, node) in tables)
+            {
+                var entry = node!.AsObject();
+                var after = entry["newRows"] ?? entry["legacyRows"];
+                text.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {table} | {entry["sourceRowsAll"] ?? entry["newRowsBefore"]} | {entry["sourceRowsActive"]?.ToString() ?? "–"} | {after} | {entry["fingerprintMatch"]} |");
+            }
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>Writes the report into <paramref name="directory"/> and returns its path.</summary>
+    public static string Write(RunSummary summary, string directory, string? title = null)
+    {
+        Directory.CreateDirectory(directory);
+        var context = summary.Context;
+        var name = $"{context.Database}_{context.StartedAt:yyyyMMdd'T'HHmmss'Z'}_{context.Options.CommandName.Replace(' ', '-')}.report.md";
+        var path = Path.GetFullPath(Path.Combine(directory, name));
+        File.WriteAllText(path, Render(summary, title));
+        return path;
+    }
+
+    private static string Escape(string value) => value.Replace("|", "\\|", StringComparison.Ordinal).Replace("\n", "<br>", StringComparison.Ordinal);
+}

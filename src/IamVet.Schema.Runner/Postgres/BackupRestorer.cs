@@ -1,0 +1,114 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Npgsql;
+
+namespace IamVet.Schema.Runner.Postgres;
+
+/// <summary>What a restore did and found.</summary>
+public sealed record RestoreResult(string Database, TimeSpan Duration, IReadOnlyDictionary<string, long> Expected, IReadOnlyDictionary<string, long> Actual)
+{
+    public IReadOnlyList<string> Mismatches =>
+        Expected.Keys.Union(Actual.Keys)
+            .Where(table => Expected.GetValueOrDefault(table, -1) != Actual.GetValueOrDefault(table, -1))
+            .Select(table => $"{table}: manifest {Expected.GetValueOrDefault(table, -1)} row(s), restored {Actual.GetValueOrDefault(table, -1)}")
+            .ToList();
+}
+
+/// <summary>The dump cannot be trusted or restored; nothing was created (or what was created was dropped again).</summary>
+public sealed class RestoreRefused(string message) : Exception(message);
+
+/// <summary>
+/// Restores a backup taken by <see cref="BackupWriter"/>: the file's sha256 must match its manifest
+/// before any database is touched; the restore goes into a NEW database with
+/// <c>pg_restore --exit-on-error --single-transaction</c>; then every table's row count is
+/// compared with the manifest's.
+/// </summary>
+public sealed class BackupRestorer(PgTool pgRestore)
+{
+    public static string ManifestPathFor(string dumpPath) =>
+        dumpPath.EndsWith(".dump", StringComparison.Ordinal) ? dumpPath[..^".dump".Length] + ".manifest.json" : dumpPath + ".manifest.json";
+
+    /// <summary>Reads the manifest and checks the dump against it. Throws <see cref="RestoreRefused"/> on any doubt.</summary>
+    public static async Task<JsonObject> CheckAsync(string dumpPath, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(dumpPath))
+        {
+            throw new RestoreRefused($"no dump at {dumpPath}");
+        }
+
+        var manifestPath = ManifestPathFor(dumpPath);
+        if (!File.Exists(manifestPath))
+        {
+            throw new RestoreRefused($"no manifest beside the dump (expected {manifestPath}): without it the dump cannot be checked");
+        }
+
+        JsonObject manifest;
+        try
+        {
+            manifest = JsonNode.Parse(await File.ReadAllTextAsync(manifestPath, cancellationToken)) as JsonObject
+                ?? throw new RestoreRefused($"manifest {manifestPath} is not a JSON object");
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new RestoreRefused($"manifest {manifestPath} is not valid JSON: {ex.Message}");
+        }
+
+        var expectedSha = manifest["sha256"]?.GetValue<string>();
+        var actualSha = await BackupWriter.Sha256Async(dumpPath, cancellationToken);
+        if (!string.Equals(expectedSha, actualSha, StringComparison.OrdinalIgnoreCase))
+        {
+            var size = new FileInfo(dumpPath).Length;
+            throw new RestoreRefused(
+                $"the dump does not match its manifest: sha256 {actualSha} ({size} bytes), the manifest recorded {expectedSha} " +
+                $"({manifest["sizeBytes"]} bytes). It was changed or truncated after the backup; refusing to restore it (no database was created)");
+        }
+
+        return manifest;
+    }
+
+    /// <summary>Creates <paramref name="targetDatabase"/> (it must not exist) and restores the dump into it.</summary>
+    public async Task<RestoreResult> RestoreAsync(NpgsqlConnectionStringBuilder server, string dumpPath, JsonObject manifest, string targetDatabase, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var admin = new NpgsqlConnectionStringBuilder(server.ConnectionString) { Database = "postgres", Pooling = false, ApplicationName = "iamvet-schema restore" };
+        await using (var connection = new NpgsqlConnection(admin.ConnectionString))
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var exists = new NpgsqlCommand("SELECT EXISTS (SELECT FROM pg_database WHERE datname = @name)", connection);
+            exists.Parameters.AddWithValue("name", targetDatabase);
+            if ((bool)(await exists.ExecuteScalarAsync(cancellationToken))!)
+            {
+                throw new RestoreRefused($"database \"{targetDatabase}\" already exists: restore never writes over a database (choose another --target-db)");
+            }
+
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {Identifiers.Quote(targetDatabase)}", connection);
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var target = new NpgsqlConnectionStringBuilder(server.ConnectionString) { Database = targetDatabase, Pooling = false, ApplicationName = "iamvet-schema restore" };
+        var run = PgTools.Run(pgRestore.Path, ["--exit-on-error", "--single-transaction", "--no-password", "--dbname", targetDatabase, dumpPath],
+            PgTools.EnvironmentFor(target, "iamvet-schema pg_restore"), TimeSpan.FromHours(6));
+        if (run.ExitCode != 0)
+        {
+            await DropAsync(server, targetDatabase, cancellationToken);
+            throw new RestoreRefused($"pg_restore failed (exit {run.ExitCode}), the new database was dropped again: {string.Join(" | ", run.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries).Take(5))}");
+        }
+
+        var expected = (manifest["rowCounts"] as JsonObject ?? [])
+            .ToDictionary(pair => pair.Key, pair => pair.Value!.GetValue<long>(), StringComparer.Ordinal);
+        await using var restored = new NpgsqlConnection(target.ConnectionString);
+        await restored.OpenAsync(cancellationToken);
+        var actual = await BackupWriter.CountRowsAsync(restored, null, cancellationToken);
+        return new RestoreResult(targetDatabase, clock.Elapsed, expected, actual);
+    }
+
+    public static async Task DropAsync(NpgsqlConnectionStringBuilder server, string database, CancellationToken cancellationToken)
+    {
+        NpgsqlConnection.ClearAllPools();
+        var admin = new NpgsqlConnectionStringBuilder(server.ConnectionString) { Database = "postgres", Pooling = false, ApplicationName = "iamvet-schema restore" };
+        await using var connection = new NpgsqlConnection(admin.ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {Identifiers.Quote(database)} WITH (FORCE)", connection);
+        await drop.ExecuteNonQueryAsync(cancellationToken);
+    }
+}
