@@ -27,27 +27,51 @@ public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
         string connectionString,
         MigrationPlan plan,
         Func<NpgsqlConnection, NpgsqlTransaction, Task>? beforeMigrate = null,
-        Func<NpgsqlConnection, NpgsqlTransaction, Task>? beforeCommit = null)
+        Func<NpgsqlConnection, NpgsqlTransaction, Task>? beforeCommit = null,
+        Func<MigrationStep, TimeSpan, NpgsqlConnection, NpgsqlTransaction, Task>? afterEach = null)
     {
         using var services = BuildServices(connectionString, previewOnly: false, loggerFactory);
         using var scope = services.CreateScope();
         var runner = (MigrationRunner)scope.ServiceProvider.GetRequiredService<IMigrationRunner>();
         var processor = (GenericProcessorBase)runner.Processor;
 
+        // FluentMigrator creates its VersionInfo table on first use and commits that on its own:
+        // let it do so before our transaction begins (the table is its bookkeeping, not our data).
+        runner.VersionLoader.LoadVersionInfo();
         processor.BeginTransaction();
         try
         {
-            beforeMigrate?.Invoke((NpgsqlConnection)processor.Connection, (NpgsqlTransaction)processor.Transaction).GetAwaiter().GetResult();
-            if (plan.Direction == MigrationDirection.Up)
+            var connection = (NpgsqlConnection)processor.Connection;
+            var transaction = (NpgsqlTransaction)processor.Transaction;
+            beforeMigrate?.Invoke(connection, transaction).GetAwaiter().GetResult();
+
+            // One step at a time, all inside the one transaction, so progress can be reported between
+            // steps. ApplyMigrationUp/Down rather than MigrateUp/Down: FluentMigrator 8's MigrateUp first
+            // "validates the connection" with BeginTransaction + RollbackTransaction, which would roll
+            // back (and end) this transaction and leave the migrations to run in autocommit.
+            var migrations = runner.MigrationLoader.LoadMigrations();
+            foreach (var step in plan.Steps)
             {
-                runner.MigrateUp(plan.TargetVersion, useAutomaticTransactionManagement: false);
-            }
-            else
-            {
-                runner.MigrateDown(plan.TargetVersion, useAutomaticTransactionManagement: false);
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                var migration = migrations[step.Version];
+                if (plan.Direction == MigrationDirection.Up)
+                {
+                    runner.ApplyMigrationUp(migration, useTransaction: false);
+                }
+                else
+                {
+                    runner.ApplyMigrationDown(migration, useTransaction: false);
+                }
+
+                if (!ReferenceEquals(processor.Transaction, transaction))
+                {
+                    throw new InvalidOperationException("the migration transaction ended before COMMIT; nothing is committed");
+                }
+
+                afterEach?.Invoke(step, clock.Elapsed, connection, transaction).GetAwaiter().GetResult();
             }
 
-            beforeCommit?.Invoke((NpgsqlConnection)processor.Connection, (NpgsqlTransaction)processor.Transaction).GetAwaiter().GetResult();
+            beforeCommit?.Invoke(connection, transaction).GetAwaiter().GetResult();
             processor.CommitTransaction();
         }
         catch

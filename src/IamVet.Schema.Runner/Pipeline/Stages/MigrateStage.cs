@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using IamVet.Schema.Runner.Engine;
+using IamVet.Schema.Runner.Pipeline.Reporting;
 using IamVet.Schema.Runner.Postgres;
 using IamVet.Schema.Runner.Verification;
 using Microsoft.Extensions.Logging;
@@ -33,24 +34,36 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
         VerificationBaseline? baseline = null;
         VerificationResult? verification = null;
         var verifyClock = new Stopwatch();
+        var stepNotes = new List<string>();
         var migrateClock = Stopwatch.StartNew();
 
         try
         {
-            new MigrationExecutor(loggerFactory).Apply(
+            void Migrate(Action<long, long>? progress) => new MigrationExecutor(loggerFactory).Apply(
                 context.ConnectionStringFor("migrate", migrationTimeouts: true),
                 plan,
                 beforeMigrate: async (connection, transaction) =>
                 {
+                    verifyClock.Start();
                     baseline = await Verifier.CaptureAsync(connection, transaction, plan, cancellationToken);
                     if (expectedAfterDown is not null && !await NewTablesUnchangedAsync(connection, transaction, expectedAfterDown.NewTablesAfter, cancellationToken))
                     {
                         expectedAfterDown = null; // the application wrote since the up: an exact restore is not expected
                     }
+
+                    verifyClock.Stop();
+                    progress?.Invoke(0, plan.Steps.Count);
+                },
+                afterEach: async (step, elapsed, connection, transaction) =>
+                {
+                    var rows = plan.Direction == MigrationDirection.Up && Projections.For(step.Version) is { } moved
+                        ? await EstimatedRowsAsync(connection, transaction, moved.Table, cancellationToken)
+                        : null;
+                    stepNotes.Add($"{step.Version}  {step.Description}: {elapsed.TotalSeconds:0.00} s" + (rows is null ? "" : $", {rows:N0} rows"));
+                    progress?.Invoke(stepNotes.Count, plan.Steps.Count);
                 },
                 beforeCommit: async (connection, transaction) =>
                 {
-                    migrateClock.Stop();
                     verifyClock.Start();
                     verification = await Verifier.VerifyAsync(connection, transaction, plan, baseline!, expectedAfterDown?.LegacyBefore, cancellationToken);
                     if (verification.Passed && plan.Direction == MigrationDirection.Up)
@@ -65,6 +78,16 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
                         throw new VerificationMismatch();
                     }
                 });
+
+            if (context.Options.Json)
+            {
+                Migrate(null);
+            }
+            else
+            {
+                await ProgressDisplay.RunAsync($"{plan.Direction.ToString().ToLowerInvariant()}: {plan.Steps.Count} migration(s)", plan.Steps.Count,
+                    progress => Task.Run(() => { Migrate(progress); return true; }, cancellationToken));
+            }
         }
         catch (VerificationMismatch)
         {
@@ -82,9 +105,9 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
         }
 
         RecordVerification(context, verification!, verifyClock.Elapsed, StageStatus.Pass);
-        return new StageResult(Name, StageStatus.Pass, migrateClock.Elapsed,
+        return new StageResult(Name, StageStatus.Pass, migrateClock.Elapsed - verifyClock.Elapsed,
             $"{plan.Direction.ToString().ToLowerInvariant()}: {plan.Steps.Count} migration(s) applied and committed, now at {plan.ResultVersion}",
-            plan.Steps.Select(step => $"{step.Version}  {step.Description}").ToList());
+            stepNotes);
     }
 
     private static void RecordVerification(RunContext context, VerificationResult verification, TimeSpan duration, StageStatus status)
@@ -139,6 +162,14 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
         }
 
         return new RecordedUp(FromJson(details["legacyFingerprintsBefore"]), FromJson(details["newTableFingerprintsAfter"]));
+    }
+
+    /// <summary>The row count of a table just ANALYZEd inside this transaction (no scan).</summary>
+    private static async Task<long?> EstimatedRowsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string table, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = to_regclass(@t)", connection, transaction);
+        command.Parameters.AddWithValue("t", "public." + table);
+        return await command.ExecuteScalarAsync(cancellationToken) as long?;
     }
 
     private static async Task<bool> NewTablesUnchangedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<TableFingerprint> recorded, CancellationToken cancellationToken)

@@ -1,0 +1,91 @@
+using IamVet.Schema.Runner.Engine;
+using IamVet.Schema.Runner.Postgres;
+using IamVet.Schema.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+
+namespace IamVet.Schema.Tests.Engine;
+
+/// <summary>The executor's promise: a plan is one transaction, whatever fails inside it.</summary>
+[TestFixture]
+public sealed class MigrationExecutorTests
+{
+    private TestDatabase database = null!;
+
+    [SetUp]
+    public async Task CreateDatabaseAtTheBaseline()
+    {
+        database = await TestDatabase.CreateAsync();
+        await Migrator.UpToAsync(database, Migrator.Baseline);
+    }
+
+    [TearDown]
+    public async Task Drop() => await database.DisposeAsync();
+
+    [Test]
+    public async Task A_failing_migration_late_in_the_plan_rolls_back_every_migration_before_it()
+    {
+        // Given a HOSPITAL without hospitalName, which the sixth migration of the plan refuses
+        await LegacyRows.InsertAsync(database,
+            new LegacyUser("v1", "VETERINARIAN"),
+            new LegacyUser("h1", "HOSPITAL") { HospitalName = null });
+        var before = await SnapshotAsync();
+
+        // When the whole expand plan runs
+        var plan = MigrationPlanner.PlanUp(await Migrator.AppliedAsync(database), Migrator.Expanded);
+        Assert.That(plan.Steps, Has.Count.EqualTo(8));
+        var failure = Assert.Catch(() => new MigrationExecutor(NullLoggerFactory.Instance).Apply(database.ConnectionString, plan));
+
+        // Then nothing of the first five migrations is left either
+        Assert.That(failure!.ToString(), Does.Contain("h1"));
+        Assert.That(await Migrator.AppliedAsync(database), Is.EqualTo(new[] { Migrator.Baseline }));
+        Assert.That((await SnapshotAsync()).Diff(before), Is.Empty, "the schema changed although the plan failed");
+    }
+
+    [Test]
+    public async Task A_check_that_throws_before_commit_rolls_back_the_whole_plan()
+    {
+        await LegacyRows.InsertAsync(database, new LegacyUser("v1", "VETERINARIAN"));
+        var before = await SnapshotAsync();
+        var plan = MigrationPlanner.PlanUp(await Migrator.AppliedAsync(database), Migrator.Expanded);
+        var seenInsideTransaction = -1L;
+
+        Assert.Throws<InvalidOperationException>(() => new MigrationExecutor(NullLoggerFactory.Instance).Apply(
+            database.ConnectionString, plan,
+            beforeCommit: async (connection, transaction) =>
+            {
+                await using var count = new NpgsqlCommand("SELECT count(*) FROM veterinarians", connection, transaction);
+                seenInsideTransaction = (long)(await count.ExecuteScalarAsync())!;
+                throw new InvalidOperationException("verification says no");
+            }));
+
+        Assert.That(seenInsideTransaction, Is.EqualTo(1), "the check did not see the migrated data inside the transaction");
+        Assert.That(await Migrator.AppliedAsync(database), Is.EqualTo(new[] { Migrator.Baseline }));
+        Assert.That((await SnapshotAsync()).Diff(before), Is.Empty);
+    }
+
+    [Test]
+    public async Task Progress_is_reported_after_each_step_inside_the_same_transaction()
+    {
+        var plan = MigrationPlanner.PlanUp(await Migrator.AppliedAsync(database), Migrator.Expanded);
+        var steps = new List<long>();
+        var transactions = new HashSet<NpgsqlTransaction>();
+
+        new MigrationExecutor(NullLoggerFactory.Instance).Apply(database.ConnectionString, plan,
+            afterEach: (step, _, _, transaction) =>
+            {
+                steps.Add(step.Version);
+                transactions.Add(transaction);
+                return Task.CompletedTask;
+            });
+
+        Assert.That(steps, Is.EqualTo(plan.Steps.Select(s => s.Version)));
+        Assert.That(transactions, Has.Count.EqualTo(1));
+    }
+
+    private async Task<SchemaSnapshot> SnapshotAsync()
+    {
+        await using var connection = await database.OpenAsync();
+        return await SchemaSnapshot.TakeAsync(connection);
+    }
+}
