@@ -128,7 +128,7 @@ public sealed record LegacyDataSet(
 
     private static string Show(object value) => value switch
     {
-        string s when s.Length > 40 => $"{Quote(s[..16])}…({s.Length} chars)",
+        string s when s.Length > 32 => $"{Quote(s[..12])}…({s.Length} chars)",
         string s => Quote(s),
         DateTime d => d.ToString("yyyy-MM-dd HH:mm:ss.FFFFFF", CultureInfo.InvariantCulture),
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
