@@ -124,9 +124,21 @@ public sealed class RoundTripHarness : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Beyond this attribute number a table is close to PostgreSQL's 1600-column limit. Dropped columns keep
+    /// their number for the table's lifetime, and every up → down adds and drops columns again
+    /// (AuditColumnsForMigrationLog: 12 on migration_log per up), so a reused database runs out after
+    /// about 65 cases; it is replaced well before.
+    /// </summary>
+    private const int MaxAttributeNumber = 1_200;
+
     private async Task<TestDatabase> PrepareAsync()
     {
-        if (database is not null && reusable)
+        if (database is not null && reusable && await database.ScalarAsync<int>("""
+                SELECT coalesce(max(a.attnum), 0)
+                FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = 'public' AND c.relkind = 'r'
+                """) < MaxAttributeNumber)
         {
             await database.ExecuteAsync("""
                 TRUNCATE users, hospital_animals, hospital_specialties, hospital_facility_images, hospital_business_licenses, migration_log

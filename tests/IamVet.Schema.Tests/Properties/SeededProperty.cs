@@ -125,14 +125,17 @@ public static class SeededProperty
     private static async Task<string> ShrinkAsync<T>(Gen<T> gen, Func<T, Task> property, string caseSeed, int iterations, Func<T, string> summarize, Func<T, string> describe)
     {
         (T Value, Exception Failure)? smallest = null;
+        bool? replayFailed = null;
         async Task Recording(T value)
         {
             try
             {
                 await property(value);
+                replayFailed ??= false;
             }
             catch (Exception failure)
             {
+                replayFailed ??= true;
                 smallest = (value, failure);
                 throw;
             }
@@ -141,21 +144,49 @@ public static class SeededProperty
         try
         {
             await gen.SampleAsync(Recording, seed: caseSeed, iter: iterations, threads: 1, print: summarize);
-            return "Shrinking: CsCheck could not reproduce the failure when replaying its seed (does the property depend on state outside the case?).";
+            return "Shrinking: the failing case PASSED when replayed, so the failure depends on state left by earlier cases " +
+                   "(replay the whole run seed to reproduce it); no other failure found.";
         }
         catch (CsCheckException shrunk) when (smallest is { } found)
         {
             var header = shrunk.Message.Split('\n', 2)[0];
+            if (replayFailed != true)
+            {
+                return "Shrinking: the failing case PASSED when replayed, so the failure depends on state left by earlier cases " +
+                       $"(replay the whole run seed to reproduce it). CsCheck then found another failure, as suspect: {header}\n{Describe(found.Failure)}";
+            }
+
             return shrunk.Message.StartsWith($"Set seed: \"{caseSeed}\"", StringComparison.Ordinal)
                 ? $"Shrinking: no smaller failing case found ({header}); the first failing case is the smallest known."
                 : $"Shrunk by CsCheck: {header}\n{Describe(found.Failure)}\nData: {describe(found.Value)}";
         }
     }
 
-    private static string Describe(Exception failure) => failure switch
+    /// <summary>
+    /// A mismatch as it is; a PostgreSQL error by its code and text, and, when FluentMigrator wrapped it
+    /// (its message is the whole SQL script), the start of the script that failed.
+    /// </summary>
+    private static string Describe(Exception failure)
     {
-        RoundTripMismatchException mismatch => mismatch.Message,
-        PostgresException pg => $"PostgresException {pg.SqlState}: {pg.MessageText}" + (pg.Where is null ? "" : $" (at {pg.Where})"),
-        _ => $"{failure.GetType().Name}: {failure.Message}",
-    };
+        if (failure is RoundTripMismatchException)
+        {
+            return failure.Message;
+        }
+
+        var pg = failure as PostgresException;
+        for (var inner = failure.InnerException; pg is null && inner is not null; inner = inner.InnerException)
+        {
+            pg = inner as PostgresException;
+        }
+
+        if (pg is null)
+        {
+            return $"{failure.GetType().Name}: {failure.Message}";
+        }
+
+        var text = $"PostgresException {pg.SqlState}: {pg.MessageText}" + (pg.Where is null ? "" : $" (at {pg.Where})");
+        return ReferenceEquals(pg, failure)
+            ? text
+            : text + $"\n  raised in ({failure.GetType().Name}): " + string.Join("\n    ", failure.Message.Split('\n').Take(4));
+    }
 }
