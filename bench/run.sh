@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# The benchmark (not part of CI; see docs/performance.md).
+#   bench/run.sh [USERS] [ROUNDS]        defaults: 1000000 users, 3 rounds
+# Seeds USERS legacy users once into a template database, then in each round copies it twice
+# (CREATE DATABASE … TEMPLATE) and times, alternating, (a) the plain-SQL baseline
+# (bench/baseline-up.sql) and (b) `migrate up --no-backup`; then (a) baseline-down.sql on a's copy
+# and (b) `migrate down --no-backup` on b's. Then a bare `pg_dump -Fc` against the runner's
+# `backup`, and the runner's peak RSS at 10k users. Prints medians and ratios.
+# Uses IAMVET_BENCH_POSTGRES (an admin Npgsql connection string) or a throwaway local cluster.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib/pg-throwaway.sh
+. scripts/lib/connection.sh
+
+users=${1:-1000000}
+rounds=${2:-3}
+work=$(mktemp -d /tmp/iamvet-bench.XXXXXX)
+results="$work/results.tsv"
+: > "$results"
+trap 'pg_throwaway_stop; rm -rf "$work"' EXIT
+
+pg_throwaway_ensure_binaries
+command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time; }
+if [ -n "${IAMVET_BENCH_POSTGRES:-}" ]; then admin=$IAMVET_BENCH_POSTGRES; else pg_throwaway_start; admin=$PGTHROWAWAY_CONNECTION; fi
+
+echo "building the runner (Release)…" >&2
+dotnet build src/IamVet.Schema.Runner -c Release -nologo -v quiet -o "$work/runner" >/dev/null
+runner_in() { local db=$1; shift; (cd "$work" && IAMVET_SCHEMA_CONNECTION=$(conn_with_database "$admin" "$db") dotnet "$work/runner/iamvet-schema.dll" "$@"); }
+sql() { conn_psql "$admin" -At "$@"; }
+now_ms() { date +%s%3N; }
+record() { printf '%s\t%s\n' "$1" "$2" >> "$results"; }
+json_field() { python3 -c "import json,sys; d=json.load(open('$1')); print($2)"; }
+
+seed_template() {  # name users
+  sql -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"
+  runner_in "$1" seed --users "$2" --yes --json > "$work/seed.json"
+  sql -d "$1" -c "CHECKPOINT" >/dev/null
+  echo "seeded $2 users into $1 in $(json_field "$work/seed.json" "d['durationMs']/1000") s; size $(sql -c "SELECT pg_size_pretty(pg_database_size('$1'))")" >&2
+}
+
+copy_of() { sql -c "DROP DATABASE IF EXISTS $2 WITH (FORCE)" -c "CREATE DATABASE $2 TEMPLATE $1"; sql -d "$2" -c "CHECKPOINT" >/dev/null; }
+
+timed_runner() {  # label db args… -> records wall ms, stage ms, peak RSS
+  local label=$1 db=$2; shift 2
+  local start end
+  start=$(now_ms)
+  (cd "$work" && IAMVET_SCHEMA_CONNECTION=$(conn_with_database "$admin" "$db") \
+     /usr/bin/time -v -o "$work/time.txt" dotnet "$work/runner/iamvet-schema.dll" "$@" --json > "$work/run.json") \
+     || { echo "runner failed: $label" >&2; cat "$work/run.json" >&2; exit 1; }
+  end=$(now_ms)
+  record "$label" $((end - start))
+  record "$label.verify" "$(json_field "$work/run.json" "sum(s['durationMs'] for s in d['stages'] if s['stage']=='Verify')")"
+  record "$label.backup" "$(json_field "$work/run.json" "sum(s['durationMs'] for s in d['stages'] if s['stage']=='Backup')")"
+  record "$label.rss_kb" "$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")"
+}
+
+timed_sql() {  # label db file
+  local start end
+  start=$(now_ms)
+  conn_psql "$(conn_with_database "$admin" "$2")" --single-transaction -f "$3" >/dev/null
+  end=$(now_ms)
+  record "$1" $((end - start))
+}
+
+seed_template bench_tpl "$users"
+for round in $(seq 1 "$rounds"); do
+  echo "round $round/$rounds" >&2
+  copy_of bench_tpl bench_a; copy_of bench_tpl bench_b
+  timed_sql baseline_up bench_a bench/baseline-up.sql
+  timed_runner runner_up bench_b migrate up --no-backup --yes
+  timed_sql baseline_down bench_a bench/baseline-down.sql
+  timed_runner runner_down bench_b migrate down --no-backup --yes
+  # backup: a bare pg_dump -Fc against the runner's backup command, same database, alternating
+  start=$(now_ms)
+  PGPASSWORD=$(conn_get "$admin" Password) pg_dump -Fc -h "$(conn_get "$admin" Host)" -p "$(conn_get "$admin" Port)" \
+    -U "$(conn_get "$admin" Username)" -d bench_tpl -f "$work/bare.dump"
+  record bare_pg_dump $(( $(now_ms) - start ))
+  rm -f "$work/bare.dump"
+  timed_runner runner_backup bench_tpl backup --backup-dir "$work/backups"
+  rm -rf "$work/backups"
+done
+sql -c "DROP DATABASE IF EXISTS bench_a WITH (FORCE)" -c "DROP DATABASE IF EXISTS bench_b WITH (FORCE)"
+
+echo "memory comparison at 10,000 users…" >&2
+seed_template bench_small 10000
+timed_runner small_up bench_small migrate up --no-backup --yes
+sql -c "DROP DATABASE IF EXISTS bench_small WITH (FORCE)" -c "DROP DATABASE IF EXISTS bench_tpl WITH (FORCE)"
+
+python3 - "$results" "$users" "$rounds" <<'PY'
+import sys, statistics, collections
+values = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    key, value = line.rstrip("\n").split("\t")
+    values[key].append(float(value))
+med = {k: statistics.median(v) for k, v in values.items()}
+def s(ms): return f"{ms/1000:.2f} s"
+users, rounds = int(sys.argv[2]), int(sys.argv[3])
+print(f"\nIamVet.Schema benchmark: {users:,} users, {rounds} round(s), medians")
+print(f"{'measure':<44}{'value':>14}{'target':>14}  ok")
+rows = [
+    ("baseline up (plain SQL, bulk-load order)", s(med['baseline_up']), "", ""),
+    ("migrate up --no-backup", s(med['runner_up']), "", ""),
+    ("ratio migrate up / baseline", f"{med['runner_up']/med['baseline_up']:.2f}", "<= 1.15", med['runner_up']/med['baseline_up'] <= 1.15),
+    ("verification share of migrate up", f"{med['runner_up.verify']/med['runner_up']*100:.1f} %", "<= 20 %", med['runner_up.verify']/med['runner_up'] <= 0.20),
+    ("baseline down (plain SQL)", s(med['baseline_down']), "", ""),
+    ("migrate down --no-backup", s(med['runner_down']), "", ""),
+    ("ratio migrate down / baseline", f"{med['runner_down']/med['baseline_down']:.2f}", "<= 1.20", med['runner_down']/med['baseline_down'] <= 1.20),
+    ("bare pg_dump -Fc", s(med['bare_pg_dump']), "", ""),
+    ("runner backup stage", s(med['runner_backup.backup']), "", ""),
+    ("ratio backup stage / pg_dump", f"{med['runner_backup.backup']/med['bare_pg_dump']:.2f}", "<= 1.10", med['runner_backup.backup']/med['bare_pg_dump'] <= 1.10),
+    ("runner peak RSS, migrate up", f"{med['runner_up.rss_kb']/1024:.0f} MB", "<= 150 MB", med['runner_up.rss_kb']/1024 <= 150),
+    ("runner peak RSS at 10k users", f"{med['small_up.rss_kb']/1024:.0f} MB", "", ""),
+    ("RSS vs 10k users", f"{(med['runner_up.rss_kb']/med['small_up.rss_kb']-1)*100:+.1f} %", "within 10 %", abs(med['runner_up.rss_kb']/med['small_up.rss_kb']-1) <= 0.10),
+]
+for name, value, target, ok in rows:
+    mark = "" if ok == "" else ("yes" if ok else "NO")
+    print(f"{name:<44}{value:>14}{target:>14}  {mark}")
+PY
