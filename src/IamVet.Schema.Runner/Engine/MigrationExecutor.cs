@@ -13,8 +13,11 @@ namespace IamVet.Schema.Runner.Engine;
 /// Runs a <see cref="MigrationPlan"/> through the real FluentMigrator runner inside ONE
 /// transaction that we own: every migration of the plan, its VersionInfo rows, and then the
 /// caller's check (verification) run before COMMIT, so a failed check leaves nothing behind.
-/// FluentMigrator's own per-migration transactions are switched off
-/// (<c>useAutomaticTransactionManagement: false</c>) because the outer transaction replaces them.
+/// The transaction is FluentMigrator's own migration scope, so the scopes it opens itself
+/// (creating VersionInfo) join it instead of committing it; each planned migration is applied with
+/// <c>ApplyMigrationUp/Down(…, useTransaction: false)</c>. Not <c>MigrateUp</c>: in FluentMigrator
+/// 8.0.1 it first "validates the connection" by rolling back whatever transaction is open
+/// (fluentmigrator/fluentmigrator#2267), after which every migration would autocommit on its own.
 /// </summary>
 public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
 {
@@ -33,28 +36,38 @@ public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
         using var scope = services.CreateScope();
         var runner = (MigrationRunner)scope.ServiceProvider.GetRequiredService<IMigrationRunner>();
         var processor = (GenericProcessorBase)runner.Processor;
+        var migrations = runner.MigrationLoader.LoadMigrations();
 
-        processor.BeginTransaction();
+        var transaction = runner.BeginScope();
+        var ours = processor.Transaction;
         try
         {
-            beforeMigrate?.Invoke((NpgsqlConnection)processor.Connection, (NpgsqlTransaction)processor.Transaction).GetAwaiter().GetResult();
-            if (plan.Direction == MigrationDirection.Up)
+            beforeMigrate?.Invoke((NpgsqlConnection)processor.Connection, (NpgsqlTransaction)ours!).GetAwaiter().GetResult();
+            foreach (var step in plan.Steps)
             {
-                runner.MigrateUp(plan.TargetVersion, useAutomaticTransactionManagement: false);
-            }
-            else
-            {
-                runner.MigrateDown(plan.TargetVersion, useAutomaticTransactionManagement: false);
+                if (plan.Direction == MigrationDirection.Up)
+                {
+                    runner.ApplyMigrationUp(migrations[step.Version], useTransaction: false);
+                }
+                else
+                {
+                    runner.ApplyMigrationDown(migrations[step.Version], useTransaction: false);
+                }
             }
 
-            beforeCommit?.Invoke((NpgsqlConnection)processor.Connection, (NpgsqlTransaction)processor.Transaction).GetAwaiter().GetResult();
-            processor.CommitTransaction();
+            if (!ReferenceEquals(processor.Transaction, ours))
+            {
+                throw new InvalidOperationException("FluentMigrator ended the migration transaction before the verification: the run cannot be proven atomic");
+            }
+
+            beforeCommit?.Invoke((NpgsqlConnection)processor.Connection, (NpgsqlTransaction)ours!).GetAwaiter().GetResult();
+            transaction.Complete();
         }
         catch
         {
-            if (processor.Transaction is not null && processor.Connection.State == ConnectionState.Open)
+            if (transaction.IsActive && processor.Transaction is not null && processor.Connection.State == ConnectionState.Open)
             {
-                processor.RollbackTransaction();
+                transaction.Cancel();
             }
 
             throw;
