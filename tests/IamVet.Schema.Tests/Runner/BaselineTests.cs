@@ -100,7 +100,7 @@ public sealed class BaselineTests : RunnerTest
 
         Assert.That(result.ExitCode, Is.EqualTo(3), result.ToString());
         Assert.That(result.Output, Does.Contain("does not have the legacy shape").And.Contain(difference), result.ToString());
-        Assert.That(await StateAsync(), Is.EqualTo(before));
+        Assert.That(await StateAsync(), Is.EqualTo(before), "the database changed\n" + result);
         Assert.That(await TableExistsAsync("VersionInfo"), Is.False, "nothing may be recorded as applied");
         Assert.That(await Database.ScalarAsync<long>("SELECT count(*) FROM migration_log"), Is.Zero);
     }

@@ -91,7 +91,7 @@ public sealed class ExitCodeTests : RunnerTest
 
         Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
         Assert.That(result.StandardError, Does.Contain("without --yes"), result.ToString());
-        Assert.That(await StateAsync(), Is.EqualTo(before));
+        Assert.That(await StateAsync(), Is.EqualTo(before), "the database changed\n" + result);
         Assert.That(await Database.ScalarAsync<long>("SELECT count(*) FROM migration_log"), Is.Zero, "not even a log row");
     }
 
@@ -109,7 +109,7 @@ public sealed class ExitCodeTests : RunnerTest
         // Then refused before the backup and before any DDL, naming the row
         Assert.That(result.ExitCode, Is.EqualTo(3), result.ToString());
         Assert.That(result.Output, Does.Contain("hos-nameless").And.Contain("hospitalName"), result.ToString());
-        Assert.That(await StateAsync(), Is.EqualTo(before));
+        Assert.That(await StateAsync(), Is.EqualTo(before), "the database changed\n" + result);
         Assert.That(BackupFiles(), Is.Empty, "the audit refuses before the backup is taken");
         Assert.That(await Database.ScalarAsync<string>("SELECT description FROM migration_log ORDER BY id DESC LIMIT 1"), Does.StartWith("REFUSED:"));
     }
@@ -125,7 +125,7 @@ public sealed class ExitCodeTests : RunnerTest
 
         Assert.That(result.ExitCode, Is.EqualTo(3), result.ToString());
         Assert.That(result.Output, Does.Contain("no migration history").And.Contain("`baseline`"), result.ToString());
-        Assert.That(await StateAsync(), Is.EqualTo(before));
+        Assert.That(await StateAsync(), Is.EqualTo(before), "the database changed\n" + result);
         Assert.That(await TableExistsAsync("VersionInfo"), Is.False);
     }
 
@@ -149,7 +149,7 @@ public sealed class ExitCodeTests : RunnerTest
         // Then
         Assert.That(result.ExitCode, Is.EqualTo(4), result.ToString());
         Assert.That(result.Output, Does.Contain("pg_dump failed").And.Contain("simulated failure"), result.ToString());
-        Assert.That(await StateAsync(), Is.EqualTo(before));
+        Assert.That(await StateAsync(), Is.EqualTo(before), "the database changed\n" + result);
         Assert.That(BackupFiles(), Is.Empty, "no partial dump may be left behind");
     }
 
@@ -175,7 +175,7 @@ public sealed class ExitCodeTests : RunnerTest
         // Then the migration gave up after 1 s, named the blocker, and rolled everything back
         Assert.That(result.ExitCode, Is.EqualTo(5), result.ToString());
         Assert.That(result.Output, Does.Contain("--lock-timeout 1 s").And.Contain($"pid {application.ProcessID} (iamvet-tests app)"), result.ToString());
-        Assert.That(await StateAsync(), Is.EqualTo(before));
+        Assert.That(await StateAsync(), Is.EqualTo(before), "the database changed\n" + result);
         Assert.That(await Database.ScalarAsync<string>("SELECT description FROM migration_log ORDER BY id DESC LIMIT 1"), Does.StartWith("ROLLED_BACK:"));
     }
 
@@ -192,7 +192,7 @@ public sealed class ExitCodeTests : RunnerTest
         // Then the baseline's tables and even FluentMigrator's VersionInfo were rolled back with it
         Assert.That(result.ExitCode, Is.EqualTo(5), result.ToString());
         Assert.That(result.Output, Does.Contain("relation \"veterinarians\" already exists").And.Contain("rolled back"), result.ToString());
-        Assert.That(await StateAsync(), Is.EqualTo(before));
+        Assert.That(await StateAsync(), Is.EqualTo(before), "the database changed\n" + result);
         Assert.That(await TableExistsAsync("users"), Is.False);
         Assert.That(await TableExistsAsync("VersionInfo"), Is.False);
     }
@@ -213,7 +213,7 @@ public sealed class ExitCodeTests : RunnerTest
         Assert.That(result.ExitCode, Is.EqualTo(6), result.ToString());
         Assert.That(result.Output, Does.Contain("veterinarians: the legacy side has 2 row(s) to move, the new table holds 0"), result.ToString());
         Assert.That(result.Output, Does.Contain("rolled back"), result.ToString());
-        Assert.That(await StateAsync(), Is.EqualTo(before));
+        Assert.That(await StateAsync(), Is.EqualTo(before), "the database changed\n" + result);
         Assert.That(await TableExistsAsync("veterinarians"), Is.False);
         Assert.That(await AppliedAsync(), Is.EqualTo(new[] { Migrator.Baseline }));
     }
@@ -239,6 +239,6 @@ public sealed class ExitCodeTests : RunnerTest
         // Then
         Assert.That(result.ExitCode, Is.EqualTo(7), result.ToString());
         Assert.That(result.Output, Does.Contain($"pid {other.ProcessID} (iamvet-tests other run)"), result.ToString());
-        Assert.That(await StateAsync(), Is.EqualTo(before));
+        Assert.That(await StateAsync(), Is.EqualTo(before), "the database changed\n" + result);
     }
 }
