@@ -13,8 +13,11 @@ namespace IamVet.Schema.Runner.Engine;
 /// Runs a <see cref="MigrationPlan"/> through the real FluentMigrator runner inside ONE
 /// transaction that we own: every migration of the plan, its VersionInfo rows, and then the
 /// caller's check (verification) run before COMMIT, so a failed check leaves nothing behind.
-/// FluentMigrator's own per-migration transactions are switched off
-/// (<c>useAutomaticTransactionManagement: false</c>) because the outer transaction replaces them.
+/// The transaction is FluentMigrator's own migration scope, so the scopes it opens itself
+/// (creating VersionInfo) join it instead of committing it; each planned migration is applied with
+/// <c>ApplyMigrationUp/Down(…, useTransaction: false)</c>. Not <c>MigrateUp</c>: in FluentMigrator
+/// 8.0.1 it first "validates the connection" by rolling back whatever transaction is open
+/// (fluentmigrator/fluentmigrator#2267), after which every migration would autocommit on its own.
 /// </summary>
 public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
 {
@@ -34,51 +37,44 @@ public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
         using var scope = services.CreateScope();
         var runner = (MigrationRunner)scope.ServiceProvider.GetRequiredService<IMigrationRunner>();
         var processor = (GenericProcessorBase)runner.Processor;
+        var migrations = runner.MigrationLoader.LoadMigrations();
 
-        // FluentMigrator creates its VersionInfo table on first use and commits that on its own:
-        // let it do so before our transaction begins (the table is its bookkeeping, not our data).
-        runner.VersionLoader.LoadVersionInfo();
-        processor.BeginTransaction();
+        var transactionScope = runner.BeginScope();
+        var transaction = (NpgsqlTransaction)processor.Transaction!;
+        var connection = (NpgsqlConnection)processor.Connection;
         try
         {
-            var connection = (NpgsqlConnection)processor.Connection;
-            var transaction = (NpgsqlTransaction)processor.Transaction;
             beforeMigrate?.Invoke(connection, transaction).GetAwaiter().GetResult();
 
-            // One step at a time, all inside the one transaction, so progress can be reported between
-            // steps. ApplyMigrationUp/Down rather than MigrateUp/Down: FluentMigrator 8's MigrateUp first
-            // "validates the connection" with BeginTransaction + RollbackTransaction, which would roll
-            // back (and end) this transaction and leave the migrations to run in autocommit.
-            var migrations = runner.MigrationLoader.LoadMigrations();
+            // One step at a time, all inside the one transaction, so progress can be reported between steps.
             foreach (var step in plan.Steps)
             {
                 var clock = System.Diagnostics.Stopwatch.StartNew();
-                var migration = migrations[step.Version];
                 if (plan.Direction == MigrationDirection.Up)
                 {
-                    runner.ApplyMigrationUp(migration, useTransaction: false);
+                    runner.ApplyMigrationUp(migrations[step.Version], useTransaction: false);
                 }
                 else
                 {
-                    runner.ApplyMigrationDown(migration, useTransaction: false);
+                    runner.ApplyMigrationDown(migrations[step.Version], useTransaction: false);
                 }
 
                 if (!ReferenceEquals(processor.Transaction, transaction))
                 {
-                    throw new InvalidOperationException("the migration transaction ended before COMMIT; nothing is committed");
+                    throw new InvalidOperationException("FluentMigrator ended the migration transaction before COMMIT: the run cannot be proven atomic");
                 }
 
                 afterEach?.Invoke(step, clock.Elapsed, connection, transaction).GetAwaiter().GetResult();
             }
 
             beforeCommit?.Invoke(connection, transaction).GetAwaiter().GetResult();
-            processor.CommitTransaction();
+            transactionScope.Complete();
         }
         catch
         {
-            if (processor.Transaction is not null && processor.Connection.State == ConnectionState.Open)
+            if (transactionScope.IsActive && processor.Transaction is not null && processor.Connection.State == ConnectionState.Open)
             {
-                processor.RollbackTransaction();
+                transactionScope.Cancel();
             }
 
             throw;

@@ -1,0 +1,59 @@
+using IamVet.Schema.Runner.Postgres;
+using Npgsql;
+
+namespace IamVet.Schema.Tests.Infrastructure;
+
+/// <summary>
+/// The PostgreSQL client programs as the tests use them: the real ones found on PATH (before any
+/// test puts a fake first), run with the connection in libpq's environment like the runner does,
+/// and fake ones written as small shell scripts into a directory that a test puts first on PATH.
+/// </summary>
+public static class PgClient
+{
+    /// <summary>The absolute path of <paramref name="name"/> on this process's PATH; fails the test when missing.</summary>
+    public static string Which(string name)
+    {
+        var path = PgTools.Find(name)?.Path;
+        if (path is null)
+        {
+            Assert.Fail($"{name} is not on PATH: install postgresql-client (scripts/test.sh does)");
+        }
+
+        return path!;
+    }
+
+    /// <summary>Writes an executable <c>#!/bin/sh</c> script named <paramref name="name"/> into <paramref name="directory"/>.</summary>
+    public static void WriteScript(string directory, string name, string body)
+    {
+        var path = Path.Combine(directory, name);
+        File.WriteAllText(path, "#!/bin/sh\n" + body.ReplaceLineEndings("\n") + "\n");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
+                                   UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+    }
+
+    /// <summary>PATH with <paramref name="directory"/> first, for a runner that must find the fakes in it.</summary>
+    public static string PathWithFirst(string directory) =>
+        directory + Path.PathSeparator + Environment.GetEnvironmentVariable("PATH");
+
+    /// <summary>
+    /// <c>pg_dump --format=plain</c> of the whole database: schema and data as text. The random
+    /// <c>\restrict</c> key newer pg_dump versions write into every dump is left out, so two dumps of
+    /// an unchanged database are equal byte for byte.
+    /// </summary>
+    public static string DumpPlain(string connectionString)
+    {
+        var run = Run("pg_dump", connectionString, ["--format=plain", "--no-password"]);
+        return string.Join('\n', run.Split('\n').Where(line => !line.StartsWith("\\restrict ", StringComparison.Ordinal) && !line.StartsWith("\\unrestrict ", StringComparison.Ordinal)));
+    }
+
+    /// <summary><c>pg_restore</c> of a custom-format dump into the (empty) database of <paramref name="connectionString"/>.</summary>
+    public static void Restore(string connectionString, string dumpPath) =>
+        Run("pg_restore", connectionString, ["--no-password", "--exit-on-error", "--dbname", new NpgsqlConnectionStringBuilder(connectionString).Database!, dumpPath]);
+
+    private static string Run(string tool, string connectionString, IReadOnlyList<string> arguments)
+    {
+        var run = PgTools.Run(Which(tool), arguments, PgTools.EnvironmentFor(new NpgsqlConnectionStringBuilder(connectionString), "iamvet-tests pg client"), TimeSpan.FromMinutes(2));
+        Assert.That(run.ExitCode, Is.Zero, $"{tool} {string.Join(' ', arguments)} failed:\n{run.StandardError}");
+        return run.StandardOutput;
+    }
+}

@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using IamVet.Schema.Runner.Configuration;
+
+namespace IamVet.Schema.Tests.Infrastructure;
+
+/// <summary>What one run of the built runner did; prints everything it said, for failure messages.</summary>
+public sealed record RunnerResult(int ExitCode, string StandardOutput, string StandardError)
+{
+    /// <summary>stdout and stderr together, for "the message says …" assertions that do not care where it went.</summary>
+    public string Output => StandardOutput + "\n" + StandardError;
+
+    public override string ToString() =>
+        $"exit {ExitCode}\n----- stdout -----\n{StandardOutput}\n----- stderr -----\n{StandardError}\n------------------";
+}
+
+/// <summary>
+/// Runs the built runner as a process (<c>dotnet iamvet-schema.dll …</c>, copied into the test
+/// output by the project reference), the way an operator or a CI job runs it: stdin redirected and
+/// closed (no terminal), its own working directory and environment. Nothing of the test process's
+/// IAMVET_SCHEMA_CONNECTION leaks in; a null value in <c>environment</c> removes a variable.
+/// </summary>
+public static class RunnerProcess
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(3);
+
+    public static string DllPath { get; } = Path.Combine(AppContext.BaseDirectory, "iamvet-schema.dll");
+
+    public static async Task<RunnerResult> RunAsync(string workingDirectory, IReadOnlyDictionary<string, string?> environment, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(DllPath);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment.Remove(ConnectionSettings.EnvironmentVariable);
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        foreach (var (key, value) in environment)
+        {
+            if (value is null)
+            {
+                start.Environment.Remove(key);
+            }
+            else
+            {
+                start.Environment[key] = value;
+            }
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(Timeout);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            Assert.Fail($"iamvet-schema {string.Join(' ', arguments)} did not finish within {Timeout}\n{new RunnerResult(-1, await stdout, await stderr)}");
+        }
+
+        return new RunnerResult(process.ExitCode, await stdout, await stderr);
+    }
+}
