@@ -29,6 +29,8 @@ root.Subcommands.Add(BackupCommand.Create());
 root.Subcommands.Add(RestoreCommand.Create());
 root.Subcommands.Add(RehearseCommand.Create(loggerFactory));
 
+// With --json, stdout carries one JSON document whatever happens, errors before the pipeline included.
+var json = args.Contains("--json");
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
 {
@@ -38,7 +40,7 @@ if (parse.Errors.Count > 0)
     }
 
     await Console.Error.WriteLineAsync("See --help for the commands and options.");
-    return ExitCodes.Usage;
+    return Fail(ExitCodes.Usage, string.Join("; ", parse.Errors.Select(e => e.Message)));
 }
 
 try
@@ -48,12 +50,12 @@ try
 catch (ConfigurationException ex)
 {
     await Console.Error.WriteLineAsync($"error: {ex.Message}");
-    return ExitCodes.Usage;
+    return Fail(ExitCodes.Usage, ex.Message);
 }
 catch (PipelineStopped ex)
 {
     await Console.Error.WriteLineAsync($"error: {ex.Message}");
-    return ex.ExitCode;
+    return Fail(ex.ExitCode, ex.Message, ex.LogStatus);
 }
 catch (Exception ex) when (ex is not OutOfMemoryException)
 {
@@ -63,5 +65,21 @@ catch (Exception ex) when (ex is not OutOfMemoryException)
         await Console.Error.WriteLineAsync(ex.ToString());
     }
 
-    return ExitCodes.Unexpected;
+    return Fail(ExitCodes.Unexpected, ex.Message, LogStatuses.Failed);
+}
+
+int Fail(int exitCode, string message, string status = LogStatuses.Refused)
+{
+    if (json)
+    {
+        Console.Out.WriteLine(new System.Text.Json.Nodes.JsonObject
+        {
+            ["exitCode"] = exitCode,
+            ["status"] = status,
+            ["message"] = message,
+            ["stages"] = new System.Text.Json.Nodes.JsonArray(),
+        }.ToJsonString(IamVet.Schema.Runner.Pipeline.Reporting.RunReport.JsonOptions));
+    }
+
+    return exitCode;
 }
