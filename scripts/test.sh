@@ -16,4 +16,16 @@ else
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-dotnet test IamVet.Schema.sln -c Release --logger "console;verbosity=normal" "$@"
+log=$(mktemp /tmp/iamvet-test.XXXXXX.log)
+status=0
+dotnet test IamVet.Schema.sln -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log" || status=$?
+# One plain closing line that any CI can read: "tests: N passed, N failed".
+passed=$(sed -n 's/^ *Passed: *\([0-9][0-9]*\).*/\1/p' "$log" | tail -n1)
+failed=$(sed -n 's/^ *Failed: *\([0-9][0-9]*\).*/\1/p' "$log" | tail -n1)
+rm -f "$log"
+if [ -z "$passed" ] && [ "$status" -eq 0 ]; then
+  echo "error: dotnet test reported no executed tests" >&2
+  exit 1
+fi
+echo "tests: ${passed:-0} passed, ${failed:-0} failed"
+exit "$status"
