@@ -74,6 +74,7 @@ public static class RehearseCommand
             var pgRestore = PgTools.Find("pg_restore") ?? throw new PreflightFailed("pg_restore not found on PATH");
             RunSummary? up = null;
             RunSummary? down = null;
+            var scratchIsOurs = true;
             try
             {
                 RestoreResult restored;
@@ -83,7 +84,12 @@ public static class RehearseCommand
                 }
                 catch (RestoreRefused refused)
                 {
-                    throw new BackupFailed(refused.Message);
+                    scratchIsOurs = false; // it existed before this run: not ours to drop
+                    throw new PreflightFailed(refused.Message);
+                }
+                catch (RestoreFailed restoreFailed)
+                {
+                    throw new BackupFailed(restoreFailed.Message);
                 }
 
                 if (restored.Mismatches.Count > 0)
@@ -114,7 +120,10 @@ public static class RehearseCommand
             }
             finally
             {
-                await BackupRestorer.DropAsync(server, scratch, cancel);
+                if (scratchIsOurs)
+                {
+                    await BackupRestorer.DropAsync(server, scratch, cancel);
+                }
             }
 
             var exitCode = up!.ExitCode != ExitCodes.Success ? up.ExitCode : down!.ExitCode;
