@@ -96,7 +96,9 @@ public static class RestoreCommand
             }
             else
             {
-                var table = new Table().Border(TableBorder.Rounded).Title($"restored into [bold]{Markup.Escape(result.Database)}[/] in {result.Duration.TotalSeconds:0.0} s");
+                // The database name goes on a line of its own: a table title is cut to the table's width.
+                AnsiConsole.MarkupLine($"restored into [bold]{Markup.Escape(result.Database)}[/] in {result.Duration.TotalSeconds:0.0} s");
+                var table = new Table().Border(TableBorder.Rounded);
                 table.AddColumn("Table");
                 table.AddColumn(new TableColumn("Manifest").RightAligned());
                 table.AddColumn(new TableColumn("Restored").RightAligned());
