@@ -1,3 +1,4 @@
+using IamVet.Schema.Runner.Postgres;
 using IamVet.Schema.Tests.Infrastructure;
 using Npgsql;
 
@@ -57,7 +58,7 @@ public sealed class RestoreTests : OperationsTest
         // Given a good dump whose manifest is gone
         await CreateLegacyDatabaseWithRowsAsync();
         var (dump, _) = await BackupAsync();
-        File.Delete(IamVet.Schema.Runner.Postgres.BackupRestorer.ManifestPathFor(dump));
+        File.Delete(BackupRestorer.ManifestPathFor(dump));
 
         // When
         var result = await RunAsync("restore", "--from", dump);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using IamVet.Schema.Runner.Configuration;
 using IamVet.Schema.Tests.Infrastructure;
 
 namespace IamVet.Schema.Tests.Operations;
@@ -40,7 +41,7 @@ public sealed class RunOutputTests : OperationsTest
     {
         // Given two empty databases (seed, then the data move of migrate up)
         await using var other = await TestDatabase.CreateAsync();
-        var onOther = new Dictionary<string, string?> { [IamVet.Schema.Runner.Configuration.ConnectionSettings.EnvironmentVariable] = other.ConnectionString };
+        var onOther = new Dictionary<string, string?> { [ConnectionSettings.EnvironmentVariable] = other.ConnectionString };
 
         // When one is seeded and migrated with plain (redirected) output, the other with --json
         var seed = await RunAsync("seed", "--users", "200", "--yes");

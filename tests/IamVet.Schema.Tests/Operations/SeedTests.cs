@@ -1,4 +1,5 @@
 using System.Text.Json;
+using IamVet.Schema.Runner.Configuration;
 using IamVet.Schema.Tests.Infrastructure;
 
 namespace IamVet.Schema.Tests.Operations;
@@ -122,7 +123,7 @@ public sealed class SeedTests : OperationsTest
 
         // When both are seeded with the same N
         var first = await RunAsync("seed", "--users", "1500", "--yes");
-        var second = await RunAsync(new Dictionary<string, string?> { [IamVet.Schema.Runner.Configuration.ConnectionSettings.EnvironmentVariable] = other.ConnectionString },
+        var second = await RunAsync(new Dictionary<string, string?> { [ConnectionSettings.EnvironmentVariable] = other.ConnectionString },
             "seed", "--users", "1500", "--yes");
 
         // Then every legacy table has the same rows
