@@ -74,6 +74,7 @@ public static class RehearseCommand
             var pgRestore = PgTools.Find("pg_restore") ?? throw new PreflightFailed("pg_restore not found on PATH");
             RunSummary? up = null;
             RunSummary? down = null;
+            var scratchIsOurs = true;
             try
             {
                 RestoreResult restored;
@@ -83,7 +84,12 @@ public static class RehearseCommand
                 }
                 catch (RestoreRefused refused)
                 {
-                    throw new BackupFailed(refused.Message);
+                    scratchIsOurs = false; // it existed before this run: not ours to drop
+                    throw new PreflightFailed(refused.Message);
+                }
+                catch (RestoreFailed restoreFailed)
+                {
+                    throw new BackupFailed(restoreFailed.Message);
                 }
 
                 if (restored.Mismatches.Count > 0)
@@ -114,11 +120,16 @@ public static class RehearseCommand
             }
             finally
             {
-                await BackupRestorer.DropAsync(server, scratch, cancel);
+                if (scratchIsOurs)
+                {
+                    await BackupRestorer.DropAsync(server, scratch, cancel);
+                }
             }
 
-            var exitCode = up!.ExitCode != ExitCodes.Success ? up.ExitCode : down!.ExitCode;
-            var forecast = Forecast(up, down);
+            // A forecast only from a rehearsal that passed: a refused or rolled-back run says nothing about the window.
+            var failed = up!.ExitCode != ExitCodes.Success ? up : down!.ExitCode != ExitCodes.Success ? down : null;
+            var exitCode = failed?.ExitCode ?? ExitCodes.Success;
+            var forecast = failed is null ? Forecast(up, down) : null;
             if (options.Json)
             {
                 Console.Out.WriteLine(new JsonObject
@@ -153,8 +164,11 @@ public static class RehearseCommand
                 }
 
                 AnsiConsole.Write(table);
-                AnsiConsole.MarkupLine($"forecast for the real run: data move {forecast["dataMoveSeconds"]} s; users locked for about {forecast["usersLockedSeconds"]} s " +
-                                       $"(from the first ALTER of users to COMMIT); rollback {forecast["rollbackSeconds"] ?? "n/a"} s");
+                AnsiConsole.MarkupLine(forecast is null
+                    ? $"[red]no forecast[/]: the rehearsed {Markup.Escape(failed!.Context.Options.CommandName)} ended {Markup.Escape(failed.Status)} (exit {failed.ExitCode}) " +
+                      "in the scratch copy; fix what its report above says, then rehearse again"
+                    : $"forecast for the real run: data move {forecast["dataMoveSeconds"]} s; users locked for about {forecast["usersLockedSeconds"]} s " +
+                      $"(from the first ALTER of users to COMMIT); rollback {forecast["rollbackSeconds"]} s");
             }
 
             MigrateCommand.WriteMarkdownReport(up);

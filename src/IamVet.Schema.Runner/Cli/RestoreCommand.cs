@@ -14,7 +14,7 @@ namespace IamVet.Schema.Runner.Cli;
 /// <c>restore --from FILE</c>: checks the dump against its manifest before touching any database,
 /// restores into a NEW database (default <c>&lt;db&gt;_restore_&lt;time&gt;</c>), compares row counts.
 /// <c>--replace --yes</c> puts the restored copy in place of the source database; the source is
-/// kept, renamed, never dropped. Exit 3: refused (bad dump), 4: pg_restore failed, 6: counts differ.
+/// kept, renamed, never dropped. Exit 3: refused (bad dump, or the target exists), 4: pg_restore failed, 6: counts differ.
 /// </summary>
 public static class RestoreCommand
 {
@@ -66,7 +66,11 @@ public static class RestoreCommand
             }
             catch (RestoreRefused refused)
             {
-                throw new BackupFailed(refused.Message);
+                throw new PreflightFailed(refused.Message);
+            }
+            catch (RestoreFailed failed)
+            {
+                throw new BackupFailed(failed.Message);
             }
 
             var mismatches = result.Mismatches;
@@ -92,7 +96,9 @@ public static class RestoreCommand
             }
             else
             {
-                var table = new Table().Border(TableBorder.Rounded).Title($"restored into [bold]{Markup.Escape(result.Database)}[/] in {result.Duration.TotalSeconds:0.0} s");
+                // The database name goes on a line of its own: a table title is cut to the table's width.
+                AnsiConsole.MarkupLine($"restored into [bold]{Markup.Escape(result.Database)}[/] in {result.Duration.TotalSeconds:0.0} s");
+                var table = new Table().Border(TableBorder.Rounded);
                 table.AddColumn("Table");
                 table.AddColumn(new TableColumn("Manifest").RightAligned());
                 table.AddColumn(new TableColumn("Restored").RightAligned());

@@ -14,8 +14,11 @@ public sealed record RestoreResult(string Database, TimeSpan Duration, IReadOnly
             .ToList();
 }
 
-/// <summary>The dump cannot be trusted or restored; nothing was created (or what was created was dropped again).</summary>
+/// <summary>The restore was refused before any database was created: a dump that cannot be trusted, or a target that exists (exit 3).</summary>
 public sealed class RestoreRefused(string message) : Exception(message);
+
+/// <summary>pg_restore failed; the database it was restoring into was dropped again (exit 4).</summary>
+public sealed class RestoreFailed(string message) : Exception(message);
 
 /// <summary>
 /// Restores a backup taken by <see cref="BackupWriter"/>: the file's sha256 must match its manifest
@@ -66,7 +69,10 @@ public sealed class BackupRestorer(PgTool pgRestore)
         return manifest;
     }
 
-    /// <summary>Creates <paramref name="targetDatabase"/> (it must not exist) and restores the dump into it.</summary>
+    /// <summary>
+    /// Creates <paramref name="targetDatabase"/> and restores the dump into it. Throws
+    /// <see cref="RestoreRefused"/> when it already exists, <see cref="RestoreFailed"/> when pg_restore fails.
+    /// </summary>
     public async Task<RestoreResult> RestoreAsync(NpgsqlConnectionStringBuilder server, string dumpPath, JsonObject manifest, string targetDatabase, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
@@ -91,7 +97,7 @@ public sealed class BackupRestorer(PgTool pgRestore)
         if (run.ExitCode != 0)
         {
             await DropAsync(server, targetDatabase, cancellationToken);
-            throw new RestoreRefused($"pg_restore failed (exit {run.ExitCode}), the new database was dropped again: {string.Join(" | ", run.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries).Take(5))}");
+            throw new RestoreFailed($"pg_restore failed (exit {run.ExitCode}), the new database was dropped again: {string.Join(" | ", run.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries).Take(5))}");
         }
 
         var expected = (manifest["rowCounts"] as JsonObject ?? [])

@@ -7,7 +7,7 @@ namespace IamVet.Schema.Runner.Seeding;
 /// </summary>
 internal static class LegacySeedSql
 {
-    /// <summary>Users: 60 % veterinarians, 25 % students, 15 % hospitals; ~8 % inactive, ~3 % withdrawn (some restored).</summary>
+    /// <summary>Users: 60 % veterinarians, 25 % students, 15 % hospitals; in every type ~8 % inactive, ~3 % withdrawn (some restored).</summary>
     public const string Users = """
         WITH n AS (
             SELECT g AS n, abs(hashint8(g)::bigint) AS h1, abs(hashint8(g * 31 + 7)::bigint) AS h2, abs(hashint8(g * 131 + 11)::bigint) AS h3
@@ -30,7 +30,7 @@ internal static class LegacySeedSql
                CASE WHEN h3 % 5 = 0 THEN 'https://cdn.iamvet.kr/profiles/' || n || '.jpg' END,
                kind::"UserType",
                (ARRAY['NORMAL', 'NORMAL', 'NORMAL', 'NORMAL', 'NORMAL', 'NORMAL', 'NORMAL', 'KAKAO', 'NAVER', 'GOOGLE'])[1 + h3 % 10]::"Provider",
-               NOT (h1 % 1000 < 80 OR h2 % 100 < 3),
+               NOT (h3 % 1000 < 80 OR h2 % 100 < 3), -- not h1: h1 picks the type, and hospitals would never be inactive
                created, created,
                CASE WHEN h2 % 5 < 2 THEN created END,
                CASE WHEN h2 % 100 < 3 THEN created + interval '200 days' END,

@@ -1,0 +1,176 @@
+using IamVet.Schema.Runner.Postgres;
+using IamVet.Schema.Tests.Infrastructure;
+using Npgsql;
+
+namespace IamVet.Schema.Tests.Operations;
+
+/// <summary>
+/// <c>restore</c>, the runbook's second rollback path: a dump that does not match its manifest is
+/// refused before any database exists; a good one goes into a NEW database with the manifest's
+/// row counts and the source untouched; <c>--replace --yes</c> swaps it in and keeps the old
+/// database renamed, never dropped.
+/// </summary>
+[TestFixture]
+public sealed class RestoreTests : OperationsTest
+{
+    public enum Damage
+    {
+        OneChangedByte,
+        Truncated,
+    }
+
+    [TestCase(Damage.OneChangedByte, TestName = "Restore_refuses_a_dump_with_one_changed_byte_and_creates_no_database")]
+    [TestCase(Damage.Truncated, TestName = "Restore_refuses_a_truncated_dump_and_creates_no_database")]
+    public async Task Restore_refuses_a_damaged_dump(Damage damage)
+    {
+        // Given a backup whose dump was damaged after the manifest was written
+        await CreateLegacyDatabaseWithRowsAsync();
+        var (dump, _) = await BackupAsync();
+        var bytes = await File.ReadAllBytesAsync(dump);
+        if (damage == Damage.OneChangedByte)
+        {
+            bytes[bytes.Length / 2] ^= 0x01;
+        }
+        else
+        {
+            bytes = bytes[..(bytes.Length / 2)];
+        }
+
+        await File.WriteAllBytesAsync(dump, bytes);
+        var databasesBefore = await DatabasesAsync();
+        var sourceBefore = await UntouchedStateAsync();
+
+        // When
+        var result = await RunAsync("restore", "--from", dump);
+
+        // Then refused (exit 3) with the reason, before any database was created
+        Assert.That(result.ExitCode, Is.EqualTo(3), result.ToString());
+        Assert.That(result.StandardError, Does.Contain("does not match its manifest").And.Contain("no database was created"), result.ToString());
+        // (parallel fixtures create and drop their own databases: only names derived from ours are compared)
+        var created = (await DatabasesAsync()).Except(databasesBefore).Where(d => d.Name.StartsWith(Database.Name, StringComparison.Ordinal));
+        Assert.That(created, Is.Empty, "restore created a database for a damaged dump\n" + result);
+        Assert.That(await UntouchedStateAsync(), Is.EqualTo(sourceBefore), "the source database changed");
+    }
+
+    [Test]
+    public async Task Restore_refuses_a_dump_without_its_manifest_and_creates_no_database()
+    {
+        // Given a good dump whose manifest is gone
+        await CreateLegacyDatabaseWithRowsAsync();
+        var (dump, _) = await BackupAsync();
+        File.Delete(BackupRestorer.ManifestPathFor(dump));
+
+        // When
+        var result = await RunAsync("restore", "--from", dump);
+
+        // Then
+        Assert.That(result.ExitCode, Is.EqualTo(3), result.ToString());
+        Assert.That(result.StandardError, Does.Contain("no manifest beside the dump"), result.ToString());
+        Assert.That(await DerivedDatabasesAsync(), Is.Empty, "restore created a database for a dump it cannot check\n" + result);
+    }
+
+    [Test]
+    public async Task Restore_goes_into_a_new_database_named_after_the_source_and_time_with_the_manifest_counts_and_leaves_the_source_alone()
+    {
+        // Given a backup, and a source that has moved on since (a new sign-up)
+        await CreateLegacyDatabaseWithRowsAsync();
+        var fingerprintsAtBackup = await LegacyFingerprintsAsync(Database.Name);
+        var (dump, manifest) = await BackupAsync();
+        await LegacyRows.InsertAsync(Database, new LegacyUser("vet-after-backup", "VETERINARIAN"));
+        var sourceBefore = await UntouchedStateAsync();
+
+        // When
+        var result = await RunAsync("restore", "--from", dump);
+
+        // Then a new database <db>_restore_<yyyyMMddHHmmss> holds the dump, table for table
+        Assert.That(result.ExitCode, Is.Zero, result.ToString());
+        var restored = (await DerivedDatabasesAsync()).Select(d => d.Name).ToList();
+        Assert.That(restored, Has.Count.EqualTo(1), result.ToString());
+        Assert.That(restored[0], Does.Match($"^{Database.Name}_restore_[0-9]{{14}}$"));
+        Assert.That(Unwrapped(result.StandardOutput), Does.Contain($"restored into {restored[0]} in").And.Contain("verified: every table has the manifest's row count"), result.ToString());
+        Assert.That(await RowCountsAsync(restored[0]), Is.EqualTo(RowCountsOf(manifest)));
+        Assert.That(await LegacyFingerprintsAsync(restored[0]), Is.EqualTo(fingerprintsAtBackup), "the restored legacy tables differ from the source at backup time");
+        Assert.That(await UntouchedStateAsync(), Is.EqualTo(sourceBefore), "restore changed the source database");
+    }
+
+    [Test]
+    public async Task Restore_with_target_db_goes_into_that_new_database()
+    {
+        await CreateLegacyDatabaseWithRowsAsync();
+        var (dump, manifest) = await BackupAsync();
+        var sourceBefore = await UntouchedStateAsync();
+        var target = DerivedPrefix + "chosen";
+
+        var result = await RunAsync("restore", "--from", dump, "--target-db", target);
+
+        Assert.That(result.ExitCode, Is.Zero, result.ToString());
+        Assert.That((await DerivedDatabasesAsync()).Select(d => d.Name), Is.EqualTo(new[] { target }), result.ToString());
+        Assert.That(await RowCountsAsync(target), Is.EqualTo(RowCountsOf(manifest)));
+        Assert.That(await UntouchedStateAsync(), Is.EqualTo(sourceBefore), "restore changed the source database");
+    }
+
+    [Test]
+    public async Task Restore_with_target_db_naming_an_existing_database_is_refused_and_writes_nothing()
+    {
+        // Given a backup, and the most dangerous existing target there is: the source itself
+        await CreateLegacyDatabaseWithRowsAsync();
+        var (dump, _) = await BackupAsync();
+        await LegacyRows.InsertAsync(Database, new LegacyUser("vet-after-backup", "VETERINARIAN"));
+        var sourceBefore = await UntouchedStateAsync();
+
+        // When
+        var result = await RunAsync("restore", "--from", dump, "--target-db", Database.Name);
+
+        // Then refused like any other pre-flight refusal (exit 3), nothing written or created
+        Assert.That(result.ExitCode, Is.EqualTo(3), result.ToString());
+        Assert.That(result.StandardError, Does.Contain($"database \"{Database.Name}\" already exists"), result.ToString());
+        Assert.That(await UntouchedStateAsync(), Is.EqualTo(sourceBefore), "restore wrote into an existing database");
+        Assert.That(await DerivedDatabasesAsync(), Is.Empty, result.ToString());
+    }
+
+    [Test]
+    public async Task Restore_replace_without_yes_is_a_usage_error_and_creates_nothing()
+    {
+        await CreateLegacyDatabaseWithRowsAsync();
+        var (dump, _) = await BackupAsync();
+        var sourceBefore = await UntouchedStateAsync();
+
+        var result = await RunAsync("restore", "--from", dump, "--replace");
+
+        Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
+        Assert.That(result.StandardError, Does.Contain("--replace").And.Contain("--yes"), result.ToString());
+        Assert.That(await DerivedDatabasesAsync(), Is.Empty, result.ToString());
+        Assert.That(await UntouchedStateAsync(), Is.EqualTo(sourceBefore));
+    }
+
+    [Test]
+    public async Task Restore_replace_yes_swaps_the_restored_copy_in_and_keeps_the_old_database_renamed()
+    {
+        // Given a backup, then a write the restore will undo
+        await CreateLegacyDatabaseWithRowsAsync();
+        var fingerprintsAtBackup = await LegacyFingerprintsAsync(Database.Name);
+        var (dump, manifest) = await BackupAsync();
+        await LegacyRows.InsertAsync(Database, new LegacyUser("vet-after-backup", "VETERINARIAN"));
+        var fingerprintsBeforeReplace = await LegacyFingerprintsAsync(Database.Name);
+        var original = (await DatabasesAsync()).Single(d => d.Name == Database.Name);
+
+        // When
+        var result = await RunAsync("restore", "--from", dump, "--replace", "--yes");
+        NpgsqlConnection.ClearPool(new NpgsqlConnection(Database.ConnectionString)); // the swap terminated our pooled sessions
+
+        // Then the source's name serves the backup's data …
+        Assert.That(result.ExitCode, Is.Zero, result.ToString());
+        var replaced = (await DerivedDatabasesAsync()).ToList();
+        Assert.That(replaced, Has.Count.EqualTo(1), "expected the old database under <db>_replaced_<time> and nothing else (no _incoming_ left over)\n" + result);
+        Assert.That(replaced[0].Name, Does.Match($"^{Database.Name}_replaced_[0-9]{{14}}$"));
+        Assert.That(await RowCountsAsync(Database.Name), Is.EqualTo(RowCountsOf(manifest)));
+        Assert.That(await LegacyFingerprintsAsync(Database.Name), Is.EqualTo(fingerprintsAtBackup));
+        Assert.That(await Database.ScalarAsync<long>("SELECT count(*) FROM users WHERE id = 'vet-after-backup'"), Is.Zero);
+
+        // … and the old database was renamed, not dropped: same oid, every row of it still there
+        Assert.That(replaced[0].Oid, Is.EqualTo(original.Oid), "the old database is not the same database renamed");
+        Assert.That((await DatabasesAsync()).Single(d => d.Name == Database.Name).Oid, Is.Not.EqualTo(original.Oid));
+        Assert.That(await LegacyFingerprintsAsync(replaced[0].Name), Is.EqualTo(fingerprintsBeforeReplace), "the kept database lost data");
+        Assert.That(Unwrapped(result.StandardOutput), Does.Contain($"now serving as {Database.Name}, the previous database kept as {replaced[0].Name}"), result.ToString());
+    }
+}
