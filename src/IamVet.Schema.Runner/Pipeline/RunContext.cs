@@ -45,7 +45,11 @@ public sealed class RunContext(RunOptions options) : IAsyncDisposable
 
     public bool NothingToDo => Plan is { IsEmpty: true };
 
-    /// <summary>A connection string for one role of the run (application_name shows it in pg_stat_activity).</summary>
+    /// <summary>
+    /// A connection string for one role of the run (application_name shows it in pg_stat_activity).
+    /// Every connection waits at most --lock-timeout for a table lock, so neither the run nor the
+    /// sessions queued behind its lock requests wait longer; the migration's also gets --statement-timeout.
+    /// </summary>
     public string ConnectionStringFor(string role, bool migrationTimeouts = false)
     {
         var builder = new NpgsqlConnectionStringBuilder(Connection.ConnectionString)
@@ -54,11 +58,9 @@ public sealed class RunContext(RunOptions options) : IAsyncDisposable
             CommandTimeout = 0,
             Pooling = false,
         };
-        if (migrationTimeouts)
-        {
-            builder.Options = $"-c lock_timeout={(long)Options.LockTimeout.TotalMilliseconds} -c statement_timeout={(long)Options.StatementTimeout.TotalMilliseconds}";
-        }
-
+        var timeouts = $"-c lock_timeout={(long)Options.LockTimeout.TotalMilliseconds}" +
+                       (migrationTimeouts ? $" -c statement_timeout={(long)Options.StatementTimeout.TotalMilliseconds}" : "");
+        builder.Options = string.IsNullOrWhiteSpace(builder.Options) ? timeouts : $"{builder.Options} {timeouts}";
         return builder.ConnectionString;
     }
 
