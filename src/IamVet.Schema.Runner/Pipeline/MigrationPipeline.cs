@@ -175,12 +175,21 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
                 return;
             }
 
+            // A run refused the migration lock writes while the lock holder may be adding the audit
+            // columns: lock the table first, so the shape read next is the shape the row goes into.
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await using (var lockTable = new NpgsqlCommand("LOCK TABLE migration_log IN ROW EXCLUSIVE MODE", connection, transaction))
+            {
+                await lockTable.ExecuteNonQueryAsync(cancellationToken);
+            }
+
             context.Details["stages"] = new JsonArray(context.Stages.Select(s => (JsonNode?)new JsonObject
             {
                 ["stage"] = s.Stage, ["status"] = s.Status.ToString().ToUpperInvariant(), ["ms"] = (long)s.Duration.TotalMilliseconds, ["summary"] = s.Summary,
             }).ToArray());
             context.Details["exitCode"] = summary.ExitCode;
             context.LogRowId = await MigrationLog.CompleteAsync(connection, context.LogRowId, Entry(context, summary.Status, summary.Message, finished: true), cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

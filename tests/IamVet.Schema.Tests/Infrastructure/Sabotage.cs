@@ -25,6 +25,14 @@ public static class Sabotage
     public static string SleepAfterEachInsert(string table, int seconds) =>
         AttachTrigger(table, "AFTER INSERT", $"PERFORM pg_sleep({seconds}); RETURN NULL;", "STATEMENT");
 
+    /// <summary>
+    /// Every INSERT statement into <paramref name="table"/> then waits for the advisory lock
+    /// <paramref name="gate"/>, which the test holds and releases when it wants the run to go on.
+    /// The wait counts against the migration's lock_timeout, so run it with a long --lock-timeout.
+    /// </summary>
+    public static string GateAfterEachInsert(string table, long gate) =>
+        AttachTrigger(table, "AFTER INSERT", $"PERFORM pg_advisory_xact_lock({gate}); RETURN NULL;", "STATEMENT");
+
     /// <summary>Drops what the other methods of this class created for <paramref name="table"/>.</summary>
     public static string Remove(string table) => $"""
         DROP EVENT TRIGGER IF EXISTS sabotage_{table}_attach;
