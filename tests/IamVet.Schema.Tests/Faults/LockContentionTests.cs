@@ -76,6 +76,29 @@ public sealed class LockContentionTests : RunnerTest
         Assert.That(await StateAsync(), Is.EqualTo(before), "the database changed\n" + result);
     }
 
+    [Test]
+    public async Task A_backup_behind_a_lock_on_any_table_it_dumps_gives_up_within_the_lock_timeout()
+    {
+        // Given a session holding a table of another schema (one the audit never reads, but pg_dump locks) exclusively
+        var before = await BaselineWithRowsAsync();
+        await Database.ExecuteAsync("CREATE SCHEMA app_other; CREATE TABLE app_other.audit_trail (id integer)");
+        await using var holder = await Sessions.OpenAsAsync(Database, "iamvet-tests psql");
+        await using var transaction = await holder.BeginTransactionAsync();
+        await ExecuteAsync(holder, "LOCK TABLE app_other.audit_trail IN ACCESS EXCLUSIVE MODE");
+
+        // When
+        var result = await RunAsync("migrate", "up", "--yes", "--lock-timeout", "2s");
+        await transaction.RollbackAsync();
+
+        // Then pg_dump gave up (it used to wait for ever) and nothing changed
+        Assert.That(result.ExitCode, Is.EqualTo(4), result.ToString());
+        Assert.That(result.Output, Does.Contain("pg_dump failed").And.Contain("app_other.audit_trail"), result.ToString());
+        Assert.That(await Database.ScalarAsync<string>("SELECT description FROM migration_log ORDER BY id DESC LIMIT 1"),
+            Does.Contain("another session held a table pg_dump must lock longer than --lock-timeout 2 s"));
+        Assert.That(await StateAsync(), Is.EqualTo(before), "the database changed\n" + result);
+        Assert.That(BackupFiles(), Is.Empty, "no partial dump may be left behind");
+    }
+
     private async Task<List<string>> BaselineWithRowsAsync()
     {
         await Migrator.UpToAsync(Database, Migrator.Baseline);

@@ -42,7 +42,7 @@ public sealed class SecretsAndIdentifiersTests : RunnerTest
             var connection = new NpgsqlConnectionStringBuilder(Database.ConnectionString) { Username = role, Password = password }.ConnectionString;
 
             // When a backup runs and its pg_dump is waiting for that table
-            using var runner = Start(new Dictionary<string, string?> { [ConnectionSettings.EnvironmentVariable] = connection }, "backup");
+            using var runner = Start(new Dictionary<string, string?> { [ConnectionSettings.EnvironmentVariable] = connection }, "backup", "--lock-timeout", "2m");
             await Sessions.WaitForAsync(Database, "a.application_name = 'iamvet-schema pg_dump' AND a.wait_event_type = 'Lock'",
                 TimeSpan.FromSeconds(60), "pg_dump waiting for app_other.audit_trail", runner);
             var pgDump = ChildNamed(runner.Pid, "pg_dump");
