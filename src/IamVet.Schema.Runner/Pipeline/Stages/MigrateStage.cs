@@ -14,7 +14,8 @@ namespace IamVet.Schema.Runner.Pipeline.Stages;
 /// Runs every planned migration and then the verification inside ONE transaction: a migration
 /// error rolls back (exit 5), a verification mismatch rolls back (exit 6), and only a verified
 /// result is committed. The migration connection carries lock_timeout and statement_timeout, so
-/// other sessions are never blocked longer than --lock-timeout.
+/// no session queued behind one of its lock requests waits longer than --lock-timeout (once
+/// granted, users stays locked until COMMIT: docs/adr/0001).
 /// </summary>
 public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
 {
