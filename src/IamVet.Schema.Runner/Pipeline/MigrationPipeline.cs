@@ -175,8 +175,8 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
                 return;
             }
 
-            // A run refused the migration lock writes while the lock holder may be adding the audit
-            // columns: lock the table first, so the shape read next is the shape the row goes into.
+            // A run refused the migration lock writes this row while the lock holder may be adding the
+            // audit columns: lock the table first, so the shape read next is the shape the row goes into.
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             await using (var lockTable = new NpgsqlCommand("LOCK TABLE migration_log IN ROW EXCLUSIVE MODE", connection, transaction))
             {

@@ -48,8 +48,8 @@ public sealed class LockStage : IStage
         {
             throw new LockHeld(
                 $"a connection of an earlier run is still working on database \"{context.Database}\" ({leftover}); waited {context.Options.LockTimeout.TotalSeconds:0.#} s. " +
-                "Its runner is gone (killed?): PostgreSQL rolls its transaction back, and releases its table locks, only when its current statement ends. " +
-                $"Wait for that, or end it now with SELECT pg_terminate_backend({leftover.Pid}); then run again.");
+                "Its runner is gone (killed?), but the connection keeps its table locks until its current work ends. " +
+                $"Wait for that, or end it now with SELECT pg_terminate_backend({leftover.Pid}) (PostgreSQL rolls its transaction back); then run again.");
         }
 
         return new StageResult(Name, StageStatus.Pass, TimeSpan.Zero, $"holding the migration lock (pid {connection.ProcessID})", []);
