@@ -39,7 +39,7 @@ public static partial class CommonOptions
 
     public static readonly Option<TimeSpan> LockTimeout = new("--lock-timeout")
     {
-        Description = "How long to wait for the migration lock, and PostgreSQL's lock_timeout for the migration's table locks (e.g. 10s, 2m, 500ms)",
+        Description = "How long to wait for the migration lock, and PostgreSQL's lock_timeout for every table lock the run waits for (e.g. 10s, 2m, 500ms)",
         DefaultValueFactory = _ => TimeSpan.FromSeconds(10),
         CustomParser = ParseDuration,
     };

@@ -45,7 +45,14 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
                 await RunStageAsync(context, stage, cancellationToken);
                 if (stage is PreflightStage && !options.CheckOnly)
                 {
-                    await BeginLogAsync(context, cancellationToken);
+                    try
+                    {
+                        await BeginLogAsync(context, cancellationToken);
+                    }
+                    catch (PostgresException failure) when (failure.SqlState == PostgresErrorCodes.LockNotAvailable)
+                    {
+                        throw await LockWaitGaveUpAsync(context, failure, cancellationToken);
+                    }
                 }
 
                 if (stage is MigrateStage && context.VerifyResult is not null)
@@ -98,12 +105,27 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
             var result = await stage.RunAsync(context, cancellationToken);
             context.Stages.Add(result with { Duration = result.Duration > TimeSpan.Zero ? result.Duration : clock.Elapsed });
         }
+        catch (PostgresException failure) when (failure.SqlState == PostgresErrorCodes.LockNotAvailable)
+        {
+            var outcome = await LockWaitGaveUpAsync(context, failure, cancellationToken);
+            context.Stages.Add(new StageResult(stage.Name, StageStatus.Fail, clock.Elapsed, outcome.Message, []));
+            throw outcome;
+        }
         catch (Exception failure) when (failure is not OutOfMemoryException)
         {
             context.Stages.Add(new StageResult(stage.Name, StageStatus.Fail, clock.Elapsed, failure.Message, []));
             throw;
         }
     }
+
+    /// <summary>
+    /// A read of pre-flight or the audit (or the log row) waited --lock-timeout for a table lock, e.g.
+    /// behind a session holding users ACCESS EXCLUSIVE: the run stops (exit 5) before changing anything,
+    /// naming who holds the locks, instead of hanging with other sessions queued behind it.
+    /// </summary>
+    private static async Task<MigrationFailed> LockWaitGaveUpAsync(RunContext context, PostgresException failure, CancellationToken cancellationToken) =>
+        new($"gave up waiting for a table lock after --lock-timeout {context.Options.LockTimeout.TotalSeconds:0.#} s, before migrating " +
+            $"(blocked by {await TableLockHolders.DescribeAsync(context.LockConnection!, cancellationToken)}); nothing changed", failure);
 
     private async Task BeginLogAsync(RunContext context, CancellationToken cancellationToken)
     {
@@ -153,12 +175,21 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
                 return;
             }
 
+            // A run refused the migration lock writes this row while the lock holder may be adding the
+            // audit columns: lock the table first, so the shape read next is the shape the row goes into.
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await using (var lockTable = new NpgsqlCommand("LOCK TABLE migration_log IN ROW EXCLUSIVE MODE", connection, transaction))
+            {
+                await lockTable.ExecuteNonQueryAsync(cancellationToken);
+            }
+
             context.Details["stages"] = new JsonArray(context.Stages.Select(s => (JsonNode?)new JsonObject
             {
                 ["stage"] = s.Stage, ["status"] = s.Status.ToString().ToUpperInvariant(), ["ms"] = (long)s.Duration.TotalMilliseconds, ["summary"] = s.Summary,
             }).ToArray());
             context.Details["exitCode"] = summary.ExitCode;
             context.LogRowId = await MigrationLog.CompleteAsync(connection, context.LogRowId, Entry(context, summary.Status, summary.Message, finished: true), cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

@@ -45,7 +45,14 @@ public sealed class RunContext(RunOptions options) : IAsyncDisposable
 
     public bool NothingToDo => Plan is { IsEmpty: true };
 
-    /// <summary>A connection string for one role of the run (application_name shows it in pg_stat_activity).</summary>
+    /// <summary>
+    /// A connection string for one role of the run (application_name shows it in pg_stat_activity).
+    /// Every connection waits at most --lock-timeout for a table lock, so neither the run nor the
+    /// sessions queued behind its lock requests wait longer; the migration's also gets --statement-timeout
+    /// and, on PostgreSQL 14 or later, checks every second that the runner is still there: a killed
+    /// runner's transaction is rolled back (and its locks released) at once, not when the statement
+    /// it was running ends, which in a long data move can be many minutes later.
+    /// </summary>
     public string ConnectionStringFor(string role, bool migrationTimeouts = false)
     {
         var builder = new NpgsqlConnectionStringBuilder(Connection.ConnectionString)
@@ -54,11 +61,10 @@ public sealed class RunContext(RunOptions options) : IAsyncDisposable
             CommandTimeout = 0,
             Pooling = false,
         };
-        if (migrationTimeouts)
-        {
-            builder.Options = $"-c lock_timeout={(long)Options.LockTimeout.TotalMilliseconds} -c statement_timeout={(long)Options.StatementTimeout.TotalMilliseconds}";
-        }
-
+        var timeouts = $"-c lock_timeout={(long)Options.LockTimeout.TotalMilliseconds}" +
+                       (migrationTimeouts ? $" -c statement_timeout={(long)Options.StatementTimeout.TotalMilliseconds}" : "") +
+                       (migrationTimeouts && ServerMajor >= 14 ? " -c client_connection_check_interval=1000" : "");
+        builder.Options = string.IsNullOrWhiteSpace(builder.Options) ? timeouts : $"{builder.Options} {timeouts}";
         return builder.ConnectionString;
     }
 

@@ -15,7 +15,8 @@ public sealed record LockHolder(int Pid, string? ApplicationName, string? User, 
 /// <summary>
 /// The migration lock: a session-level advisory lock on a dedicated connection, taken before
 /// anything reads the migration history. A killed runner's connection closes and PostgreSQL
-/// releases the lock with it, so no lock can be left behind.
+/// releases the lock with it, so no lock can be left behind. Its other connections may outlive it
+/// for a while, though (see <see cref="FindLeftoverAsync"/>).
 /// </summary>
 public static class AdvisoryLock
 {
@@ -48,6 +49,28 @@ public static class AdvisoryLock
         }
     }
 
+    /// <summary>
+    /// A connection that an earlier run left working on this database: its migration connection or
+    /// its pg_dump. A killed runner's idle lock connection ends at once (and its advisory lock with
+    /// it), but a backend busy with a statement notices that its client is gone only when it next
+    /// talks to it (unless <c>client_connection_check_interval</c> is set), so it goes on moving data
+    /// and holding its table locks until that statement ends. Only asked while holding the lock, so
+    /// no live run can own such a connection.
+    /// </summary>
+    public static async Task<LockHolder?> FindLeftoverAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        const string sql = """
+            SELECT a.pid, a.application_name, a.usename::text, a.client_addr::text, a.backend_start AT TIME ZONE 'UTC'
+            FROM pg_stat_activity a
+            WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
+              AND a.application_name IN ('iamvet-schema migrate', 'iamvet-schema pg_dump')
+            ORDER BY a.backend_start
+            LIMIT 1
+            """;
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await ReadHolderAsync(command, cancellationToken);
+    }
+
     public static async Task<LockHolder?> FindHolderAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
         // A bigint advisory key shows in pg_locks as classid = high 32 bits, objid = low 32 bits, objsubid = 1.
@@ -61,6 +84,11 @@ public static class AdvisoryLock
             """;
         await using var command = new NpgsqlCommand(sql, connection);
         command.Parameters.AddWithValue("key", Key);
+        return await ReadHolderAsync(command, cancellationToken);
+    }
+
+    private static async Task<LockHolder?> ReadHolderAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
         {

@@ -15,8 +15,10 @@ public sealed record BackupResult(string DumpPath, string ManifestPath, string S
 /// counts match the dump exactly), renamed only when complete; <c>pg_restore --list</c> must read
 /// it; sha256; a JSON manifest beside it. Dump and manifest are mode 0600 in a 0700 directory.
 /// No password is written anywhere: pg_dump gets it through PGPASSWORD in its environment.
+/// With <paramref name="lockTimeout"/>, neither pg_dump (which locks every table it dumps, in every
+/// schema) nor the row counts wait longer than that behind another session's exclusive lock.
 /// </summary>
-public sealed class BackupWriter(PgTool pgDump, PgTool pgRestore)
+public sealed class BackupWriter(PgTool pgDump, PgTool pgRestore, TimeSpan? lockTimeout = null)
 {
     public static readonly UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private static readonly UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
@@ -45,6 +47,7 @@ public sealed class BackupWriter(PgTool pgDump, PgTool pgRestore)
         await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(target.ConnectionString)
         {
             ApplicationName = "iamvet-schema backup", Pooling = false, CommandTimeout = 0,
+            Options = lockTimeout is { } timeout ? $"{target.Options} -c lock_timeout={(long)timeout.TotalMilliseconds}".Trim() : target.Options,
         }.ConnectionString);
         await connection.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
@@ -62,16 +65,26 @@ public sealed class BackupWriter(PgTool pgDump, PgTool pgRestore)
         }
 
         File.SetUnixFileMode(partialPath, FileMode);
+        string[] arguments = ["--format=custom", "--no-password", $"--snapshot={snapshot}", "--file", partialPath];
+        if (lockTimeout is { } wait)
+        {
+            arguments = [.. arguments, $"--lock-wait-timeout={(long)wait.TotalMilliseconds}"];
+        }
+
         var dump = PgTools.Run(
             pgDump.Path,
-            ["--format=custom", "--no-password", $"--snapshot={snapshot}", "--file", partialPath],
+            arguments,
             PgTools.EnvironmentFor(target, "iamvet-schema pg_dump"),
             TimeSpan.FromHours(6));
         await transaction.CommitAsync(cancellationToken);
         if (dump.ExitCode != 0)
         {
             File.Delete(partialPath);
-            throw new BackupException($"pg_dump failed (exit {dump.ExitCode}): {FirstLines(dump.StandardError)}");
+            // pg_dump enforces --lock-wait-timeout with statement_timeout: say which wait it was.
+            var lockWait = lockTimeout is { } waited && dump.StandardError.Contains("Query was: LOCK TABLE", StringComparison.Ordinal)
+                ? $" (another session held a table pg_dump must lock longer than --lock-timeout {waited.TotalSeconds:0.#} s)"
+                : "";
+            throw new BackupException($"pg_dump failed (exit {dump.ExitCode}){lockWait}: {FirstLines(dump.StandardError)}");
         }
 
         File.Move(partialPath, dumpPath);

@@ -21,11 +21,18 @@ public sealed record RunnerResult(int ExitCode, string StandardOutput, string St
 /// </summary>
 public static class RunnerProcess
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(3);
+    public static readonly TimeSpan Timeout = TimeSpan.FromMinutes(3);
 
     public static string DllPath { get; } = Path.Combine(AppContext.BaseDirectory, "iamvet-schema.dll");
 
     public static async Task<RunnerResult> RunAsync(string workingDirectory, IReadOnlyDictionary<string, string?> environment, params string[] arguments)
+    {
+        using var runner = Start(workingDirectory, environment, arguments);
+        return await runner.WaitAsync(Timeout);
+    }
+
+    /// <summary>Starts the runner and returns at once, for tests that act on it while it runs (kill it, race it).</summary>
+    public static RunningRunner Start(string workingDirectory, IReadOnlyDictionary<string, string?> environment, params string[] arguments)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -55,22 +62,61 @@ public static class RunnerProcess
             }
         }
 
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
+        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
         process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(Timeout);
+        return new RunningRunner(process, arguments);
+    }
+}
+
+/// <summary>A runner process started by <see cref="RunnerProcess.Start"/>; its output is collected while it runs.</summary>
+public sealed class RunningRunner : IDisposable
+{
+    private readonly Process process;
+    private readonly string[] arguments;
+    private readonly Task<string> stdout;
+    private readonly Task<string> stderr;
+
+    internal RunningRunner(Process process, string[] arguments)
+    {
+        this.process = process;
+        this.arguments = arguments;
+        stdout = process.StandardOutput.ReadToEndAsync();
+        stderr = process.StandardError.ReadToEndAsync();
+    }
+
+    public int Pid => process.Id;
+
+    public bool HasExited => process.HasExited;
+
+    /// <summary>SIGKILL: the runner gets no chance to clean up (what <c>kill -9</c> or the OOM killer does).</summary>
+    public void KillHard() => process.Kill(entireProcessTree: false);
+
+    /// <summary>Waits for the exit; kills it and fails the test after <paramref name="timeout"/>.</summary>
+    public async Task<RunnerResult> WaitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
         try
         {
-            await process.WaitForExitAsync(timeout.Token);
+            await process.WaitForExitAsync(cancel.Token);
         }
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
-            Assert.Fail($"iamvet-schema {string.Join(' ', arguments)} did not finish within {Timeout}\n{new RunnerResult(-1, await stdout, await stderr)}");
+            Assert.Fail($"iamvet-schema {string.Join(' ', arguments)} did not finish within {timeout}\n{new RunnerResult(-1, await stdout, await stderr)}");
         }
 
         return new RunnerResult(process.ExitCode, await stdout, await stderr);
+    }
+
+    public void Dispose()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+        }
+
+        process.Dispose();
     }
 }

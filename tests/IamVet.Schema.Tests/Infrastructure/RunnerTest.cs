@@ -34,10 +34,13 @@ public abstract class RunnerTest
         new LegacyLicense("l1", "hos2", "license.pdf", "https://cdn/license.pdf", "application/pdf", new DateTime(2024, 4, 3), 1234),
     ];
 
+    /// <summary>The name of each test's database; null: <c>t_&lt;guid&gt;</c>. Must be unique on the server.</summary>
+    protected virtual string? NewDatabaseName() => null;
+
     [SetUp]
     public async Task CreateDatabaseAndWorkDirectory()
     {
-        Database = await TestDatabase.CreateAsync();
+        Database = await TestDatabase.CreateAsync(NewDatabaseName());
         WorkDirectory = Directory.CreateTempSubdirectory("iamvet-runner-").FullName;
     }
 
@@ -51,7 +54,16 @@ public abstract class RunnerTest
     protected Task<RunnerResult> RunAsync(params string[] arguments) => RunAsync(new Dictionary<string, string?>(), arguments);
 
     /// <summary>Runs the runner in <see cref="WorkDirectory"/> against <see cref="Database"/> (unless <paramref name="environment"/> overrides it).</summary>
-    protected Task<RunnerResult> RunAsync(IReadOnlyDictionary<string, string?> environment, params string[] arguments)
+    protected Task<RunnerResult> RunAsync(IReadOnlyDictionary<string, string?> environment, params string[] arguments) =>
+        RunnerProcess.RunAsync(WorkDirectory, Merged(environment), arguments);
+
+    /// <summary>Starts the runner like <see cref="RunAsync(IReadOnlyDictionary{string, string?}, string[])"/> and returns while it runs.</summary>
+    protected RunningRunner Start(IReadOnlyDictionary<string, string?> environment, params string[] arguments) =>
+        RunnerProcess.Start(WorkDirectory, Merged(environment), arguments);
+
+    protected RunningRunner Start(params string[] arguments) => Start(new Dictionary<string, string?>(), arguments);
+
+    private Dictionary<string, string?> Merged(IReadOnlyDictionary<string, string?> environment)
     {
         var merged = new Dictionary<string, string?>(StringComparer.Ordinal) { [ConnectionSettings.EnvironmentVariable] = Database.ConnectionString };
         foreach (var (key, value) in environment)
@@ -59,7 +71,7 @@ public abstract class RunnerTest
             merged[key] = value;
         }
 
-        return RunnerProcess.RunAsync(WorkDirectory, merged, arguments);
+        return merged;
     }
 
     /// <summary>A production-like legacy database: the legacy schema made by plain SQL, no migration history.</summary>
@@ -88,7 +100,6 @@ public abstract class RunnerTest
         return state;
     }
 
-    /// <summary>The backup files the runner left in <see cref="BackupDirectory"/> (none when it was never created).</summary>
     /// <summary>Dumps, partial dumps and manifests in the backup directory (the Markdown run reports beside them are not backups).</summary>
     protected string[] BackupFiles() =>
         Directory.Exists(BackupDirectory)

@@ -20,10 +20,11 @@ public sealed class TestDatabase : IAsyncDisposable
     /// <summary>Superuser connection string to this database.</summary>
     public string ConnectionString { get; }
 
-    public static async Task<TestDatabase> CreateAsync()
+    /// <summary>Creates <paramref name="name"/> (default <c>t_&lt;guid&gt;</c>); a given name must be unique on the server.</summary>
+    public static async Task<TestDatabase> CreateAsync(string? name = null)
     {
         var admin = PostgresServer.AdminConnectionString;
-        var name = $"t_{Guid.NewGuid():N}";
+        name ??= $"t_{Guid.NewGuid():N}";
         await using (var connection = new NpgsqlConnection(admin))
         {
             await connection.OpenAsync();

@@ -59,6 +59,8 @@ public sealed class ExitCodeTests : RunnerTest
     {
         yield return new TestCaseData(new[] { "migrate", "up", "--yes", "--frobnicate" }, false, "--frobnicate")
             .SetName("Exit_2_on_an_unknown_option");
+        yield return new TestCaseData(new[] { "migrate", "sideways", "--yes" }, false, "Unrecognized command or argument 'sideways'")
+            .SetName("Exit_2_on_an_unknown_command");
         yield return new TestCaseData(new[] { "migrate", "up", "--yes", "--connection", "Host=127.0.0.1;Database=x;Password=NotEchoed-42;Frobnicate=yes" }, false, "malformed connection string")
             .SetName("Exit_2_on_a_malformed_connection_string");
         yield return new TestCaseData(new[] { "migrate", "up", "--yes" }, true, "no connection string")
@@ -68,6 +70,9 @@ public sealed class ExitCodeTests : RunnerTest
     [TestCaseSource(nameof(UsageErrors))]
     public async Task Exit_2_on_a_usage_error(string[] arguments, bool withoutConnection, string message)
     {
+        await Migrator.UpToAsync(Database, Migrator.Baseline);
+        await LegacyRows.InsertAsync(Database, SeedRows);
+        var before = await StateAsync();
         var environment = new Dictionary<string, string?>();
         if (withoutConnection)
         {
@@ -79,6 +84,7 @@ public sealed class ExitCodeTests : RunnerTest
         Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
         Assert.That(result.StandardError, Does.Contain(message), result.ToString());
         Assert.That(result.Output, Does.Not.Contain("NotEchoed-42"), "a password in a malformed connection string is echoed");
+        Assert.That(await StateAsync(), Is.EqualTo(before), "the database changed\n" + result);
     }
 
     [Test]

@@ -38,6 +38,8 @@ public sealed class MigrationLogTests : RunnerTest
                 break;
         }
 
+        var before = await StateAsync();
+
         // When
         var result = await RunAsync("migrate", "up", "--yes", "--no-backup");
 
@@ -55,5 +57,6 @@ public sealed class MigrationLogTests : RunnerTest
         Assert.That(row["finished"], Is.True);
         Assert.That(row["exit_code"], Is.EqualTo(exitCode));
         Assert.That(row["description"], Does.StartWith(status + ":"));
+        Assert.That(await StateAsync(), Is.EqualTo(before), "the legacy tables' fingerprints, the shape or the versions changed\n" + result);
     }
 }

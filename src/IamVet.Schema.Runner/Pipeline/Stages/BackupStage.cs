@@ -32,7 +32,7 @@ public sealed class BackupStage : IStage
         };
         try
         {
-            context.Backup = await new BackupWriter(pgDump, pgRestore)
+            context.Backup = await new BackupWriter(pgDump, pgRestore, context.Options.LockTimeout)
                 .WriteAsync(context.Connection, context.Options.BackupDirectory, label, extra, cancellationToken);
         }
         catch (Exception ex) when (ex is BackupException or IOException or UnauthorizedAccessException)

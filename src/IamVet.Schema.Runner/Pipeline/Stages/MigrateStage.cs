@@ -14,7 +14,8 @@ namespace IamVet.Schema.Runner.Pipeline.Stages;
 /// Runs every planned migration and then the verification inside ONE transaction: a migration
 /// error rolls back (exit 5), a verification mismatch rolls back (exit 6), and only a verified
 /// result is committed. The migration connection carries lock_timeout and statement_timeout, so
-/// other sessions are never blocked longer than --lock-timeout.
+/// no session queued behind one of its lock requests waits longer than --lock-timeout (once
+/// granted, users stays locked until COMMIT: docs/adr/0001).
 /// </summary>
 public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
 {
@@ -200,9 +201,8 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
                       (error.Hint is null ? "" : $" (hint: {error.Hint})");
         if (error.SqlState == PostgresErrorCodes.LockNotAvailable)
         {
-            var blockers = await LockBlockersAsync(context.LockConnection!, cancellationToken);
             message = $"gave up waiting for a table lock after --lock-timeout {context.Options.LockTimeout.TotalSeconds:0.#} s " +
-                      $"(blocked by {(blockers.Count == 0 ? "a session that has since let go" : string.Join("; ", blockers))}); rolled back, nothing changed";
+                      $"(blocked by {await TableLockHolders.DescribeAsync(context.LockConnection!, cancellationToken)}); rolled back, nothing changed";
         }
         else if (error.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown)
         {
@@ -214,25 +214,6 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
         }
 
         return message;
-    }
-
-    private static async Task<List<string>> LockBlockersAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand("""
-            SELECT DISTINCT format('pid %s (%s) holds %s on %s', l.pid, coalesce(nullif(a.application_name, ''), 'no application name'), l.mode, l.relation::regclass)
-            FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-            WHERE l.granted AND l.pid <> pg_backend_pid() AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-              AND l.relation IN (SELECT oid FROM pg_class WHERE relnamespace = 'public'::regnamespace)
-              AND a.application_name NOT LIKE 'iamvet-schema%'
-            """, connection);
-        var blockers = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            blockers.Add(reader.GetString(0));
-        }
-
-        return blockers;
     }
 
     private static PostgresException? FindPostgresError(Exception exception) => Find<PostgresException>(exception);

@@ -36,7 +36,17 @@ public sealed class PreflightStage : IStage
         context.ServerMajor = int.Parse(await ScalarAsync<string>(connection, "SHOW server_version_num", cancellationToken), CultureInfo.InvariantCulture) / 10000;
         notes.Add($"PostgreSQL {context.ServerVersion} at {context.Connection.Host}:{context.Connection.Port}/{context.Database}");
 
-        context.AppliedBefore = await VersionHistory.ReadAppliedAsync(connection, cancellationToken);
+        try
+        {
+            context.AppliedBefore = await VersionHistory.ReadAppliedAsync(connection, cancellationToken);
+        }
+        catch (PostgresException denied) when (denied.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+        {
+            // The first read that needs a table privilege: list everything the role lacks, not just this one.
+            await CheckPrivilegesAsync(connection, cancellationToken);
+            throw new PreflightFailed($"cannot read the migration history: {denied.MessageText}", denied);
+        }
+
         if (context.AppliedBefore.Count == 0 && await ScalarAsync<bool>(connection, "SELECT to_regclass('public.users') IS NOT NULL", cancellationToken))
         {
             throw new PreflightFailed(
