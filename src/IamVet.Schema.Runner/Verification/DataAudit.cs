@@ -134,6 +134,60 @@ public static class DataAudit
             }
         }
 
+        if (plan.Direction == MigrationDirection.Down && versions.Contains(202509290600)
+            && await TableExistsAsync(connection, "hospital_images", cancellationToken))
+        {
+            findings.AddRange(await ImagesTheLegacyForeignKeyRefusesAsync(connection, cancellationToken));
+        }
+
+        return findings;
+    }
+
+    /// <summary>
+    /// In production hospital_facility_images."userId" references detailed_hospital_profiles, a
+    /// table we do not manage, not users. Images the new application added are written back into
+    /// hospital_facility_images on Down; for a hospital with no row in whatever table that key
+    /// references, the write-back would fail halfway. Found here, by reading where the key points,
+    /// and named before anything changes.
+    /// </summary>
+    private static async Task<List<AuditFinding>> ImagesTheLegacyForeignKeyRefusesAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var targets = new List<(string Table, string Column)>();
+        await using (var keys = new NpgsqlCommand("""
+            SELECT format('%I.%I', n.nspname, t.relname), quote_ident(a.attname)
+            FROM pg_constraint c
+            JOIN pg_class t ON t.oid = c.confrelid
+            JOIN pg_namespace n ON n.oid = t.relnamespace
+            JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = c.confkey[1]
+            WHERE c.conrelid = 'public.hospital_facility_images'::regclass AND c.contype = 'f' AND cardinality(c.conkey) = 1
+              AND c.conkey[1] = (SELECT attnum FROM pg_attribute WHERE attrelid = 'public.hospital_facility_images'::regclass AND attname = 'userId')
+            """, connection))
+        await using (var reader = await keys.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                targets.Add((reader.GetString(0), reader.GetString(1)));
+            }
+        }
+
+        var findings = new List<AuditFinding>();
+        foreach (var (table, column) in targets)
+        {
+            var (count, ids) = await CountAsync(connection, $"""
+                SELECT i."userId" FROM hospital_images i
+                WHERE NOT EXISTS (SELECT FROM hospital_facility_images f
+                                  WHERE f.id = CASE WHEN i.id LIKE 'himg\_%' THEN substr(i.id, 6) ELSE i.id END)
+                  AND NOT EXISTS (SELECT FROM {table} r WHERE r.{column} = i."userId")
+                """, cancellationToken);
+            if (count > 0)
+            {
+                findings.Add(new AuditFinding("images-without-legacy-key-target", FindingSeverity.Blocking,
+                    $"hospitals whose images, added since the upgrade, must go back into hospital_facility_images, whose \"userId\" references {table}({column}), " +
+                    "where these users have no row: the write-back would violate that foreign key. Create their rows there (or remove the images) first.",
+                    count, ids));
+            }
+        }
+
         return findings;
     }
 
