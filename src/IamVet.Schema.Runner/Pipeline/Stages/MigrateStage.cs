@@ -132,7 +132,9 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
                 var entry = node!.AsObject();
                 lines.Add(entry.ContainsKey("sourceRowsAll")
                     ? $"{table}: {entry["newRows"]} row(s) = {entry["sourceRowsAll"]} source row(s) (active only: {entry["sourceRowsActive"]}), fingerprints equal"
-                    : $"{table}: {entry["legacyRows"]} row(s) back on the legacy side, fingerprints equal");
+                    : entry["byExactRestore"]?.GetValue<bool>() == true
+                        ? $"{table}: {entry["legacyRows"]} row(s) back on the legacy side (the legacy tables are exactly as before the up)"
+                        : $"{table}: {entry["legacyRows"]} row(s) back on the legacy side, fingerprints equal");
             }
         }
 
