@@ -108,8 +108,13 @@ public static class DataAudit
             """),
     ];
 
-    /// <summary>Runs the checks that apply to the migrations of <paramref name="plan"/>.</summary>
-    public static async Task<IReadOnlyList<AuditFinding>> RunAsync(NpgsqlConnection connection, MigrationPlan plan, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the checks that apply to the migrations of <paramref name="plan"/>. With
+    /// <paramref name="moreConnections"/>, the checks of different tables run side by side on
+    /// connections opened from it (the audit is a point-in-time look before anything changes, so
+    /// the statements need no common snapshot); otherwise one after the other.
+    /// </summary>
+    public static async Task<IReadOnlyList<AuditFinding>> RunAsync(NpgsqlConnection connection, MigrationPlan plan, string? moreConnections, CancellationToken cancellationToken)
     {
         var versions = plan.Steps.Select(step => step.Version).ToHashSet();
         var findings = new List<AuditFinding>();
@@ -118,8 +123,36 @@ public static class DataAudit
             return findings; // an empty database: the baseline in this plan creates the tables, there is no data yet
         }
 
-        var checks = Checks.Where(c => c.Direction == plan.Direction && versions.Contains(c.Version)).ToList();
-        foreach (var (check, (count, ids)) in checks.Zip(await CountAllAsync(connection, checks, cancellationToken)))
+        // One statement per table the checks read: users, then each side table (and the cleanup's).
+        var groups = Checks.Where(c => c.Direction == plan.Direction && versions.Contains(c.Version))
+            .GroupBy(c => c.UsersCondition is null ? c.Version : 0)
+            .Select(g => g.ToList())
+            .ToList();
+        var counted = new List<(long Count, IReadOnlyList<string> Ids)>[groups.Count];
+        if (moreConnections is null || groups.Count < 2)
+        {
+            for (var i = 0; i < groups.Count; i++)
+            {
+                counted[i] = await CountAllAsync(connection, groups[i], cancellationToken);
+            }
+        }
+        else
+        {
+            await Task.WhenAll(groups.Select(async (group, i) =>
+            {
+                if (i == 0)
+                {
+                    counted[i] = await CountAllAsync(connection, group, cancellationToken);
+                    return;
+                }
+
+                await using var other = new NpgsqlConnection(moreConnections);
+                await other.OpenAsync(cancellationToken);
+                counted[i] = await CountAllAsync(other, group, cancellationToken);
+            }));
+        }
+
+        foreach (var (check, (count, ids)) in groups.SelectMany(g => g).Zip(counted.SelectMany(c => c)))
         {
             if (count > 0)
             {
@@ -160,9 +193,9 @@ public static class DataAudit
     }
 
     /// <summary>
-    /// All <paramref name="checks"/> in one statement: the users checks share one scan of users
-    /// (only offending rows are kept, flagged per check), the side-table checks share one list of
-    /// HOSPITAL users. At a million users this is two scans of users instead of one per check.
+    /// <paramref name="checks"/> in one statement: the users checks share one scan of users (only
+    /// offending rows are kept, flagged per check); side-table checks read the list of HOSPITAL
+    /// users collected once per statement.
     /// </summary>
     private static async Task<List<(long Count, IReadOnlyList<string> Ids)>> CountAllAsync(NpgsqlConnection connection, List<Check> checks, CancellationToken cancellationToken)
     {

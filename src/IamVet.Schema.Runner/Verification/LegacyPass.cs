@@ -22,15 +22,20 @@ public sealed record LegacyPassResult(
 /// </summary>
 public static class LegacyPass
 {
+    /// <summary>
+    /// Runs the passes <paramref name="projections"/> and <paramref name="fullTables"/> call for: side
+    /// by side on <paramref name="readers"/> when given (connections sharing the snapshot of
+    /// <paramref name="transaction"/>), otherwise one after the other on <paramref name="connection"/>.
+    /// </summary>
     public static async Task<LegacyPassResult> RunAsync(
         NpgsqlConnection connection,
         NpgsqlTransaction? transaction,
         IReadOnlyCollection<Projection> projections,
         bool fullTables,
+        SnapshotReaders? readers,
         CancellationToken cancellationToken)
     {
         var sides = new Dictionary<string, LegacySide>(StringComparer.Ordinal);
-        var full = new List<TableFingerprint>();
         if (!await UsersExistAsync(connection, transaction, cancellationToken))
         {
             // No legacy tables (yet): the baseline of this plan creates them empty, so nothing moves.
@@ -39,13 +44,14 @@ public static class LegacyPass
                 sides[projection.Table] = new LegacySide(new TableFingerprint(projection.Table, 0, "0"), 0, 0);
             }
 
-            return new LegacyPassResult(sides, full);
+            return new LegacyPassResult(sides, []);
         }
 
+        var jobs = new List<Func<NpgsqlConnection, NpgsqlTransaction?, Task<Pass>>>();
         var users = projections.Where(p => p.Source == LegacySource.Users).ToList();
         if (fullTables || users.Count > 0)
         {
-            full.AddRange(await UsersPassAsync(connection, transaction, users, fullTables, sides, cancellationToken));
+            jobs.Add((c, t) => UsersPassAsync(c, t, users, fullTables, cancellationToken));
         }
 
         foreach (var table in TableFingerprints.LegacyTables.Where(t => t != "users"))
@@ -53,16 +59,37 @@ public static class LegacyPass
             var projection = projections.FirstOrDefault(p => p.SideTable == table);
             if (fullTables || projection is not null)
             {
-                full.AddRange(await SideTablePassAsync(connection, transaction, table, projection, fullTables, sides, cancellationToken));
+                jobs.Add((c, t) => SideTablePassAsync(c, t, table, projection, fullTables, cancellationToken));
             }
         }
 
-        return new LegacyPassResult(sides, full.OrderBy(f => TableFingerprints.LegacyTables.ToList().IndexOf(f.Name)).ToList());
+        Pass[] passes;
+        if (readers is null)
+        {
+            passes = new Pass[jobs.Count];
+            for (var i = 0; i < jobs.Count; i++)
+            {
+                passes[i] = await jobs[i](connection, transaction);
+            }
+        }
+        else
+        {
+            passes = await readers.RunAsync(jobs.Select(job => (Func<NpgsqlConnection, NpgsqlTransaction, Task<Pass>>)((c, t) => job(c, t))).ToList());
+        }
+
+        foreach (var (table, side) in passes.SelectMany(p => p.Sides))
+        {
+            sides[table] = side;
+        }
+
+        var full = passes.SelectMany(p => p.Full).OrderBy(f => TableFingerprints.LegacyTables.ToList().IndexOf(f.Name)).ToList();
+        return new LegacyPassResult(sides, full);
     }
 
-    private static async Task<IEnumerable<TableFingerprint>> UsersPassAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, List<Projection> projections, bool fullTables,
-        Dictionary<string, LegacySide> sides, CancellationToken cancellationToken)
+    private sealed record Pass(IReadOnlyList<TableFingerprint> Full, IReadOnlyList<(string Table, LegacySide Side)> Sides);
+
+    private static async Task<Pass> UsersPassAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, List<Projection> projections, bool fullTables, CancellationToken cancellationToken)
     {
         var select = new StringBuilder("count(*), ");
         select.Append(fullTables ? TableFingerprints.HashSum($"ROW({await TableFingerprints.ColumnsAsync(connection, "users", "u", transaction, cancellationToken)})") : "NULL::text");
@@ -75,13 +102,14 @@ public static class LegacyPass
         await using var command = new NpgsqlCommand($"SELECT {select}\nFROM users u\n{joins}", connection, transaction) { CommandTimeout = 0 };
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
+        var sides = new List<(string, LegacySide)>();
         for (var i = 0; i < projections.Count; i++)
         {
             var all = reader.GetInt64(2 + (3 * i));
-            sides[projections[i].Table] = new LegacySide(new TableFingerprint(projections[i].Table, all, reader.GetString(4 + (3 * i))), all, reader.GetInt64(3 + (3 * i)));
+            sides.Add((projections[i].Table, new LegacySide(new TableFingerprint(projections[i].Table, all, reader.GetString(4 + (3 * i))), all, reader.GetInt64(3 + (3 * i)))));
         }
 
-        return fullTables ? [new TableFingerprint("users", reader.GetInt64(0), reader.GetString(1))] : [];
+        return new Pass(fullTables ? [new TableFingerprint("users", reader.GetInt64(0), reader.GetString(1))] : [], sides);
     }
 
     /// <summary>
@@ -89,9 +117,8 @@ public static class LegacyPass
     /// (the only ones that move). Every row of a user shares that user's type, so ranking or
     /// grouping per user over all rows gives the same result as over the moved rows alone.
     /// </summary>
-    private static async Task<IEnumerable<TableFingerprint>> SideTablePassAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, string table, Projection? projection, bool fullTables,
-        Dictionary<string, LegacySide> sides, CancellationToken cancellationToken)
+    private static async Task<Pass> SideTablePassAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, string table, Projection? projection, bool fullTables, CancellationToken cancellationToken)
     {
         var fullRow = fullTables ? $"ROW({await TableFingerprints.ColumnsAsync(connection, table, "s", transaction, cancellationToken)})" : null;
         string sql;
@@ -121,13 +148,13 @@ public static class LegacyPass
         await using var command = new NpgsqlCommand(sql, connection, transaction) { CommandTimeout = 0 };
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
-        if (projection is not null)
-        {
-            sides[projection.Table] = new LegacySide(
-                new TableFingerprint(projection.Table, reader.GetInt64(4), reader.GetString(5)), reader.GetInt64(2), reader.GetInt64(3));
-        }
-
-        return fullTables ? [new TableFingerprint(table, reader.GetInt64(0), reader.GetString(1))] : [];
+        var sides = projection is null
+            ? []
+            : new List<(string, LegacySide)>
+            {
+                (projection.Table, new LegacySide(new TableFingerprint(projection.Table, reader.GetInt64(4), reader.GetString(5)), reader.GetInt64(2), reader.GetInt64(3))),
+            };
+        return new Pass(fullTables ? [new TableFingerprint(table, reader.GetInt64(0), reader.GetString(1))] : [], sides);
     }
 
     private static async Task<bool> UsersExistAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, CancellationToken cancellationToken)

@@ -37,29 +37,50 @@ public sealed record VerificationBaseline(
 /// </summary>
 public static class Verifier
 {
-    public static async Task<VerificationBaseline> CaptureAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, MigrationPlan plan, CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes the baseline before the first migration. With <paramref name="readersConnectionString"/>
+    /// its independent aggregates run side by side on a few more connections that import the
+    /// snapshot of <paramref name="transaction"/> (see <see cref="SnapshotReaders"/>), which must not
+    /// have written yet.
+    /// </summary>
+    public static async Task<VerificationBaseline> CaptureAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, MigrationPlan plan, string? readersConnectionString, CancellationToken cancellationToken)
     {
         await WorkMemAsync(connection, transaction, cancellationToken);
+        await using var readers = readersConnectionString is null
+            ? null
+            : await SnapshotReaders.OpenAsync(connection, transaction, readersConnectionString, SnapshotReaders.DefaultCount, cancellationToken);
         if (plan.Direction == MigrationDirection.Down)
         {
-            return new VerificationBaseline(await NewSideAsync(connection, transaction, ProjectionsOf(plan), cancellationToken), null);
+            return new VerificationBaseline(await NewSideAsync(connection, transaction, ProjectionsOf(plan), readers, cancellationToken), null);
         }
 
-        var legacy = await LegacyPass.RunAsync(connection, transaction, ProjectionsOf(plan).ToList(), fullTables: true, cancellationToken);
+        var legacy = await LegacyPass.RunAsync(connection, transaction, ProjectionsOf(plan).ToList(), fullTables: true, readers, cancellationToken);
         return new VerificationBaseline(new Dictionary<string, TableFingerprint>(), legacy);
     }
 
     /// <summary>The new-side projection fingerprints of <paramref name="projections"/>.</summary>
     public static async Task<Dictionary<string, TableFingerprint>> NewSideAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, IEnumerable<Projection> projections, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, IEnumerable<Projection> projections, SnapshotReaders? readers, CancellationToken cancellationToken)
     {
-        var result = new Dictionary<string, TableFingerprint>(StringComparer.Ordinal);
-        foreach (var projection in projections)
+        var list = projections.ToList();
+        TableFingerprint[] fingerprints;
+        if (readers is null)
         {
-            result[projection.Table] = await TableFingerprints.OfQueryAsync(connection, projection.Table, projection.NewSide, transaction, cancellationToken);
+            fingerprints = new TableFingerprint[list.Count];
+            for (var i = 0; i < list.Count; i++)
+            {
+                fingerprints[i] = await TableFingerprints.OfQueryAsync(connection, list[i].Table, list[i].NewSide, transaction, cancellationToken);
+            }
+        }
+        else
+        {
+            fingerprints = await readers.RunAsync(list
+                .Select(p => (Func<NpgsqlConnection, NpgsqlTransaction, Task<TableFingerprint>>)((c, t) => TableFingerprints.OfQueryAsync(c, p.Table, p.NewSide, t, cancellationToken)))
+                .ToList());
         }
 
-        return result;
+        return fingerprints.ToDictionary(f => f.Name, StringComparer.Ordinal);
     }
 
     /// <summary>The moved tables that exist now, in the order of their migrations.</summary>
@@ -90,7 +111,7 @@ public static class Verifier
         {
             var legacySides = baseline.LegacyBefore?.Projections
                 ?? throw new InvalidOperationException("an up is verified against the legacy side captured before it");
-            newSide = await NewSideAsync(connection, transaction, projections, cancellationToken);
+            newSide = await NewSideAsync(connection, transaction, projections, readers: null, cancellationToken);
             var missing = await MissingStructureAsync(connection, transaction, projections, cancellationToken);
             foreach (var projection in projections)
             {
@@ -120,7 +141,7 @@ public static class Verifier
         {
             var stillThere = (await ExistingAsync(connection, transaction, cancellationToken)).Select(p => p.Table).ToHashSet();
             var exact = expectedLegacyAfterDown is { Count: > 0 }
-                ? await LegacyPass.RunAsync(connection, transaction, [], fullTables: true, cancellationToken)
+                ? await LegacyPass.RunAsync(connection, transaction, [], fullTables: true, readers: null, cancellationToken)
                 : null;
             var differing = exact is null
                 ? []
@@ -134,7 +155,7 @@ public static class Verifier
             // were each checked). Otherwise each table is compared on its own.
             var implied = exact is not null && differing.Count == 0
                 && TableFingerprints.LegacyTables.All(t => exact.FullTables.Any(f => f.Name == t) && expectedLegacyAfterDown!.Any(e => e.Name == t));
-            var legacy = implied ? null : await LegacyPass.RunAsync(connection, transaction, projections, fullTables: false, cancellationToken);
+            var legacy = implied ? null : await LegacyPass.RunAsync(connection, transaction, projections, fullTables: false, readers: null, cancellationToken);
             foreach (var projection in projections)
             {
                 var before = baseline.NewSideBefore[projection.Table];

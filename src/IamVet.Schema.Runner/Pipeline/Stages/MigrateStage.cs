@@ -45,7 +45,7 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
                         await LockLegacyTablesAsync(connection, transaction, cancellationToken);
                     }
 
-                    baseline = await Verifier.CaptureAsync(connection, transaction, plan, cancellationToken);
+                    baseline = await Verifier.CaptureAsync(connection, transaction, plan, context.ConnectionStringFor("verify"), cancellationToken);
                     if (expectedAfterDown is not null && !await NewSideUnchangedAsync(connection, transaction, baseline.NewSideBefore, expectedAfterDown.NewSideAfter, cancellationToken))
                     {
                         expectedAfterDown = null; // the application wrote since the up: an exact restore is not expected
@@ -220,7 +220,7 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
         NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyDictionary<string, TableFingerprint> known, CancellationToken cancellationToken)
     {
         var existing = await Verifier.ExistingAsync(connection, transaction, cancellationToken);
-        var result = await Verifier.NewSideAsync(connection, transaction, existing.Where(p => !known.ContainsKey(p.Table)), cancellationToken);
+        var result = await Verifier.NewSideAsync(connection, transaction, existing.Where(p => !known.ContainsKey(p.Table)), readers: null, cancellationToken);
         foreach (var projection in existing.Where(p => known.ContainsKey(p.Table)))
         {
             result[projection.Table] = known[projection.Table];
