@@ -138,17 +138,17 @@ public static class DataAudit
         }
         else
         {
-            await Task.WhenAll(groups.Select(async (group, i) =>
+            // Two connections (this one and one more) take the statements in turn: two backends,
+            // each on one core, is what a two-core server can run side by side.
+            await using var other = new NpgsqlConnection(moreConnections);
+            await other.OpenAsync(cancellationToken);
+            var next = -1;
+            await Task.WhenAll(new[] { connection, other }.Select(async worker =>
             {
-                if (i == 0)
+                for (var i = Interlocked.Increment(ref next); i < groups.Count; i = Interlocked.Increment(ref next))
                 {
-                    counted[i] = await CountAllAsync(connection, group, cancellationToken);
-                    return;
+                    counted[i] = await CountAllAsync(worker, groups[i], cancellationToken);
                 }
-
-                await using var other = new NpgsqlConnection(moreConnections);
-                await other.OpenAsync(cancellationToken);
-                counted[i] = await CountAllAsync(other, group, cancellationToken);
             }));
         }
 
