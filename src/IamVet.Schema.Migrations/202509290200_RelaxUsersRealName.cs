@@ -14,20 +14,20 @@ public sealed class RelaxUsersRealName : Migration
     public override void Up() => Execute.Sql("""ALTER TABLE users ALTER COLUMN "realName" DROP NOT NULL;""");
 
     public override void Down() => Execute.Sql("""
+        -- SET NOT NULL scans users once; only when it fails are the users without a name looked up.
         DO $$
         DECLARE
             missing bigint;
             first_ids text;
         BEGIN
+            ALTER TABLE users ALTER COLUMN "realName" SET NOT NULL;
+        EXCEPTION WHEN not_null_violation THEN
             SELECT count(*) INTO missing FROM users WHERE "realName" IS NULL;
-            IF missing > 0 THEN
-                SELECT string_agg(id, ', ') INTO first_ids
-                FROM (SELECT id FROM users WHERE "realName" IS NULL ORDER BY id LIMIT 20) f;
-                RAISE EXCEPTION 'cannot make users."realName" NOT NULL again: % user(s) have no realName and no profile row to take it from (first ids: %)', missing, first_ids
-                    USING ERRCODE = 'not_null_violation',
-                          HINT = 'Give these users a realName (or delete them) and run migrate down again.';
-            END IF;
+            SELECT string_agg(id, ', ') INTO first_ids
+            FROM (SELECT id FROM users WHERE "realName" IS NULL ORDER BY id LIMIT 20) f;
+            RAISE EXCEPTION 'cannot make users."realName" NOT NULL again: % user(s) have no realName and no profile row to take it from (first ids: %)', missing, first_ids
+                USING ERRCODE = 'not_null_violation',
+                      HINT = 'Give these users a realName (or delete them) and run migrate down again.';
         END $$;
-        ALTER TABLE users ALTER COLUMN "realName" SET NOT NULL;
         """);
 }

@@ -1,15 +1,25 @@
--- 1. What the new application removed goes from the legacy table too (every duplicate of it),
---    for hospitals that still have a hospitals row; rows of other users were never moved and stay.
+-- What the new application removed and added, found in ONE full join of the legacy rows of
+-- hospitals that still have a hospitals row (rows of other users were never moved and stay) with
+-- the table; only those rows are then written.
+CREATE TEMP TABLE specialties_changes AS
+SELECT DISTINCT coalesce(a."userId", t."userId") AS "userId", coalesce(a."specialty", t."specialty") AS value,
+       t.id AS new_id, t."createdAt" AS new_created_at, a."userId" IS NULL AS added
+FROM (SELECT a."userId", a."specialty" FROM hospital_specialties a JOIN hospitals h ON h."userId" = a."userId") a
+FULL JOIN hospital_treatment_specialties t ON t."userId" = a."userId" AND t."specialty" = a."specialty"
+WHERE a."userId" IS NULL OR t."userId" IS NULL;
+ANALYZE specialties_changes;
+
+-- 1. What the new application removed goes from the legacy table too (every duplicate of it).
 DELETE FROM hospital_specialties a
-USING hospitals h
-WHERE h."userId" = a."userId"
-  AND NOT EXISTS (SELECT FROM hospital_treatment_specialties t WHERE t."userId" = a."userId" AND t."specialty" = a."specialty");
+USING specialties_changes c
+WHERE NOT c.added AND a."userId" = c."userId" AND a."specialty" = c.value;
 
 -- 2. What it added comes back, under the legacy id it came from when it has one.
 INSERT INTO hospital_specialties (id, "userId", "specialty", "createdAt")
-SELECT CASE WHEN t.id LIKE 'hts\_%' THEN substr(t.id, 5) ELSE t.id END,
-       t."userId", t."specialty", t."createdAt"
-FROM hospital_treatment_specialties t
-WHERE NOT EXISTS (SELECT FROM hospital_specialties a WHERE a."userId" = t."userId" AND a."specialty" = t."specialty");
+SELECT CASE WHEN c.new_id LIKE 'hts\_%' THEN substr(c.new_id, 5) ELSE c.new_id END,
+       c."userId", c.value, c.new_created_at
+FROM specialties_changes c
+WHERE c.added AND NOT EXISTS (SELECT FROM hospital_specialties a WHERE a."userId" = c."userId" AND a."specialty" = c.value);
 
+DROP TABLE specialties_changes;
 DROP TABLE hospital_treatment_specialties;

@@ -1,28 +1,38 @@
--- 1. The legacy columns of users take back every value the table holds.
---    users."businessNumber" has a UNIQUE index, checked row by row: clear the values that change
---    first, so numbers two hospitals exchanged (or one passed on to another) cannot collide.
-UPDATE users u
-SET "businessNumber" = NULL
+-- 1. The legacy columns of users take back every value the table holds. The rows that differ are
+--    found in ONE join, and only they are written.
+CREATE TEMP TABLE hospital_changes AS
+SELECT h."userId", h."hospitalName", h."representativeName", h."businessNumber", h."establishedDate", h."hospitalAddress",
+       h."hospitalAddressDetail", h."hospitalLogo", h."hospitalWebsite",
+       u."businessNumber" IS DISTINCT FROM h."businessNumber"::text AS number_changes
 FROM hospitals h
-WHERE h."userId" = u.id
-  AND u."businessNumber" IS DISTINCT FROM h."businessNumber"::text;
-
-UPDATE users u
-SET "hospitalName"          = h."hospitalName",
-    "realName"              = h."representativeName",
-    "businessNumber"        = h."businessNumber",
-    "establishedDate"       = h."establishedDate",
-    "hospitalAddress"       = h."hospitalAddress",
-    "hospitalAddressDetail" = h."hospitalAddressDetail",
-    "hospitalLogo"          = h."hospitalLogo",
-    "hospitalWebsite"       = h."hospitalWebsite"
-FROM hospitals h
-WHERE h."userId" = u.id
-  AND (u."hospitalName", u."realName", u."businessNumber", u."establishedDate", u."hospitalAddress",
+JOIN users u ON u.id = h."userId"
+WHERE (u."hospitalName", u."realName", u."businessNumber", u."establishedDate", u."hospitalAddress",
        u."hospitalAddressDetail", u."hospitalLogo", u."hospitalWebsite")
       IS DISTINCT FROM
       (h."hospitalName"::text, h."representativeName"::text, h."businessNumber"::text, h."establishedDate"::timestamp(3),
        h."hospitalAddress"::text, h."hospitalAddressDetail"::text, h."hospitalLogo"::text, h."hospitalWebsite"::text);
+ANALYZE hospital_changes;
+
+--    users."businessNumber" has a UNIQUE index, checked row by row: clear the values that change
+--    first, so numbers two hospitals exchanged (or one passed on to another) cannot collide.
+UPDATE users u
+SET "businessNumber" = NULL
+FROM hospital_changes c
+WHERE c."userId" = u.id AND c.number_changes;
+
+UPDATE users u
+SET "hospitalName"          = c."hospitalName",
+    "realName"              = c."representativeName",
+    "businessNumber"        = c."businessNumber",
+    "establishedDate"       = c."establishedDate",
+    "hospitalAddress"       = c."hospitalAddress",
+    "hospitalAddressDetail" = c."hospitalAddressDetail",
+    "hospitalLogo"          = c."hospitalLogo",
+    "hospitalWebsite"       = c."hospitalWebsite"
+FROM hospital_changes c
+WHERE c."userId" = u.id;
+
+DROP TABLE hospital_changes;
 
 -- 2. A business licence file set after Up becomes the newest legacy licence row, so the next Up
 --    picks it again.

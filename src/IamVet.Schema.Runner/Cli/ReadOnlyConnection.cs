@@ -9,8 +9,7 @@ public static class ReadOnlyConnection
 {
     public static async Task<NpgsqlConnection> OpenAsync(NpgsqlConnectionStringBuilder target, string role, CancellationToken cancellationToken)
     {
-        var builder = new NpgsqlConnectionStringBuilder(target.ConnectionString) { ApplicationName = $"iamvet-schema {role}", Pooling = false, CommandTimeout = 0 };
-        var connection = new NpgsqlConnection(builder.ConnectionString);
+        var connection = new NpgsqlConnection(ConnectionString(target, role));
         try
         {
             await connection.OpenAsync(cancellationToken);
@@ -22,4 +21,8 @@ public static class ReadOnlyConnection
             throw new PreflightFailed(ConnectionErrors.Describe(ex, target), ex);
         }
     }
+
+    /// <summary>The connection string of a read-only command's connection for <paramref name="role"/>.</summary>
+    public static string ConnectionString(NpgsqlConnectionStringBuilder target, string role) =>
+        new NpgsqlConnectionStringBuilder(target.ConnectionString) { ApplicationName = $"iamvet-schema {role}", Pooling = false, CommandTimeout = 0 }.ConnectionString;
 }

@@ -41,7 +41,8 @@ public static class VerifyCommand
             }
 
             var plan = new MigrationPlan(MigrationDirection.Up, applied.Count == 0 ? null : applied.Max(), applied.Count == 0 ? 0 : applied.Max(), steps);
-            var result = await Verifier.VerifyAsync(db, transaction, plan, new VerificationBaseline(new Dictionary<string, TableFingerprint>(), []), null, cancel);
+            var baseline = await Verifier.CaptureAsync(db, transaction, plan, ReadOnlyConnection.ConnectionString(target, "verify"), cancel);
+            var result = await Verifier.VerifyAsync(db, transaction, plan, baseline, null, cancel);
             await transaction.RollbackAsync(cancel);
 
             if (parse.GetValue(CommonOptions.Json))

@@ -11,8 +11,8 @@ public sealed record BackupResult(string DumpPath, string ManifestPath, string S
 
 /// <summary>
 /// Takes a backup the runbook way, but proven: <c>pg_dump -Fc</c> into a temporary name inside a
-/// REPEATABLE READ snapshot that is also used to count every table's rows (so the manifest's
-/// counts match the dump exactly), renamed only when complete; <c>pg_restore --list</c> must read
+/// REPEATABLE READ snapshot that is also used, at the same time, to count every table's rows (so
+/// the manifest's counts match the dump exactly), renamed only when complete; <c>pg_restore --list</c> must read
 /// it; sha256; a JSON manifest beside it. Dump and manifest are mode 0600 in a 0700 directory.
 /// No password is written anywhere: pg_dump gets it through PGPASSWORD in its environment.
 /// With <paramref name="lockTimeout"/>, neither pg_dump (which locks every table it dumps, in every
@@ -57,25 +57,42 @@ public sealed class BackupWriter(PgTool pgDump, PgTool pgRestore, TimeSpan? lock
             snapshot = (string)(await export.ExecuteScalarAsync(cancellationToken))!;
         }
 
-        var rowCounts = await CountRowsAsync(connection, transaction, cancellationToken);
-
         using (File.Create(partialPath, 1, FileOptions.None))
         {
             // Created empty with the default umask; the mode is fixed before pg_dump writes any data.
         }
 
         File.SetUnixFileMode(partialPath, FileMode);
+
+        // pg_dump (on its own connection, importing the snapshot) and the row counts (on this one,
+        // which exported it) read the same snapshot at the same time: the counts cost no wall time
+        // beyond the dump's, and still match it exactly.
         string[] arguments = ["--format=custom", "--no-password", $"--snapshot={snapshot}", "--file", partialPath];
         if (lockTimeout is { } wait)
         {
             arguments = [.. arguments, $"--lock-wait-timeout={(long)wait.TotalMilliseconds}"];
         }
 
-        var dump = PgTools.Run(
-            pgDump.Path,
-            arguments,
-            PgTools.EnvironmentFor(target, "iamvet-schema pg_dump"),
-            TimeSpan.FromHours(6));
+        var dumping = Task.Run(
+            () => PgTools.Run(
+                pgDump.Path,
+                arguments,
+                PgTools.EnvironmentFor(target, "iamvet-schema pg_dump"),
+                TimeSpan.FromHours(6)),
+            CancellationToken.None);
+        SortedDictionary<string, long> rowCounts;
+        try
+        {
+            rowCounts = await CountRowsAsync(connection, transaction, cancellationToken);
+        }
+        catch
+        {
+            await dumping; // the snapshot must outlive pg_dump's use of it; then the partial dump goes
+            File.Delete(partialPath);
+            throw;
+        }
+
+        var dump = await dumping;
         await transaction.CommitAsync(cancellationToken);
         if (dump.ExitCode != 0)
         {

@@ -24,7 +24,13 @@ public static class DataAudit
 {
     private const int IdsShown = 20;
 
-    private sealed record Check(long Version, MigrationDirection Direction, string Code, FindingSeverity Severity, string Message, string IdsSql);
+    /// <summary>
+    /// One dirty-data check. <paramref name="UsersCondition"/> is a condition on a users row (the
+    /// offender is that user), evaluated for every such check in ONE scan of users;
+    /// <paramref name="IdsSql"/> is a query returning the offending ids, which may read
+    /// <c>hospital_users</c> (the ids of HOSPITAL users, collected once for all checks).
+    /// </summary>
+    private sealed record Check(long Version, MigrationDirection Direction, string Code, FindingSeverity Severity, string Message, string? UsersCondition = null, string? IdsSql = null);
 
     private const string HospitalColumnsFilled = """
         ("hospitalName" IS NOT NULL OR "businessNumber" IS NOT NULL OR "establishedDate" IS NOT NULL OR "hospitalAddress" IS NOT NULL
@@ -35,46 +41,55 @@ public static class DataAudit
     [
         new(202509290500, MigrationDirection.Up, "hospital-without-name", FindingSeverity.Blocking,
             "HOSPITAL users without hospitalName: hospitals.hospitalName is NOT NULL. Fill users.\"hospitalName\" first.",
-            """SELECT id FROM users WHERE "userType" = 'HOSPITAL' AND "hospitalName" IS NULL"""),
+            UsersCondition: """ "userType" = 'HOSPITAL' AND "hospitalName" IS NULL"""),
         new(202509290300, MigrationDirection.Up, "veterinarian-with-hospital-columns", FindingSeverity.Warning,
             "VETERINARIAN users with hospital columns filled: those values move nowhere and exist only in users (the cleanup will refuse until they are cleared).",
-            $"""SELECT id FROM users WHERE "userType" = 'VETERINARIAN' AND {HospitalColumnsFilled}"""),
+            UsersCondition: $""" "userType" = 'VETERINARIAN' AND {HospitalColumnsFilled}"""),
         new(202509290300, MigrationDirection.Up, "veterinarian-with-university-email", FindingSeverity.Warning,
             "VETERINARIAN users with universityEmail: the value moves nowhere and exists only in users.",
-            """SELECT id FROM users WHERE "userType" = 'VETERINARIAN' AND "universityEmail" IS NOT NULL"""),
+            UsersCondition: """ "userType" = 'VETERINARIAN' AND "universityEmail" IS NOT NULL"""),
         new(202509290400, MigrationDirection.Up, "student-with-license-image", FindingSeverity.Warning,
             "VETERINARY_STUDENT users with licenseImage: the value moves nowhere and exists only in users.",
-            """SELECT id FROM users WHERE "userType" = 'VETERINARY_STUDENT' AND "licenseImage" IS NOT NULL"""),
+            UsersCondition: """ "userType" = 'VETERINARY_STUDENT' AND "licenseImage" IS NOT NULL"""),
         new(202509290400, MigrationDirection.Up, "student-with-hospital-columns", FindingSeverity.Warning,
             "VETERINARY_STUDENT users with hospital columns filled: those values move nowhere and exist only in users.",
-            $"""SELECT id FROM users WHERE "userType" = 'VETERINARY_STUDENT' AND {HospitalColumnsFilled}"""),
+            UsersCondition: $""" "userType" = 'VETERINARY_STUDENT' AND {HospitalColumnsFilled}"""),
         new(202509290500, MigrationDirection.Up, "hospital-with-person-columns", FindingSeverity.Warning,
             "HOSPITAL users with birthDate, nickname, licenseImage or universityEmail: those values move nowhere and exist only in users.",
-            """SELECT id FROM users WHERE "userType" = 'HOSPITAL' AND ("birthDate" IS NOT NULL OR nickname IS NOT NULL OR "licenseImage" IS NOT NULL OR "universityEmail" IS NOT NULL)"""),
+            UsersCondition: """ "userType" = 'HOSPITAL' AND ("birthDate" IS NOT NULL OR nickname IS NOT NULL OR "licenseImage" IS NOT NULL OR "universityEmail" IS NOT NULL)"""),
         new(202509290600, MigrationDirection.Up, "images-all-display-order-zero", FindingSeverity.Warning,
             "Hospitals whose facility images all have displayOrder 0: imageOrder is renumbered 1..n by createdAt, id.",
-            """
-            SELECT f."userId" FROM hospital_facility_images f JOIN users u ON u.id = f."userId" AND u."userType" = 'HOSPITAL'
+            IdsSql: """
+            SELECT f."userId" FROM hospital_facility_images f JOIN hospital_users h ON h.id = f."userId"
             GROUP BY f."userId" HAVING count(*) > 1 AND max(f."displayOrder") = 0 AND min(f."displayOrder") = 0
             """),
         new(202509290600, MigrationDirection.Up, "images-of-non-hospital-users", FindingSeverity.Warning,
             "hospital_facility_images rows whose user is not a HOSPITAL: they stay in the legacy table and are not moved.",
-            """SELECT f.id FROM hospital_facility_images f JOIN users u ON u.id = f."userId" WHERE u."userType" <> 'HOSPITAL'"""),
+            IdsSql: """
+            SELECT f.id FROM hospital_facility_images f
+            WHERE NOT EXISTS (SELECT FROM hospital_users h WHERE h.id = f."userId") AND EXISTS (SELECT FROM users u WHERE u.id = f."userId")
+            """),
         new(202509290700, MigrationDirection.Up, "duplicate-animals", FindingSeverity.Warning,
             "Hospitals with the same animalType more than once: collapsed to one row (the earliest).",
-            """SELECT "userId" FROM hospital_animals GROUP BY "userId", "animalType" HAVING count(*) > 1"""),
+            IdsSql: """SELECT "userId" FROM hospital_animals GROUP BY "userId", "animalType" HAVING count(*) > 1"""),
         new(202509290700, MigrationDirection.Up, "animals-of-non-hospital-users", FindingSeverity.Warning,
             "hospital_animals rows whose user is not a HOSPITAL: they stay in the legacy table and are not moved.",
-            """SELECT a.id FROM hospital_animals a JOIN users u ON u.id = a."userId" WHERE u."userType" <> 'HOSPITAL'"""),
+            IdsSql: """
+            SELECT a.id FROM hospital_animals a
+            WHERE NOT EXISTS (SELECT FROM hospital_users h WHERE h.id = a."userId") AND EXISTS (SELECT FROM users u WHERE u.id = a."userId")
+            """),
         new(202509290800, MigrationDirection.Up, "duplicate-specialties", FindingSeverity.Warning,
             "Hospitals with the same specialty more than once: collapsed to one row (the earliest).",
-            """SELECT "userId" FROM hospital_specialties GROUP BY "userId", specialty HAVING count(*) > 1"""),
+            IdsSql: """SELECT "userId" FROM hospital_specialties GROUP BY "userId", specialty HAVING count(*) > 1"""),
         new(202509290800, MigrationDirection.Up, "specialties-of-non-hospital-users", FindingSeverity.Warning,
             "hospital_specialties rows whose user is not a HOSPITAL: they stay in the legacy table and are not moved.",
-            """SELECT s.id FROM hospital_specialties s JOIN users u ON u.id = s."userId" WHERE u."userType" <> 'HOSPITAL'"""),
+            IdsSql: """
+            SELECT s.id FROM hospital_specialties s
+            WHERE NOT EXISTS (SELECT FROM hospital_users h WHERE h.id = s."userId") AND EXISTS (SELECT FROM users u WHERE u.id = s."userId")
+            """),
         new(202509291000, MigrationDirection.Up, "cleanup-unrepresented-values", FindingSeverity.Blocking,
             "users whose values in the columns the cleanup drops are in no new table (they would be lost): clear or move them first.",
-            """
+            IdsSql: """
             SELECT u.id FROM users u
             WHERE NOT EXISTS (SELECT FROM hospitals h WHERE h."userId" = u.id)
               AND ("hospitalName" IS NOT NULL OR "businessNumber" IS NOT NULL OR "establishedDate" IS NOT NULL OR "hospitalAddress" IS NOT NULL
@@ -93,8 +108,13 @@ public static class DataAudit
             """),
     ];
 
-    /// <summary>Runs the checks that apply to the migrations of <paramref name="plan"/>.</summary>
-    public static async Task<IReadOnlyList<AuditFinding>> RunAsync(NpgsqlConnection connection, MigrationPlan plan, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the checks that apply to the migrations of <paramref name="plan"/>. With
+    /// <paramref name="moreConnections"/>, the checks of different tables run side by side on
+    /// connections opened from it (the audit is a point-in-time look before anything changes, so
+    /// the statements need no common snapshot); otherwise one after the other.
+    /// </summary>
+    public static async Task<IReadOnlyList<AuditFinding>> RunAsync(NpgsqlConnection connection, MigrationPlan plan, string? moreConnections, CancellationToken cancellationToken)
     {
         var versions = plan.Steps.Select(step => step.Version).ToHashSet();
         var findings = new List<AuditFinding>();
@@ -103,9 +123,37 @@ public static class DataAudit
             return findings; // an empty database: the baseline in this plan creates the tables, there is no data yet
         }
 
-        foreach (var check in Checks.Where(c => c.Direction == plan.Direction && versions.Contains(c.Version)))
+        // One statement per table the checks read: users, then each side table (and the cleanup's).
+        var groups = Checks.Where(c => c.Direction == plan.Direction && versions.Contains(c.Version))
+            .GroupBy(c => c.UsersCondition is null ? c.Version : 0)
+            .Select(g => g.ToList())
+            .ToList();
+        var counted = new List<(long Count, IReadOnlyList<string> Ids)>[groups.Count];
+        if (moreConnections is null || groups.Count < 2)
         {
-            var (count, ids) = await CountAsync(connection, check.IdsSql, cancellationToken);
+            for (var i = 0; i < groups.Count; i++)
+            {
+                counted[i] = await CountAllAsync(connection, groups[i], cancellationToken);
+            }
+        }
+        else
+        {
+            // Two connections (this one and one more) take the statements in turn: two backends,
+            // each on one core, is what a two-core server can run side by side.
+            await using var other = new NpgsqlConnection(moreConnections);
+            await other.OpenAsync(cancellationToken);
+            var next = -1;
+            await Task.WhenAll(new[] { connection, other }.Select(async worker =>
+            {
+                for (var i = Interlocked.Increment(ref next); i < groups.Count; i = Interlocked.Increment(ref next))
+                {
+                    counted[i] = await CountAllAsync(worker, groups[i], cancellationToken);
+                }
+            }));
+        }
+
+        foreach (var (check, (count, ids)) in groups.SelectMany(g => g).Zip(counted.SelectMany(c => c)))
+        {
             if (count > 0)
             {
                 findings.Add(new AuditFinding(check.Code, check.Severity, check.Message, count, ids));
@@ -196,6 +244,63 @@ public static class DataAudit
         await using var command = new NpgsqlCommand("SELECT to_regclass(@t) IS NOT NULL", connection);
         command.Parameters.AddWithValue("t", "public." + table);
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>
+    /// <paramref name="checks"/> in one statement: the users checks share one scan of users (only
+    /// offending rows are kept, flagged per check); side-table checks read the list of HOSPITAL
+    /// users collected once per statement.
+    /// </summary>
+    private static async Task<List<(long Count, IReadOnlyList<string> Ids)>> CountAllAsync(NpgsqlConnection connection, List<Check> checks, CancellationToken cancellationToken)
+    {
+        if (checks.Count == 0)
+        {
+            return [];
+        }
+
+        var usersChecks = checks.Where(c => c.UsersCondition is not null).ToList();
+        var ctes = new List<string>
+        {
+            "hospital_users AS MATERIALIZED (SELECT id FROM users WHERE \"userType\" = 'HOSPITAL')",
+        };
+        if (usersChecks.Count > 0)
+        {
+            ctes.Add($"""
+                flagged_users AS MATERIALIZED (
+                    SELECT id, {string.Join(", ", usersChecks.Select((c, i) => $"({c.UsersCondition}) AS f{i}"))}
+                    FROM users WHERE {string.Join(" OR ", usersChecks.Select(c => $"({c.UsersCondition})"))})
+                """);
+        }
+
+        for (var i = 0; i < checks.Count; i++)
+        {
+            var ids = checks[i].UsersCondition is not null ? $"SELECT id FROM flagged_users WHERE f{usersChecks.IndexOf(checks[i])}" : checks[i].IdsSql;
+            ctes.Add($"c{i} AS (SELECT DISTINCT o.x::text AS x FROM ({ids}) o(x))");
+        }
+
+        var columns = Enumerable.Range(0, checks.Count).Select(i =>
+            $"(SELECT count(*) FROM c{i}), coalesce((SELECT array_agg(x ORDER BY x) FROM (SELECT x FROM c{i} ORDER BY x LIMIT {IdsShown}) f), ARRAY[]::text[])");
+        var sql = $"WITH {string.Join(",\n", ctes)}\nSELECT {string.Join(",\n", columns)}";
+
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+        await using (var workMem = new NpgsqlCommand("SET LOCAL work_mem = '64MB'", connection, transaction))
+        {
+            await workMem.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using var command = new NpgsqlCommand(sql, connection, transaction) { CommandTimeout = 0 };
+        var result = new List<(long, IReadOnlyList<string>)>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.ReadAsync(cancellationToken);
+            for (var i = 0; i < checks.Count; i++)
+            {
+                result.Add((reader.GetInt64(2 * i), reader.GetFieldValue<string[]>((2 * i) + 1)));
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return result;
     }
 
     private static async Task<(long Count, IReadOnlyList<string> Ids)> CountAsync(NpgsqlConnection connection, string idsSql, CancellationToken cancellationToken)

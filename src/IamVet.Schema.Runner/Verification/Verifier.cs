@@ -9,12 +9,23 @@ namespace IamVet.Schema.Runner.Verification;
 public sealed record VerificationResult(JsonObject Summary, IReadOnlyList<string> Mismatches)
 {
     public bool Passed => Mismatches.Count == 0;
+
+    /// <summary>The new-side fingerprints computed for an Up (what the new tables hold now).</summary>
+    public IReadOnlyDictionary<string, TableFingerprint> NewSide { get; init; } = new Dictionary<string, TableFingerprint>();
 }
 
-/// <summary>Fingerprints taken inside the migration transaction before the first migration runs.</summary>
+/// <summary>
+/// What is taken inside the migration transaction before the first migration runs. Up: the legacy
+/// side of every moved table (the legacy tables do not change during an up: none of its migrations
+/// writes them, and the migrate stage holds them against other writers), and the legacy tables'
+/// full-row fingerprints for a later down. Down: what the new tables hold before they go.
+/// </summary>
 public sealed record VerificationBaseline(
     IReadOnlyDictionary<string, TableFingerprint> NewSideBefore,
-    IReadOnlyList<TableFingerprint> LegacyBefore);
+    LegacyPassResult? LegacyBefore)
+{
+    public IReadOnlyList<TableFingerprint> LegacyTablesBefore => LegacyBefore?.FullTables ?? [];
+}
 
 /// <summary>
 /// Proves, inside the migration transaction and before COMMIT, that the data arrived: per moved
@@ -26,21 +37,59 @@ public sealed record VerificationBaseline(
 /// </summary>
 public static class Verifier
 {
-    public static async Task<VerificationBaseline> CaptureAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, MigrationPlan plan, CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes the baseline before the first migration. With <paramref name="readersConnectionString"/>
+    /// its independent aggregates run side by side on a few more connections that import the
+    /// snapshot of <paramref name="transaction"/> (see <see cref="SnapshotReaders"/>), which must not
+    /// have written yet.
+    /// </summary>
+    public static async Task<VerificationBaseline> CaptureAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, MigrationPlan plan, string? readersConnectionString, CancellationToken cancellationToken)
     {
-        var newSide = new Dictionary<string, TableFingerprint>(StringComparer.Ordinal);
+        await WorkMemAsync(connection, transaction, cancellationToken);
+        await using var readers = readersConnectionString is null
+            ? null
+            : await SnapshotReaders.OpenAsync(connection, transaction, readersConnectionString, SnapshotReaders.DefaultCount, cancellationToken);
         if (plan.Direction == MigrationDirection.Down)
         {
-            foreach (var projection in ProjectionsOf(plan))
-            {
-                newSide[projection.Table] = await TableFingerprints.OfQueryAsync(connection, projection.Table, projection.NewSide, transaction, cancellationToken);
-            }
+            return new VerificationBaseline(await NewSideAsync(connection, transaction, ProjectionsOf(plan), readers, cancellationToken), null);
         }
 
-        var legacy = await LegacyTablesExistAsync(connection, transaction, cancellationToken)
-            ? await TableFingerprints.OfLegacyTablesAsync(connection, transaction, cancellationToken)
-            : [];
-        return new VerificationBaseline(newSide, legacy);
+        var legacy = await LegacyPass.RunAsync(connection, transaction, ProjectionsOf(plan).ToList(), fullTables: true, readers, cancellationToken);
+        return new VerificationBaseline(new Dictionary<string, TableFingerprint>(), legacy);
+    }
+
+    /// <summary>The new-side projection fingerprints of <paramref name="projections"/>.</summary>
+    public static async Task<Dictionary<string, TableFingerprint>> NewSideAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, IEnumerable<Projection> projections, SnapshotReaders? readers, CancellationToken cancellationToken)
+    {
+        var list = projections.ToList();
+        TableFingerprint[] fingerprints;
+        if (readers is null)
+        {
+            fingerprints = new TableFingerprint[list.Count];
+            for (var i = 0; i < list.Count; i++)
+            {
+                fingerprints[i] = await TableFingerprints.OfQueryAsync(connection, list[i].Table, list[i].NewSide, transaction, cancellationToken);
+            }
+        }
+        else
+        {
+            fingerprints = await readers.RunAsync(list
+                .Select(p => (Func<NpgsqlConnection, NpgsqlTransaction, Task<TableFingerprint>>)((c, t) => TableFingerprints.OfQueryAsync(c, p.Table, p.NewSide, t, cancellationToken)))
+                .ToList());
+        }
+
+        return fingerprints.ToDictionary(f => f.Name, StringComparer.Ordinal);
+    }
+
+    /// <summary>The moved tables that exist now, in the order of their migrations.</summary>
+    public static async Task<List<Projection>> ExistingAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT array_agg(t) FROM unnest(@tables) t WHERE to_regclass('public.' || quote_ident(t)) IS NOT NULL", connection, transaction);
+        command.Parameters.AddWithValue("tables", Projections.All.Select(p => p.Table).ToArray());
+        var existing = await command.ExecuteScalarAsync(cancellationToken) as string[] ?? [];
+        return Projections.All.Where(p => existing.Contains(p.Table)).ToList();
     }
 
     public static async Task<VerificationResult> VerifyAsync(
@@ -51,61 +100,91 @@ public static class Verifier
         IReadOnlyList<TableFingerprint>? expectedLegacyAfterDown,
         CancellationToken cancellationToken)
     {
+        await WorkMemAsync(connection, transaction, cancellationToken);
         var mismatches = new List<string>();
         var tables = new JsonObject();
         var summary = new JsonObject { ["direction"] = plan.Direction.ToString().ToLowerInvariant(), ["tables"] = tables };
+        var projections = ProjectionsOf(plan).ToList();
+        var newSide = new Dictionary<string, TableFingerprint>(StringComparer.Ordinal);
 
-        foreach (var projection in ProjectionsOf(plan))
+        if (plan.Direction == MigrationDirection.Up)
         {
-            var legacy = await TableFingerprints.OfQueryAsync(connection, projection.Table, projection.LegacySide, transaction, cancellationToken);
-            var entry = new JsonObject { ["legacyRows"] = legacy.Rows };
-            if (plan.Direction == MigrationDirection.Up)
+            var legacySides = baseline.LegacyBefore?.Projections
+                ?? throw new InvalidOperationException("an up is verified against the legacy side captured before it");
+            newSide = await NewSideAsync(connection, transaction, projections, readers: null, cancellationToken);
+            var missing = await MissingStructureAsync(connection, transaction, projections, cancellationToken);
+            foreach (var projection in projections)
             {
-                var target = await TableFingerprints.OfQueryAsync(connection, projection.Table, projection.NewSide, transaction, cancellationToken);
-                var (all, active) = await CountsAsync(connection, transaction, projection.CountByTypeSql, cancellationToken);
-                entry["newRows"] = target.Rows;
-                entry["sourceRowsAll"] = all;
-                entry["sourceRowsActive"] = active;
-                entry["fingerprintMatch"] = legacy.Hash == target.Hash && legacy.Rows == target.Rows;
-                if (legacy.Rows != target.Rows)
+                var legacy = legacySides[projection.Table];
+                var target = newSide[projection.Table];
+                tables[projection.Table] = new JsonObject
                 {
-                    mismatches.Add($"{projection.Table}: the legacy side has {legacy.Rows} row(s) to move, the new table holds {target.Rows}");
+                    ["legacyRows"] = legacy.Fingerprint.Rows,
+                    ["newRows"] = target.Rows,
+                    ["sourceRowsAll"] = legacy.SourceRowsAll,
+                    ["sourceRowsActive"] = legacy.SourceRowsActive,
+                    ["fingerprintMatch"] = legacy.Fingerprint.Hash == target.Hash && legacy.Fingerprint.Rows == target.Rows,
+                };
+                if (legacy.Fingerprint.Rows != target.Rows)
+                {
+                    mismatches.Add($"{projection.Table}: the legacy side has {legacy.Fingerprint.Rows} row(s) to move, the new table holds {target.Rows}");
                 }
-                else if (legacy.Hash != target.Hash)
+                else if (legacy.Fingerprint.Hash != target.Hash)
                 {
-                    mismatches.Add($"{projection.Table}: {legacy.Rows} row(s) on both sides, but the moved values differ (fingerprint mismatch)");
+                    mismatches.Add($"{projection.Table}: {legacy.Fingerprint.Rows} row(s) on both sides, but the moved values differ (fingerprint mismatch)");
                 }
 
-                mismatches.AddRange(await MissingStructureAsync(connection, transaction, projection, cancellationToken));
+                mismatches.AddRange(missing.Where(m => m.StartsWith(projection.Table + ":", StringComparison.Ordinal)));
             }
-            else
+        }
+        else
+        {
+            var stillThere = (await ExistingAsync(connection, transaction, cancellationToken)).Select(p => p.Table).ToHashSet();
+            var exact = expectedLegacyAfterDown is { Count: > 0 }
+                ? await LegacyPass.RunAsync(connection, transaction, [], fullTables: true, readers: null, cancellationToken)
+                : null;
+            var differing = exact is null
+                ? []
+                : exact.FullTables
+                    .Where(f => expectedLegacyAfterDown!.FirstOrDefault(e => e.Name == f.Name) is { } e && (e.Rows != f.Rows || e.Hash != f.Hash))
+                    .Select(f => f.Name).ToList();
+
+            // Exactly as before the up, with the new tables exactly as the up left them: the legacy
+            // side then holds what the up verified the new tables received, which is what they held
+            // before this down, so every table's check below is already proven (by equalities that
+            // were each checked). Otherwise each table is compared on its own.
+            var implied = exact is not null && differing.Count == 0
+                && TableFingerprints.LegacyTables.All(t => exact.FullTables.Any(f => f.Name == t) && expectedLegacyAfterDown!.Any(e => e.Name == t));
+            var legacy = implied ? null : await LegacyPass.RunAsync(connection, transaction, projections, fullTables: false, readers: null, cancellationToken);
+            foreach (var projection in projections)
             {
                 var before = baseline.NewSideBefore[projection.Table];
-                entry["newRowsBefore"] = before.Rows;
-                entry["fingerprintMatch"] = before.Hash == legacy.Hash && before.Rows == legacy.Rows;
-                if (before.Rows != legacy.Rows || before.Hash != legacy.Hash)
+                var after = legacy?.Projections[projection.Table].Fingerprint ?? before;
+                tables[projection.Table] = new JsonObject
+                {
+                    ["legacyRows"] = after.Rows,
+                    ["newRowsBefore"] = before.Rows,
+                    ["fingerprintMatch"] = before.Hash == after.Hash && before.Rows == after.Rows,
+                    ["byExactRestore"] = implied,
+                };
+                if (before.Rows != after.Rows || before.Hash != after.Hash)
                 {
                     mismatches.Add($"{projection.Table}: the legacy side does not hold what the table held before the rollback " +
-                                   $"({before.Rows} row(s) in {projection.Table}, {legacy.Rows} on the legacy side{(before.Rows == legacy.Rows ? ", values differ" : "")})");
+                                   $"({before.Rows} row(s) in {projection.Table}, {after.Rows} on the legacy side{(before.Rows == after.Rows ? ", values differ" : "")})");
                 }
 
-                if (await ExistsAsync(connection, transaction, $"public.{projection.Table}", cancellationToken))
+                if (stillThere.Contains(projection.Table))
                 {
                     mismatches.Add($"{projection.Table}: still exists after the rollback");
                 }
             }
 
-            tables[projection.Table] = entry;
-        }
-
-        if (plan.Direction == MigrationDirection.Down && expectedLegacyAfterDown is { Count: > 0 })
-        {
-            // Nothing was written between the up and this down: the legacy tables must be exactly as before the up.
-            var now = await TableFingerprints.OfLegacyTablesAsync(connection, transaction, cancellationToken);
-            var differing = now.Where(f => expectedLegacyAfterDown.FirstOrDefault(e => e.Name == f.Name) is { } e && (e.Rows != f.Rows || e.Hash != f.Hash))
-                .Select(f => f.Name).ToList();
-            summary["exactRestore"] = differing.Count == 0;
-            mismatches.AddRange(differing.Select(name => $"{name}: differs from its fingerprint recorded before the up, though nothing was written in between"));
+            if (exact is not null)
+            {
+                // Nothing was written between the up and this down: the legacy tables must be exactly as before the up.
+                summary["exactRestore"] = differing.Count == 0;
+                mismatches.AddRange(differing.Select(name => $"{name}: differs from its fingerprint recorded before the up, though nothing was written in between"));
+            }
         }
 
         if (plan.Steps.Any(step => step.Version == 202509291000))
@@ -123,58 +202,49 @@ public static class Verifier
         }
 
         summary["mismatches"] = new JsonArray(mismatches.Select(m => (JsonNode?)m).ToArray());
-        return new VerificationResult(summary, mismatches);
+        return new VerificationResult(summary, mismatches) { NewSide = newSide };
     }
 
     private static IEnumerable<Projection> ProjectionsOf(MigrationPlan plan) =>
         plan.Steps.Select(step => Projections.For(step.Version)).OfType<Projection>();
 
-    private static async Task<List<string>> MissingStructureAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Projection projection, CancellationToken cancellationToken)
+    /// <summary>
+    /// The verification's aggregates group, rank and hash-join up to a million rows: give them the
+    /// memory the migrations themselves take (SET LOCAL: this transaction only).
+    /// </summary>
+    private static async Task WorkMemAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
-        var missing = new List<string>();
-        foreach (var constraint in projection.ExpectedConstraints)
-        {
-            await using var command = new NpgsqlCommand(
-                "SELECT EXISTS (SELECT FROM pg_constraint WHERE conname = @name AND conrelid = to_regclass(@table))", connection, transaction);
-            command.Parameters.AddWithValue("name", constraint);
-            command.Parameters.AddWithValue("table", "public." + projection.Table);
-            if (!(bool)(await command.ExecuteScalarAsync(cancellationToken))!)
-            {
-                missing.Add($"{projection.Table}: constraint {constraint} is missing");
-            }
-        }
+        await using var command = new NpgsqlCommand("SET LOCAL work_mem = '256MB'", connection, transaction);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
 
-        foreach (var index in projection.ExpectedIndexes)
+    /// <summary>Every expected constraint and index that is missing, in one catalog query.</summary>
+    private static async Task<List<string>> MissingStructureAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<Projection> projections, CancellationToken cancellationToken)
+    {
+        var expected = projections
+            .SelectMany(p => p.ExpectedConstraints.Select(name => (p.Table, Kind: "constraint", Name: name))
+                .Concat(p.ExpectedIndexes.Select(name => (p.Table, Kind: "index", Name: name))))
+            .ToList();
+        await using var command = new NpgsqlCommand("""
+            SELECT format('%s: %s %s is missing', e.tbl, e.kind, e.name)
+            FROM unnest(@tables, @kinds, @names) WITH ORDINALITY AS e(tbl, kind, name, n)
+            WHERE NOT CASE e.kind
+                WHEN 'constraint' THEN EXISTS (SELECT FROM pg_constraint WHERE conname = e.name AND conrelid = to_regclass('public.' || quote_ident(e.tbl)))
+                ELSE EXISTS (SELECT FROM pg_indexes WHERE schemaname = 'public' AND tablename = e.tbl AND indexname = e.name)
+            END
+            ORDER BY e.n
+            """, connection, transaction);
+        command.Parameters.AddWithValue("tables", expected.Select(e => e.Table).ToArray());
+        command.Parameters.AddWithValue("kinds", expected.Select(e => e.Kind).ToArray());
+        command.Parameters.AddWithValue("names", expected.Select(e => e.Name).ToArray());
+        var missing = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
         {
-            await using var command = new NpgsqlCommand(
-                "SELECT EXISTS (SELECT FROM pg_indexes WHERE schemaname = 'public' AND tablename = @table AND indexname = @name)", connection, transaction);
-            command.Parameters.AddWithValue("name", index);
-            command.Parameters.AddWithValue("table", projection.Table);
-            if (!(bool)(await command.ExecuteScalarAsync(cancellationToken))!)
-            {
-                missing.Add($"{projection.Table}: index {index} is missing");
-            }
+            missing.Add(reader.GetString(0));
         }
 
         return missing;
-    }
-
-    private static async Task<bool> LegacyTablesExistAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken) =>
-        await ExistsAsync(connection, transaction, "public.users", cancellationToken);
-
-    private static async Task<bool> ExistsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string relation, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand("SELECT to_regclass(@r) IS NOT NULL", connection, transaction);
-        command.Parameters.AddWithValue("r", relation);
-        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
-    }
-
-    private static async Task<(long All, long Active)> CountsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand(sql, connection, transaction);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
     private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)

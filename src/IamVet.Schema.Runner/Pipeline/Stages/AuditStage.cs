@@ -13,7 +13,7 @@ public sealed class AuditStage : IStage
 
     public async Task<StageResult> RunAsync(RunContext context, CancellationToken cancellationToken)
     {
-        var findings = await DataAudit.RunAsync(context.LockConnection!, context.Plan!, cancellationToken);
+        var findings = await DataAudit.RunAsync(context.LockConnection!, context.Plan!, context.ConnectionStringFor("audit"), cancellationToken);
         context.Details["audit"] = new JsonArray(findings.Select(f => (JsonNode?)new JsonObject
         {
             ["code"] = f.Code,

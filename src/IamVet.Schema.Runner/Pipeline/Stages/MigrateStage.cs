@@ -19,11 +19,6 @@ namespace IamVet.Schema.Runner.Pipeline.Stages;
 /// </summary>
 public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
 {
-    private static readonly string[] NewTables =
-    [
-        "veterinarians", "veterinary_students", "hospitals", "hospital_images", "hospital_treatment_animals", "hospital_treatment_specialties",
-    ];
-
     public string Name => "Migrate";
 
     public async Task<StageResult> RunAsync(RunContext context, CancellationToken cancellationToken)
@@ -46,8 +41,13 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
                 beforeMigrate: async (connection, transaction) =>
                 {
                     verifyClock.Start();
-                    baseline = await Verifier.CaptureAsync(connection, transaction, plan, cancellationToken);
-                    if (expectedAfterDown is not null && !await NewTablesUnchangedAsync(connection, transaction, expectedAfterDown.NewTablesAfter, cancellationToken))
+                    if (plan.Direction == MigrationDirection.Up)
+                    {
+                        await LockLegacyTablesAsync(connection, transaction, cancellationToken);
+                    }
+
+                    baseline = await Verifier.CaptureAsync(connection, transaction, plan, context.ConnectionStringFor("verify"), cancellationToken);
+                    if (expectedAfterDown is not null && !await NewSideUnchangedAsync(connection, transaction, baseline.NewSideBefore, expectedAfterDown.NewSideAfter, cancellationToken))
                     {
                         expectedAfterDown = null; // the application wrote since the up: an exact restore is not expected
                     }
@@ -66,11 +66,15 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
                 beforeCommit: async (connection, transaction) =>
                 {
                     verifyClock.Start();
-                    verification = await Verifier.VerifyAsync(connection, transaction, plan, baseline!, expectedAfterDown?.LegacyBefore, cancellationToken);
+                    verification = await Verifier.VerifyAsync(connection, transaction, plan, baseline!, expectedAfterDown?.LegacyTablesBefore, cancellationToken);
                     if (verification.Passed && plan.Direction == MigrationDirection.Up)
                     {
-                        context.Details["legacyFingerprintsBefore"] = ToJson(baseline!.LegacyBefore);
-                        context.Details["newTableFingerprintsAfter"] = ToJson(await FingerprintNewTablesAsync(connection, transaction, cancellationToken));
+                        context.Details["fingerprints"] = new JsonObject
+                        {
+                            ["format"] = TableFingerprints.Format,
+                            ["legacyTablesBefore"] = ToJson(baseline!.LegacyTablesBefore),
+                            ["newSideAfter"] = ToJson((await NewSideOfEveryMovedTableAsync(connection, transaction, verification.NewSide, cancellationToken)).Values),
+                        };
                     }
 
                     verifyClock.Stop();
@@ -129,7 +133,9 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
                 var entry = node!.AsObject();
                 lines.Add(entry.ContainsKey("sourceRowsAll")
                     ? $"{table}: {entry["newRows"]} row(s) = {entry["sourceRowsAll"]} source row(s) (active only: {entry["sourceRowsActive"]}), fingerprints equal"
-                    : $"{table}: {entry["legacyRows"]} row(s) back on the legacy side, fingerprints equal");
+                    : entry["byExactRestore"]?.GetValue<bool>() == true
+                        ? $"{table}: {entry["legacyRows"]} row(s) back on the legacy side (the legacy tables are exactly as before the up)"
+                        : $"{table}: {entry["legacyRows"]} row(s) back on the legacy side, fingerprints equal");
             }
         }
 
@@ -149,20 +155,42 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
             return null;
         }
 
+        // Only fingerprints of the format computed today compare (an older runner's are ignored:
+        // the down is still verified table by table, just not against the state before the up).
         await using var command = new NpgsqlCommand("""
-            SELECT details::text FROM migration_log
-            WHERE status = 'SUCCESS' AND version_to = @from AND details ? 'legacyFingerprintsBefore'
+            SELECT (details->'fingerprints')::text FROM migration_log
+            WHERE status = 'SUCCESS' AND version_to = @from AND details->'fingerprints'->>'format' = @format
               AND (version_from = @to OR (version_from IS NULL AND @to = 202509290000))
             ORDER BY id DESC LIMIT 1
             """, connection);
         command.Parameters.AddWithValue("from", plan.FromVersion ?? 0);
         command.Parameters.AddWithValue("to", plan.TargetVersion);
-        if (await command.ExecuteScalarAsync(cancellationToken) is not string json || JsonNode.Parse(json) is not JsonObject details)
+        command.Parameters.AddWithValue("format", TableFingerprints.Format);
+        if (await command.ExecuteScalarAsync(cancellationToken) is not string json || JsonNode.Parse(json) is not JsonObject recorded)
         {
             return null;
         }
 
-        return new RecordedUp(FromJson(details["legacyFingerprintsBefore"]), FromJson(details["newTableFingerprintsAfter"]));
+        return new RecordedUp(FromJson(recorded["legacyTablesBefore"]), FromJson(recorded["newSideAfter"]));
+    }
+
+    /// <summary>
+    /// Holds the legacy tables against other writers from here to COMMIT (SHARE: reads go on), so
+    /// the legacy side captured before the first migration is the one every migration reads. The
+    /// up takes stronger locks on users anyway (ALTER, foreign keys); this only starts earlier and
+    /// covers the side tables. Waits at most lock_timeout, like every lock of the migration.
+    /// </summary>
+    private static async Task LockLegacyTablesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("""
+            DO $$
+            BEGIN
+                IF to_regclass('public.users') IS NOT NULL THEN
+                    LOCK TABLE users, hospital_animals, hospital_specialties, hospital_facility_images, hospital_business_licenses IN SHARE MODE;
+                END IF;
+            END $$
+            """, connection, transaction);
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>The row count of a table just ANALYZEd inside this transaction (no scan).</summary>
@@ -173,26 +201,33 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
         return await command.ExecuteScalarAsync(cancellationToken) as long?;
     }
 
-    private static async Task<bool> NewTablesUnchangedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<TableFingerprint> recorded, CancellationToken cancellationToken)
+    /// <summary>
+    /// Whether the new tables hold what they held right after the up, compared by their new-side
+    /// projections: the columns and rows every Down reads back into the legacy tables. A write
+    /// elsewhere (an updatedAt, a postalCode, a new id for an existing row) changes nothing a Down
+    /// writes to the legacy tables, so the exact-restore expectation stands; any write a Down would
+    /// carry back shows here and lifts it.
+    /// </summary>
+    private static async Task<bool> NewSideUnchangedAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyDictionary<string, TableFingerprint> planned,
+        IReadOnlyList<TableFingerprint> recorded, CancellationToken cancellationToken)
     {
-        var now = await FingerprintNewTablesAsync(connection, transaction, cancellationToken);
-        return recorded.Count > 0 && recorded.Count == now.Count && recorded.All(r => now.Any(n => n == r));
+        var now = await NewSideOfEveryMovedTableAsync(connection, transaction, planned, cancellationToken);
+        return recorded.Count > 0 && recorded.Count == now.Count && recorded.All(r => now.TryGetValue(r.Name, out var n) && n == r);
     }
 
-    private static async Task<List<TableFingerprint>> FingerprintNewTablesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    /// <summary>The new-side projection of every moved table that exists, reusing those already computed.</summary>
+    private static async Task<Dictionary<string, TableFingerprint>> NewSideOfEveryMovedTableAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyDictionary<string, TableFingerprint> known, CancellationToken cancellationToken)
     {
-        var result = new List<TableFingerprint>();
-        foreach (var table in NewTables)
+        var existing = await Verifier.ExistingAsync(connection, transaction, cancellationToken);
+        var result = await Verifier.NewSideAsync(connection, transaction, existing.Where(p => !known.ContainsKey(p.Table)), readers: null, cancellationToken);
+        foreach (var projection in existing.Where(p => known.ContainsKey(p.Table)))
         {
-            await using var exists = new NpgsqlCommand("SELECT to_regclass(@t) IS NOT NULL", connection, transaction);
-            exists.Parameters.AddWithValue("t", "public." + table);
-            if ((bool)(await exists.ExecuteScalarAsync(cancellationToken))!)
-            {
-                result.Add(await TableFingerprints.OfTableAsync(connection, table, transaction, cancellationToken));
-            }
+            result[projection.Table] = known[projection.Table];
         }
 
-        return result;
+        return existing.ToDictionary(p => p.Table, p => result[p.Table], StringComparer.Ordinal);
     }
 
     private static async Task<string> DescribeAsync(RunContext context, PostgresException error, CancellationToken cancellationToken)
@@ -240,7 +275,7 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
             ? array.Select(n => new TableFingerprint(n!["table"]!.GetValue<string>(), n["rows"]!.GetValue<long>(), n["hash"]!.GetValue<string>())).ToList()
             : [];
 
-    private sealed record RecordedUp(IReadOnlyList<TableFingerprint> LegacyBefore, IReadOnlyList<TableFingerprint> NewTablesAfter);
+    private sealed record RecordedUp(IReadOnlyList<TableFingerprint> LegacyTablesBefore, IReadOnlyList<TableFingerprint> NewSideAfter);
 
     /// <summary>Thrown inside the transaction to make the executor roll back.</summary>
     private sealed class VerificationMismatch : Exception;
