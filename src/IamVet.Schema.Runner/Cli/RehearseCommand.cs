@@ -80,7 +80,10 @@ public static class RehearseCommand
                 RestoreResult restored;
                 try
                 {
-                    restored = await new BackupRestorer(pgRestore).RestoreAsync(server, dump, manifest, scratch, cancel);
+                    var restorer = new BackupRestorer(pgRestore);
+                    restored = options.Json
+                        ? await restorer.RestoreAsync(server, dump, manifest, scratch, cancel)
+                        : await ProgressDisplay.RunAsync("restore into the scratch database: tables loaded", 1, progress => restorer.RestoreAsync(server, dump, manifest, scratch, cancel, progress));
                 }
                 catch (RestoreRefused refused)
                 {

@@ -62,7 +62,10 @@ public static class RestoreCommand
             RestoreResult result;
             try
             {
-                result = await new BackupRestorer(pgRestore).RestoreAsync(server, dump, manifest, target, cancel);
+                var restorer = new BackupRestorer(pgRestore);
+                result = parse.GetValue(CommonOptions.Json)
+                    ? await restorer.RestoreAsync(server, dump, manifest, target, cancel)
+                    : await ProgressDisplay.RunAsync("restore: tables loaded", 1, progress => restorer.RestoreAsync(server, dump, manifest, target, cancel, progress));
             }
             catch (RestoreRefused refused)
             {

@@ -73,7 +73,8 @@ public sealed class BackupRestorer(PgTool pgRestore)
     /// Creates <paramref name="targetDatabase"/> and restores the dump into it. Throws
     /// <see cref="RestoreRefused"/> when it already exists, <see cref="RestoreFailed"/> when pg_restore fails.
     /// </summary>
-    public async Task<RestoreResult> RestoreAsync(NpgsqlConnectionStringBuilder server, string dumpPath, JsonObject manifest, string targetDatabase, CancellationToken cancellationToken)
+    public async Task<RestoreResult> RestoreAsync(NpgsqlConnectionStringBuilder server, string dumpPath, JsonObject manifest, string targetDatabase, CancellationToken cancellationToken,
+        Action<long, long>? progress = null)
     {
         var clock = Stopwatch.StartNew();
         var admin = new NpgsqlConnectionStringBuilder(server.ConnectionString) { Database = "postgres", Pooling = false, ApplicationName = "iamvet-schema restore" };
@@ -92,8 +93,16 @@ public sealed class BackupRestorer(PgTool pgRestore)
         }
 
         var target = new NpgsqlConnectionStringBuilder(server.ConnectionString) { Database = targetDatabase, Pooling = false, ApplicationName = "iamvet-schema restore" };
-        var run = PgTools.Run(pgRestore.Path, ["--exit-on-error", "--single-transaction", "--no-password", "--dbname", targetDatabase, dumpPath],
-            PgTools.EnvironmentFor(target, "iamvet-schema pg_restore"), TimeSpan.FromHours(6));
+        string[] arguments = ["--exit-on-error", "--single-transaction", "--no-password", "--dbname", targetDatabase, dumpPath];
+        Func<string, bool>? progressLine = null;
+        if (progress is not null)
+        {
+            // pg_restore --verbose names each table as it loads its data: one step per table of the manifest.
+            arguments = [.. arguments, "--verbose"];
+            progressLine = PgTools.TableProgress("processing data for table", Math.Max(1, (manifest["rowCounts"] as JsonObject)?.Count ?? 1), progress);
+        }
+
+        var run = PgTools.Run(pgRestore.Path, arguments, PgTools.EnvironmentFor(target, "iamvet-schema pg_restore"), TimeSpan.FromHours(6), progressLine);
         if (run.ExitCode != 0)
         {
             await DropAsync(server, targetDatabase, cancellationToken);

@@ -29,7 +29,8 @@ public sealed class BackupWriter(PgTool pgDump, PgTool pgRestore, TimeSpan? lock
         string directory,
         string label,
         JsonObject extraManifestFields,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        Action<long, long>? progress = null)
     {
         var clock = Stopwatch.StartNew();
         if (!Directory.Exists(directory))
@@ -73,12 +74,26 @@ public sealed class BackupWriter(PgTool pgDump, PgTool pgRestore, TimeSpan? lock
             arguments = [.. arguments, $"--lock-wait-timeout={(long)wait.TotalMilliseconds}"];
         }
 
+        Func<string, bool>? progressLine = null;
+        if (progress is not null)
+        {
+            // pg_dump --verbose names each table as it dumps its data: one step per table.
+            await using var tables = new NpgsqlCommand("""
+                SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%'
+                """, connection, transaction);
+            var total = (long)(await tables.ExecuteScalarAsync(cancellationToken))!;
+            arguments = [.. arguments, "--verbose"];
+            progressLine = PgTools.TableProgress("dumping contents of table", total, progress);
+        }
+
         var dumping = Task.Run(
             () => PgTools.Run(
                 pgDump.Path,
                 arguments,
                 PgTools.EnvironmentFor(target, "iamvet-schema pg_dump"),
-                TimeSpan.FromHours(6)),
+                TimeSpan.FromHours(6),
+                progressLine),
             CancellationToken.None);
         SortedDictionary<string, long> rowCounts;
         try

@@ -65,7 +65,13 @@ public static partial class PgTools
         return environment;
     }
 
-    public static ToolRun Run(string path, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string?>? environment, TimeSpan timeout)
+    /// <summary>
+    /// Runs <paramref name="path"/> and collects its output. <paramref name="progressLine"/> sees each
+    /// line of standard error as it comes; a line it returns true for was only progress (a
+    /// <c>--verbose</c> line) and is left out of <see cref="ToolRun.StandardError"/>.
+    /// </summary>
+    public static ToolRun Run(string path, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string?>? environment, TimeSpan timeout,
+        Func<string, bool>? progressLine = null)
     {
         var start = new ProcessStartInfo(path)
         {
@@ -91,7 +97,13 @@ public static partial class PgTools
         var stdout = new StringBuilder();
         var stderr = new StringBuilder();
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) { stdout.AppendLine(e.Data); } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { stderr.AppendLine(e.Data); } };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null && progressLine?.Invoke(e.Data) != true)
+            {
+                stderr.AppendLine(e.Data);
+            }
+        };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         if (!process.WaitForExit(timeout))
@@ -103,6 +115,33 @@ public static partial class PgTools
 
         process.WaitForExit();
         return new ToolRun(process.ExitCode, stdout.ToString(), stderr.ToString(), clock.Elapsed);
+    }
+
+    /// <summary>Lines of a client program's standard error that are never mere progress.</summary>
+    private static readonly string[] Kept = ["error:", "warning:", "detail:", "hint:", "fatal:"];
+
+    /// <summary>
+    /// A progress counter over <c>--verbose</c> output: counts the lines that contain
+    /// <paramref name="marker"/> (one per table) and reports them; every verbose line that is not an
+    /// error, warning, detail or hint is consumed.
+    /// </summary>
+    public static Func<string, bool> TableProgress(string marker, long total, Action<long, long> progress)
+    {
+        var done = 0L;
+        return line =>
+        {
+            if (Kept.Any(word => line.Contains(word, StringComparison.OrdinalIgnoreCase)))
+            {
+                return false;
+            }
+
+            if (line.Contains(marker, StringComparison.Ordinal))
+            {
+                progress(Math.Min(total, Interlocked.Increment(ref done)), total);
+            }
+
+            return true;
+        };
     }
 
     [GeneratedRegex(@"(\d+)(?:\.\d+)+")]

@@ -30,7 +30,11 @@ public static class ProgressDisplay
             .StartAsync(async context =>
             {
                 var task = context.AddTask(Markup.Escape(title), maxValue: Math.Max(1, total));
-                result = await work((done, _) => task.Value = done);
+                result = await work((done, all) =>
+                {
+                    task.MaxValue = Math.Max(1, all);
+                    task.Value = done;
+                });
                 task.Value = task.MaxValue;
             });
         return result;

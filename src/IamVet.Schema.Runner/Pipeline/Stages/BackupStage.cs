@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using IamVet.Schema.Runner.Pipeline.Reporting;
 using IamVet.Schema.Runner.Postgres;
 
 namespace IamVet.Schema.Runner.Pipeline.Stages;
@@ -32,8 +33,11 @@ public sealed class BackupStage : IStage
         };
         try
         {
-            context.Backup = await new BackupWriter(pgDump, pgRestore, context.Options.LockTimeout)
-                .WriteAsync(context.Connection, context.Options.BackupDirectory, label, extra, cancellationToken);
+            var writer = new BackupWriter(pgDump, pgRestore, context.Options.LockTimeout);
+            context.Backup = context.Options.Json
+                ? await writer.WriteAsync(context.Connection, context.Options.BackupDirectory, label, extra, cancellationToken)
+                : await ProgressDisplay.RunAsync("backup: tables dumped", 1, progress =>
+                    writer.WriteAsync(context.Connection, context.Options.BackupDirectory, label, extra, cancellationToken, progress));
         }
         catch (Exception ex) when (ex is BackupException or IOException or UnauthorizedAccessException)
         {
