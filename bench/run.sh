@@ -10,6 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/pg-throwaway.sh
+# Only a cluster this script starts is ever stopped: forget one inherited from a caller (test.sh exports its own).
+unset PGTHROWAWAY_DIR PGTHROWAWAY_PORT PGTHROWAWAY_CONNECTION
 . scripts/lib/connection.sh
 
 users=${1:-1000000}
