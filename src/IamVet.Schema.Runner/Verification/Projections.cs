@@ -94,10 +94,13 @@ public static class Projections
         new(202509290600, "hospital_images", LegacySource.SideTable, "hospital_facility_images",
             """u."userType" = 'HOSPITAL'""",
             // imageOrder: 1, 2, 3 … per hospital by displayOrder, createdAt, id (LegacyPass adds it as s.rank).
+            // The new side is ranked too: after the application deletes an image the order keeps a
+            // gap (1, 3), which the legacy side, holding the same order, can only express as (1, 2).
             """s.id, s."userId", s."imageUrl", s.rank""",
             """
             SELECT CASE WHEN i.id LIKE 'himg\_%' THEN substr(i.id, 6) ELSE i.id END::text AS "legacyId",
-                   i."userId"::text AS "userId", i."imageUrl"::text AS "imageUrl", i."imageOrder"::bigint AS "imageOrder"
+                   i."userId"::text AS "userId", i."imageUrl"::text AS "imageUrl",
+                   row_number() OVER (PARTITION BY i."userId" ORDER BY i."imageOrder", i.id) AS "imageOrder"
             FROM hospital_images i
             """,
             ["hospital_images_pkey", "hospital_images_hospitalId_imageOrder_key", "hospital_images_hospitalId_fkey", "hospital_images_userId_fkey"],
