@@ -41,7 +41,7 @@ public static class VerifyCommand
             }
 
             var plan = new MigrationPlan(MigrationDirection.Up, applied.Count == 0 ? null : applied.Max(), applied.Count == 0 ? 0 : applied.Max(), steps);
-            var baseline = await Verifier.CaptureAsync(db, transaction, plan, ReadOnlyConnection.ConnectionString(target, "verify"), cancel);
+            await using var baseline = await Verifier.CaptureAsync(db, transaction, plan, ReadOnlyConnection.ConnectionString(target, "verify"), cancel);
             var result = await Verifier.VerifyAsync(db, transaction, plan, baseline, null, cancel);
             await transaction.RollbackAsync(cancel);
 

@@ -3,20 +3,26 @@ using Npgsql;
 namespace IamVet.Schema.Runner.Postgres;
 
 /// <summary>
-/// A few extra read-only connections that see exactly what one transaction sees: the owner exports
-/// its snapshot (<c>pg_export_snapshot</c>), each reader imports it in a REPEATABLE READ, READ ONLY
-/// transaction, and independent aggregate queries then run side by side instead of one after the
-/// other. Only for a transaction that has not written yet: a snapshot shows committed data, never
-/// the owner's own uncommitted changes. The readers hold no lock beyond what their reads take
-/// (ACCESS SHARE), and end before the owner goes on.
+/// A few extra read-only connections that see exactly what one transaction saw when it exported
+/// its snapshot (<c>pg_export_snapshot</c>): every job runs in its own REPEATABLE READ, READ ONLY
+/// transaction that imports that snapshot, so independent aggregate queries run side by side
+/// instead of one after the other, and each job's table locks (ACCESS SHARE, what its reads take)
+/// are released as soon as that job ends.
+/// <para>
+/// The snapshot stays importable until the owner's transaction ends, and shows committed data as
+/// of the export, never the owner's own later changes: jobs started after the owner has begun to
+/// write still see the tables as they were before — which is what lets the legacy side of an up
+/// be read while the migrations run (docs/performance.md). A job must not read a table the
+/// owner has locked ACCESS EXCLUSIVE since (it would wait for the owner's COMMIT); the owner in
+/// turn waits for every job that reads a table it is about to lock that way.
+/// </para>
 /// </summary>
 public sealed class SnapshotReaders : IAsyncDisposable
 {
-    private readonly List<(NpgsqlConnection Connection, NpgsqlTransaction Transaction)> readers = [];
+    private readonly List<NpgsqlConnection> readers = [];
+    private readonly string snapshot;
 
-    private SnapshotReaders()
-    {
-    }
+    private SnapshotReaders(string snapshot) => this.snapshot = snapshot;
 
     /// <summary>
     /// How many readers a verification opens. Each runs its queries without PostgreSQL's parallel
@@ -27,59 +33,97 @@ public sealed class SnapshotReaders : IAsyncDisposable
     /// </summary>
     public const int DefaultCount = 2;
 
-    public static async Task<SnapshotReaders> OpenAsync(
-        NpgsqlConnection owner, NpgsqlTransaction ownerTransaction, string connectionString, int count, CancellationToken cancellationToken)
-    {
-        string snapshot;
-        await using (var export = new NpgsqlCommand("SELECT pg_export_snapshot()", owner, ownerTransaction))
-        {
-            snapshot = (string)(await export.ExecuteScalarAsync(cancellationToken))!;
-        }
+    /// <summary>How many readers are open: jobs beyond this many wait for a free one.</summary>
+    public int Count => readers.Count;
 
-        var result = new SnapshotReaders();
+    /// <summary>
+    /// Opens <paramref name="count"/> readers and exports the snapshot of <paramref name="ownerTransaction"/>.
+    /// <paramref name="prepare"/>, when given, first runs once on every reader in a transaction of its
+    /// own that commits BEFORE the export, so what it writes (session-local temporary tables, e.g. the
+    /// ids of HOSPITAL users, which later jobs read instead of a table the owner will lock) is visible
+    /// in the snapshot; what it reads must therefore be held by the owner against other writers.
+    /// </summary>
+    public static async Task<SnapshotReaders> OpenAsync(
+        NpgsqlConnection owner, NpgsqlTransaction ownerTransaction, string connectionString, int count, CancellationToken cancellationToken, string? prepare = null)
+    {
+        var connections = new List<NpgsqlConnection>();
         try
         {
             for (var i = 0; i < count; i++)
             {
                 var connection = new NpgsqlConnection(connectionString);
+                connections.Add(connection);
                 await connection.OpenAsync(cancellationToken);
-                var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
-                result.readers.Add((connection, transaction));
-                await using var import = new NpgsqlCommand(
-                    $"SET TRANSACTION SNAPSHOT '{snapshot.Replace("'", "''", StringComparison.Ordinal)}'; SET TRANSACTION READ ONLY; SET LOCAL work_mem = '256MB'; SET LOCAL max_parallel_workers_per_gather = 0",
-                    connection, transaction);
-                await import.ExecuteNonQueryAsync(cancellationToken);
             }
+
+            if (prepare is not null)
+            {
+                await Task.WhenAll(connections.Select(async connection =>
+                {
+                    await using var command = new NpgsqlCommand($"BEGIN; SET LOCAL work_mem = '256MB'; {prepare}; COMMIT", connection) { CommandTimeout = 0 };
+                    await command.ExecuteNonQueryAsync(cancellationToken);
+                }));
+            }
+
+            await using var export = new NpgsqlCommand("SELECT pg_export_snapshot()", owner, ownerTransaction);
+            var result = new SnapshotReaders((string)(await export.ExecuteScalarAsync(cancellationToken))!);
+            result.readers.AddRange(connections);
+            return result;
         }
         catch
         {
-            await result.DisposeAsync();
+            foreach (var connection in connections)
+            {
+                await connection.DisposeAsync();
+            }
+
             throw;
         }
-
-        return result;
     }
 
-    /// <summary>Runs every job, each on the next free reader; the results come back in the jobs' order.</summary>
-    public async Task<T[]> RunAsync<T>(IReadOnlyList<Func<NpgsqlConnection, NpgsqlTransaction, Task<T>>> jobs)
+    /// <summary>
+    /// Runs every job, each on the next free reader in a transaction of its own; the results come
+    /// back in the jobs' order.
+    /// </summary>
+    public async Task<T[]> RunAsync<T>(IReadOnlyList<Func<NpgsqlConnection, NpgsqlTransaction, Task<T>>> jobs, CancellationToken cancellationToken)
     {
         var results = new T[jobs.Count];
         var next = -1;
-        await Task.WhenAll(readers.Select(async reader =>
+        await Task.WhenAll(readers.Select(async connection =>
         {
             for (var i = Interlocked.Increment(ref next); i < jobs.Count; i = Interlocked.Increment(ref next))
             {
-                results[i] = await jobs[i](reader.Connection, reader.Transaction);
+                await using var transaction = await BeginAsync(connection, cancellationToken);
+                results[i] = await jobs[i](connection, transaction);
+                await transaction.CommitAsync(cancellationToken);
             }
         }));
         return results;
     }
 
-    public async ValueTask DisposeAsync()
+    private async Task<NpgsqlTransaction> BeginAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
-        foreach (var (connection, transaction) in readers)
+        var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+        try
+        {
+            await using var import = new NpgsqlCommand(
+                $"SET TRANSACTION SNAPSHOT '{snapshot.Replace("'", "''", StringComparison.Ordinal)}'; SET TRANSACTION READ ONLY; " +
+                "SET LOCAL work_mem = '256MB'; SET LOCAL max_parallel_workers_per_gather = 0",
+                connection, transaction);
+            await import.ExecuteNonQueryAsync(cancellationToken);
+            return transaction;
+        }
+        catch
         {
             await transaction.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var connection in readers)
+        {
             await connection.DisposeAsync();
         }
 

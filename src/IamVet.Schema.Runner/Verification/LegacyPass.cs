@@ -51,7 +51,7 @@ public static class LegacyPass
         var users = projections.Where(p => p.Source == LegacySource.Users).ToList();
         if (fullTables || users.Count > 0)
         {
-            jobs.Add((c, t) => UsersPassAsync(c, t, users, fullTables, cancellationToken));
+            jobs.Add((c, t) => UsersPassAsync(c, t, users, fullTables, (0, null), cancellationToken));
         }
 
         foreach (var table in TableFingerprints.LegacyTables.Where(t => t != "users"))
@@ -59,7 +59,7 @@ public static class LegacyPass
             var projection = projections.FirstOrDefault(p => p.SideTable == table);
             if (fullTables || projection is not null)
             {
-                jobs.Add((c, t) => SideTablePassAsync(c, t, table, projection, fullTables, cancellationToken));
+                jobs.Add((c, t) => SideTablePassAsync(c, t, table, projection, fullTables, HospitalUsers, cancellationToken));
             }
         }
 
@@ -74,23 +74,112 @@ public static class LegacyPass
         }
         else
         {
-            passes = await readers.RunAsync(jobs.Select(job => (Func<NpgsqlConnection, NpgsqlTransaction, Task<Pass>>)((c, t) => job(c, t))).ToList());
+            passes = await readers.RunAsync(jobs.Select(job => (Func<NpgsqlConnection, NpgsqlTransaction, Task<Pass>>)((c, t) => job(c, t))).ToList(), cancellationToken);
         }
 
-        foreach (var (table, side) in passes.SelectMany(p => p.Sides))
-        {
-            sides[table] = side;
-        }
+        return Result(passes);
+    }
 
-        var full = passes.SelectMany(p => p.Full).OrderBy(f => TableFingerprints.LegacyTables.ToList().IndexOf(f.Name)).ToList();
+    private static LegacyPassResult Result(IEnumerable<Pass> passes)
+    {
+        var list = passes.ToList();
+        var sides = list.SelectMany(p => p.Sides).ToDictionary(s => s.Table, s => s.Side, StringComparer.Ordinal);
+        var full = list.SelectMany(p => p.Full).OrderBy(f => TableFingerprints.LegacyTables.ToList().IndexOf(f.Name)).ToList();
         return new LegacyPassResult(sides, full);
     }
+
+    /// <summary>One pass made of parts over disjoint rows: counts and hash sums add up.</summary>
+    private static Pass Sum(IReadOnlyList<Pass> parts) => new(
+        parts[0].Full.Select((f, i) => Add(parts.Select(p => p.Full[i]).ToList())).ToList(),
+        parts[0].Sides.Select((s, i) =>
+        {
+            var all = parts.Select(p => p.Sides[i].Side).ToList();
+            return (s.Table, new LegacySide(Add(all.Select(a => a.Fingerprint).ToList()), all.Sum(a => a.SourceRowsAll), all.Sum(a => a.SourceRowsActive)));
+        }).ToList());
+
+    private static TableFingerprint Add(List<TableFingerprint> parts) => new(
+        parts[0].Name,
+        parts.Sum(p => p.Rows),
+        parts.Aggregate(System.Numerics.BigInteger.Zero, (sum, p) => sum + System.Numerics.BigInteger.Parse(p.Hash, System.Globalization.CultureInfo.InvariantCulture))
+            .ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    private static async Task<long> PagesAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string table, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT pg_relation_size(to_regclass(@t)) / current_setting('block_size')::bigint", connection, transaction);
+        command.Parameters.AddWithValue("t", "public." + table);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>
+    /// The up's legacy side, read while the migrations run, on <paramref name="readers"/> opened with
+    /// <see cref="PrepareReaders"/> while the owner holds the legacy tables against writers. Everything
+    /// that reads users comes first and is awaited here, before the first migration: the up's second
+    /// step locks users ACCESS EXCLUSIVE until COMMIT. That is the pass over users, split into one
+    /// block range per reader (and, already done when the readers opened, each reader's copy of the
+    /// HOSPITAL users' ids). The side-table passes, which need nothing of users but those ids,
+    /// then go on in the background on the same readers, side by side with the migrations (no up
+    /// migration locks a side table against readers); the returned task completes with the whole
+    /// result. Legacy tables only: a snapshot never shows the owner's own changes, and none of the
+    /// up's migrations writes a legacy table, which the migrate stage holds against other writers.
+    /// </summary>
+    public static async Task<Task<LegacyPassResult>> StartAsync(
+        NpgsqlConnection connection,
+        NpgsqlTransaction transaction,
+        IReadOnlyCollection<Projection> projections,
+        SnapshotReaders readers,
+        CancellationToken cancellationToken)
+    {
+        if (!await UsersExistAsync(connection, transaction, cancellationToken))
+        {
+            return Task.FromResult(await RunAsync(connection, transaction, projections, fullTables: true, readers: null, cancellationToken));
+        }
+
+        var users = projections.Where(p => p.Source == LegacySource.Users).ToList();
+        var pages = await PagesAsync(connection, transaction, "users", cancellationToken);
+        var ranges = Enumerable.Range(0, readers.Count)
+            .Select(i => (From: pages * i / readers.Count, To: i == readers.Count - 1 ? (long?)null : pages * (i + 1) / readers.Count))
+            .ToList();
+        var usersParts = await readers.RunAsync(ranges
+            .Select(range => (Func<NpgsqlConnection, NpgsqlTransaction, Task<Pass>>)((c, t) => UsersPassAsync(c, t, users, fullTables: true, range, cancellationToken)))
+            .ToList(), cancellationToken);
+        var sideJobs = TableFingerprints.LegacyTables.Where(t => t != "users")
+            .Select(table => (Func<NpgsqlConnection, NpgsqlTransaction, Task<Pass>>)((c, t) =>
+                SideTablePassAsync(c, t, table, projections.FirstOrDefault(p => p.SideTable == table), fullTables: true, $"(SELECT id, \"userType\", \"isActive\" FROM {HospitalUsersCopy})", cancellationToken)))
+            .ToList();
+        return CombineAsync(Sum(usersParts), readers.RunAsync(sideJobs, cancellationToken));
+
+        static async Task<LegacyPassResult> CombineAsync(Pass usersPass, Task<Pass[]> sidePasses) => Result([usersPass, .. await sidePasses]);
+    }
+
+    /// <summary>Each reader's session copy of the HOSPITAL users' ids (see <see cref="StartAsync"/>).</summary>
+    private const string HospitalUsersCopy = "pg_temp.iamvet_verify_hospital_users";
+
+    /// <summary>
+    /// What <see cref="StartAsync"/>'s readers must be opened with (<see cref="SnapshotReaders.OpenAsync"/>'s
+    /// prepare): the copy of the HOSPITAL users in each reader's session. It is written before the
+    /// snapshot is exported, so it equals what the snapshot shows only while the owner holds users
+    /// against writers from before that moment on (the migrate stage's SHARE lock).
+    /// </summary>
+    public const string PrepareReaders = $"""
+        DROP TABLE IF EXISTS {HospitalUsersCopy};
+        CREATE TEMP TABLE {HospitalUsersCopy} AS SELECT id, "userType", "isActive" FROM users WHERE "userType" = 'HOSPITAL';
+        ANALYZE {HospitalUsersCopy}
+        """;
+
+    private const string HospitalUsers = """(SELECT id, "userType", "isActive" FROM users WHERE "userType" = 'HOSPITAL')""";
 
     private sealed record Pass(IReadOnlyList<TableFingerprint> Full, IReadOnlyList<(string Table, LegacySide Side)> Sides);
 
     private static async Task<Pass> UsersPassAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, List<Projection> projections, bool fullTables, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, List<Projection> projections, bool fullTables, (long From, long? To) pages, CancellationToken cancellationToken)
     {
+        // A block range is read by a TID range scan; the last range is open-ended, so rows on pages
+        // added since the size was read are still counted (none can be: the tables are locked).
+        var range = string.Join(" AND ", new[]
+        {
+            pages.From > 0 ? $"u.ctid >= '({pages.From},0)'::tid" : null,
+            pages.To is { } to ? $"u.ctid < '({to},0)'::tid" : null,
+        }.OfType<string>());
         var select = new StringBuilder("count(*), ");
         select.Append(fullTables ? TableFingerprints.HashSum($"ROW({await TableFingerprints.ColumnsAsync(connection, "users", "u", transaction, cancellationToken)})") : "NULL::text");
         foreach (var p in projections)
@@ -99,7 +188,7 @@ public static class LegacyPass
         }
 
         var joins = projections.Any(p => p.Table == "hospitals") ? Projections.NewestLicenceJoin : "";
-        await using var command = new NpgsqlCommand($"SELECT {select}\nFROM users u\n{joins}", connection, transaction) { CommandTimeout = 0 };
+        await using var command = new NpgsqlCommand($"SELECT {select}\nFROM users u\n{joins}{(range.Length == 0 ? "" : $"\nWHERE {range}")}", connection, transaction) { CommandTimeout = 0 };
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         var sides = new List<(string, LegacySide)>();
@@ -118,7 +207,7 @@ public static class LegacyPass
     /// grouping per user over all rows gives the same result as over the moved rows alone.
     /// </summary>
     private static async Task<Pass> SideTablePassAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, string table, Projection? projection, bool fullTables, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, string table, Projection? projection, bool fullTables, string hospitalUsers, CancellationToken cancellationToken)
     {
         var fullRow = fullTables ? $"ROW({await TableFingerprints.ColumnsAsync(connection, table, "s", transaction, cancellationToken)})" : null;
         string sql;
@@ -141,7 +230,7 @@ public static class LegacyPass
                        count(*) FILTER (WHERE {moves}), {TableFingerprints.HashSum($"ROW({projection.LegacyRow})", moves)}
                 FROM (SELECT s.*, {extra} FROM public.{Identifiers.Quote(table)} s) s
                 -- Only the rows of HOSPITAL users move (u is NULL for every other row).
-                LEFT JOIN (SELECT id, "userType", "isActive" FROM users WHERE "userType" = 'HOSPITAL') u ON u.id = s."userId"
+                LEFT JOIN {hospitalUsers} u ON u.id = s."userId"
                 """;
         }
 

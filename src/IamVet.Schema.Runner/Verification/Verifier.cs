@@ -15,16 +15,57 @@ public sealed record VerificationResult(JsonObject Summary, IReadOnlyList<string
 }
 
 /// <summary>
-/// What is taken inside the migration transaction before the first migration runs. Up: the legacy
-/// side of every moved table (the legacy tables do not change during an up: none of its migrations
-/// writes them, and the migrate stage holds them against other writers), and the legacy tables'
-/// full-row fingerprints for a later down. Down: what the new tables hold before they go.
+/// What is taken inside the migration transaction before the first migration runs. Down: what the
+/// new tables hold before they go. Up: the legacy side of every moved table and the legacy tables'
+/// full-row fingerprints for a later down — read by snapshot readers partly before the first
+/// migration and partly while the migrations run (<see cref="LegacyPass.StartAsync"/>), so it is
+/// awaited (<see cref="LegacyBeforeAsync"/>) when the verification needs it. The legacy tables do
+/// not change during an up: none of its migrations writes them, and the migrate stage holds them
+/// against other writers. Disposing stops whatever is still being read and closes the readers.
 /// </summary>
-public sealed record VerificationBaseline(
-    IReadOnlyDictionary<string, TableFingerprint> NewSideBefore,
-    LegacyPassResult? LegacyBefore)
+public sealed class VerificationBaseline : IAsyncDisposable
 {
-    public IReadOnlyList<TableFingerprint> LegacyTablesBefore => LegacyBefore?.FullTables ?? [];
+    private readonly Task<LegacyPassResult>? legacyBefore;
+    private readonly SnapshotReaders? readers;
+    private readonly CancellationTokenSource? stop;
+
+    public VerificationBaseline(IReadOnlyDictionary<string, TableFingerprint> newSideBefore) => NewSideBefore = newSideBefore;
+
+    public VerificationBaseline(Task<LegacyPassResult> legacyBefore, SnapshotReaders? readers, CancellationTokenSource? stop)
+    {
+        NewSideBefore = new Dictionary<string, TableFingerprint>();
+        this.legacyBefore = legacyBefore;
+        this.readers = readers;
+        this.stop = stop;
+    }
+
+    public IReadOnlyDictionary<string, TableFingerprint> NewSideBefore { get; }
+
+    /// <summary>The up's legacy side, once read (null for a down).</summary>
+    public async Task<LegacyPassResult?> LegacyBeforeAsync() => legacyBefore is null ? null : await legacyBefore;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (legacyBefore is not null && !legacyBefore.IsCompleted)
+        {
+            await (stop?.CancelAsync() ?? Task.CompletedTask);
+            try
+            {
+                await legacyBefore;
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or NpgsqlException or InvalidOperationException)
+            {
+                // The run already failed or is being rolled back; what the readers were doing no longer matters.
+            }
+        }
+
+        if (readers is not null)
+        {
+            await readers.DisposeAsync();
+        }
+
+        stop?.Dispose();
+    }
 }
 
 /// <summary>
@@ -41,22 +82,45 @@ public static class Verifier
     /// Takes the baseline before the first migration. With <paramref name="readersConnectionString"/>
     /// its independent aggregates run side by side on a few more connections that import the
     /// snapshot of <paramref name="transaction"/> (see <see cref="SnapshotReaders"/>), which must not
-    /// have written yet.
+    /// have written yet. When <paramref name="legacyTablesHeld"/> (the caller holds the legacy tables
+    /// against writers until it commits, as the migrate stage does), an up's side-table passes go
+    /// on while the migrations run. The caller disposes the result.
     /// </summary>
     public static async Task<VerificationBaseline> CaptureAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, MigrationPlan plan, string? readersConnectionString, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, MigrationPlan plan, string? readersConnectionString, CancellationToken cancellationToken,
+        bool legacyTablesHeld = false)
     {
         await WorkMemAsync(connection, transaction, cancellationToken);
-        await using var readers = readersConnectionString is null
-            ? null
-            : await SnapshotReaders.OpenAsync(connection, transaction, readersConnectionString, SnapshotReaders.DefaultCount, cancellationToken);
         if (plan.Direction == MigrationDirection.Down)
         {
-            return new VerificationBaseline(await NewSideAsync(connection, transaction, ProjectionsOf(plan), readers, cancellationToken), null);
+            await using var downReaders = readersConnectionString is null
+                ? null
+                : await SnapshotReaders.OpenAsync(connection, transaction, readersConnectionString, SnapshotReaders.DefaultCount, cancellationToken);
+            return new VerificationBaseline(await NewSideAsync(connection, transaction, ProjectionsOf(plan), downReaders, cancellationToken));
         }
 
-        var legacy = await LegacyPass.RunAsync(connection, transaction, ProjectionsOf(plan).ToList(), fullTables: true, readers, cancellationToken);
-        return new VerificationBaseline(new Dictionary<string, TableFingerprint>(), legacy);
+        if (readersConnectionString is null || !legacyTablesHeld)
+        {
+            await using var snapshotReaders = readersConnectionString is null
+                ? null
+                : await SnapshotReaders.OpenAsync(connection, transaction, readersConnectionString, SnapshotReaders.DefaultCount, cancellationToken);
+            return new VerificationBaseline(
+                Task.FromResult(await LegacyPass.RunAsync(connection, transaction, ProjectionsOf(plan).ToList(), fullTables: true, snapshotReaders, cancellationToken)), null, null);
+        }
+
+        var readers = await SnapshotReaders.OpenAsync(connection, transaction, readersConnectionString, SnapshotReaders.DefaultCount, cancellationToken,
+            await UsersExistAsync(connection, transaction, cancellationToken) ? LegacyPass.PrepareReaders : null);
+        var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        try
+        {
+            return new VerificationBaseline(await LegacyPass.StartAsync(connection, transaction, ProjectionsOf(plan).ToList(), readers, stop.Token), readers, stop);
+        }
+        catch
+        {
+            await readers.DisposeAsync();
+            stop.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The new-side projection fingerprints of <paramref name="projections"/>.</summary>
@@ -77,11 +141,14 @@ public static class Verifier
         {
             fingerprints = await readers.RunAsync(list
                 .Select(p => (Func<NpgsqlConnection, NpgsqlTransaction, Task<TableFingerprint>>)((c, t) => TableFingerprints.OfQueryAsync(c, p.Table, p.NewSide, t, cancellationToken)))
-                .ToList());
+                .ToList(), cancellationToken);
         }
 
         return fingerprints.ToDictionary(f => f.Name, StringComparer.Ordinal);
     }
+
+    private static async Task<bool> UsersExistAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken) =>
+        await ScalarAsync<bool>(connection, transaction, "SELECT to_regclass('public.users') IS NOT NULL", cancellationToken);
 
     /// <summary>The moved tables that exist now, in the order of their migrations.</summary>
     public static async Task<List<Projection>> ExistingAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
@@ -109,7 +176,7 @@ public static class Verifier
 
         if (plan.Direction == MigrationDirection.Up)
         {
-            var legacySides = baseline.LegacyBefore?.Projections
+            var legacySides = (await baseline.LegacyBeforeAsync())?.Projections
                 ?? throw new InvalidOperationException("an up is verified against the legacy side captured before it");
             newSide = await NewSideAsync(connection, transaction, projections, readers: null, cancellationToken);
             var missing = await MissingStructureAsync(connection, transaction, projections, cancellationToken);

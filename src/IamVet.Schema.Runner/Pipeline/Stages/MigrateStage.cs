@@ -47,7 +47,8 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
                     }
 
                     // The readers wait for locks and statements no longer than the migration's own connection.
-                    baseline = await Verifier.CaptureAsync(connection, transaction, plan, context.ConnectionStringFor("verify", migrationTimeouts: true), cancellationToken);
+                    baseline = await Verifier.CaptureAsync(connection, transaction, plan, context.ConnectionStringFor("verify", migrationTimeouts: true), cancellationToken,
+                        legacyTablesHeld: plan.Direction == MigrationDirection.Up);
                     if (expectedAfterDown is not null && !await NewSideUnchangedAsync(connection, transaction, baseline.NewSideBefore, expectedAfterDown.NewSideAfter, cancellationToken))
                     {
                         expectedAfterDown = null; // the application wrote since the up: an exact restore is not expected
@@ -73,7 +74,7 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
                         context.Details["fingerprints"] = new JsonObject
                         {
                             ["format"] = TableFingerprints.Format,
-                            ["legacyTablesBefore"] = ToJson(baseline!.LegacyTablesBefore),
+                            ["legacyTablesBefore"] = ToJson((await baseline!.LegacyBeforeAsync())!.FullTables),
                             ["newSideAfter"] = ToJson((await NewSideOfEveryMovedTableAsync(connection, transaction, verification.NewSide, cancellationToken)).Values),
                         };
                     }
@@ -108,6 +109,13 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
         {
             throw new MigrationFailed(
                 $"the migration's connection failed ({npgsql.Message}); PostgreSQL rolled the transaction back, nothing changed", ex);
+        }
+        finally
+        {
+            if (baseline is not null)
+            {
+                await baseline.DisposeAsync();
+            }
         }
 
         RecordVerification(context, verification!, verifyClock.Elapsed, StageStatus.Pass);
