@@ -40,6 +40,12 @@ public sealed class RunContext(RunOptions options) : IAsyncDisposable
     /// <summary>The migration_log row of this attempt, once written.</summary>
     public int? LogRowId { get; set; }
 
+    /// <summary>What the data audit found (the migrate stage adds what it checks alongside the migrations).</summary>
+    public List<Verification.AuditFinding> AuditFindings { get; } = [];
+
+    /// <summary>Whether the audit left its side-table warnings to the migrate stage (a migrating run).</summary>
+    public bool AuditChecksLeftToMigration { get; set; }
+
     /// <summary>The verification result, shown as its own stage after Migrate.</summary>
     public StageResult? VerifyResult { get; set; }
 

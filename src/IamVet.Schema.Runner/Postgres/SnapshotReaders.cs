@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Npgsql;
 
 namespace IamVet.Schema.Runner.Postgres;
@@ -20,7 +21,9 @@ namespace IamVet.Schema.Runner.Postgres;
 public sealed class SnapshotReaders : IAsyncDisposable
 {
     private readonly List<NpgsqlConnection> readers = [];
+    private readonly Channel<NpgsqlConnection> idle = Channel.CreateUnbounded<NpgsqlConnection>();
     private readonly string snapshot;
+    private int active;
 
     private SnapshotReaders(string snapshot) => this.snapshot = snapshot;
 
@@ -68,6 +71,13 @@ public sealed class SnapshotReaders : IAsyncDisposable
             await using var export = new NpgsqlCommand("SELECT pg_export_snapshot()", owner, ownerTransaction);
             var result = new SnapshotReaders((string)(await export.ExecuteScalarAsync(cancellationToken))!);
             result.readers.AddRange(connections);
+            foreach (var connection in connections)
+            {
+                result.idle.Writer.TryWrite(connection);
+            }
+
+            result.active = connections.Count;
+
             return result;
         }
         catch
@@ -83,22 +93,40 @@ public sealed class SnapshotReaders : IAsyncDisposable
 
     /// <summary>
     /// Runs every job, each on the next free reader in a transaction of its own; the results come
-    /// back in the jobs' order.
+    /// back in the jobs' order. Jobs of calls made while earlier ones still run wait their turn
+    /// (first come, first served), so work can be queued from more than one place.
     /// </summary>
-    public async Task<T[]> RunAsync<T>(IReadOnlyList<Func<NpgsqlConnection, NpgsqlTransaction, Task<T>>> jobs, CancellationToken cancellationToken)
+    public async Task<T[]> RunAsync<T>(IReadOnlyList<Func<NpgsqlConnection, NpgsqlTransaction, Task<T>>> jobs, CancellationToken cancellationToken) =>
+        await Task.WhenAll(jobs.Select(job => RunOneAsync(job, cancellationToken)));
+
+    /// <summary>
+    /// From now on runs jobs on at most <paramref name="count"/> readers (the others stay open,
+    /// idle): for work that shares the server's cores with the owner's own statements, where one
+    /// more backend competing would slow the owner more than it speeds the jobs.
+    /// </summary>
+    public async Task NarrowToAsync(int count, CancellationToken cancellationToken)
     {
-        var results = new T[jobs.Count];
-        var next = -1;
-        await Task.WhenAll(readers.Select(async connection =>
+        while (active > count)
         {
-            for (var i = Interlocked.Increment(ref next); i < jobs.Count; i = Interlocked.Increment(ref next))
-            {
-                await using var transaction = await BeginAsync(connection, cancellationToken);
-                results[i] = await jobs[i](connection, transaction);
-                await transaction.CommitAsync(cancellationToken);
-            }
-        }));
-        return results;
+            await idle.Reader.ReadAsync(cancellationToken);
+            active--;
+        }
+    }
+
+    private async Task<T> RunOneAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> job, CancellationToken cancellationToken)
+    {
+        var connection = await idle.Reader.ReadAsync(cancellationToken);
+        try
+        {
+            await using var transaction = await BeginAsync(connection, cancellationToken);
+            var result = await job(connection, transaction);
+            await transaction.CommitAsync(cancellationToken);
+            return result;
+        }
+        finally
+        {
+            idle.Writer.TryWrite(connection);
+        }
     }
 
     private async Task<NpgsqlTransaction> BeginAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
@@ -122,6 +150,7 @@ public sealed class SnapshotReaders : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        idle.Writer.TryComplete();
         foreach (var connection in readers)
         {
             await connection.DisposeAsync();

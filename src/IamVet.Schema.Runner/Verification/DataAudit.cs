@@ -29,8 +29,13 @@ public static class DataAudit
     /// offender is that user), evaluated for every such check in ONE scan of users;
     /// <paramref name="IdsSql"/> is a query returning the offending ids, which may read
     /// <c>hospital_users</c> (the ids of HOSPITAL users, collected once for all checks).
+    /// <paramref name="AlongsideMigration"/>: a warning that reads only side tables and
+    /// <c>hospital_users</c>, which a migrating run computes while its migrations run
+    /// (<see cref="AlongsideJobs"/>) instead of before them.
     /// </summary>
-    private sealed record Check(long Version, MigrationDirection Direction, string Code, FindingSeverity Severity, string Message, string? UsersCondition = null, string? IdsSql = null);
+    private sealed record Check(
+        long Version, MigrationDirection Direction, string Code, FindingSeverity Severity, string Message,
+        string? UsersCondition = null, string? IdsSql = null, bool AlongsideMigration = false);
 
     private const string HospitalColumnsFilled = """
         ("hospitalName" IS NOT NULL OR "businessNumber" IS NOT NULL OR "establishedDate" IS NOT NULL OR "hospitalAddress" IS NOT NULL
@@ -62,31 +67,30 @@ public static class DataAudit
             IdsSql: """
             SELECT f."userId" FROM hospital_facility_images f JOIN hospital_users h ON h.id = f."userId"
             GROUP BY f."userId" HAVING count(*) > 1 AND max(f."displayOrder") = 0 AND min(f."displayOrder") = 0
-            """),
+            """, AlongsideMigration: true),
         new(202509290600, MigrationDirection.Up, "images-of-non-hospital-users", FindingSeverity.Warning,
-            "hospital_facility_images rows whose user is not a HOSPITAL: they stay in the legacy table and are not moved.",
+            "hospital_facility_images rows whose user is not a HOSPITAL (or does not exist): they stay in the legacy table and are not moved.",
             IdsSql: """
-            SELECT f.id FROM hospital_facility_images f
-            WHERE NOT EXISTS (SELECT FROM hospital_users h WHERE h.id = f."userId") AND EXISTS (SELECT FROM users u WHERE u.id = f."userId")
-            """),
+            SELECT f.id FROM hospital_facility_images f WHERE NOT EXISTS (SELECT FROM hospital_users h WHERE h.id = f."userId")
+            """, AlongsideMigration: true),
         new(202509290700, MigrationDirection.Up, "duplicate-animals", FindingSeverity.Warning,
             "Hospitals with the same animalType more than once: collapsed to one row (the earliest).",
-            IdsSql: """SELECT "userId" FROM hospital_animals GROUP BY "userId", "animalType" HAVING count(*) > 1"""),
+            IdsSql: """SELECT "userId" FROM hospital_animals GROUP BY "userId", "animalType" HAVING count(*) > 1""", AlongsideMigration: true),
         new(202509290700, MigrationDirection.Up, "animals-of-non-hospital-users", FindingSeverity.Warning,
-            "hospital_animals rows whose user is not a HOSPITAL: they stay in the legacy table and are not moved.",
+            "hospital_animals rows whose user is not a HOSPITAL (or does not exist): they stay in the legacy table and are not moved.",
             IdsSql: """
             SELECT a.id FROM hospital_animals a
-            WHERE NOT EXISTS (SELECT FROM hospital_users h WHERE h.id = a."userId") AND EXISTS (SELECT FROM users u WHERE u.id = a."userId")
-            """),
+            WHERE NOT EXISTS (SELECT FROM hospital_users h WHERE h.id = a."userId")
+            """, AlongsideMigration: true),
         new(202509290800, MigrationDirection.Up, "duplicate-specialties", FindingSeverity.Warning,
             "Hospitals with the same specialty more than once: collapsed to one row (the earliest).",
-            IdsSql: """SELECT "userId" FROM hospital_specialties GROUP BY "userId", specialty HAVING count(*) > 1"""),
+            IdsSql: """SELECT "userId" FROM hospital_specialties GROUP BY "userId", specialty HAVING count(*) > 1""", AlongsideMigration: true),
         new(202509290800, MigrationDirection.Up, "specialties-of-non-hospital-users", FindingSeverity.Warning,
-            "hospital_specialties rows whose user is not a HOSPITAL: they stay in the legacy table and are not moved.",
+            "hospital_specialties rows whose user is not a HOSPITAL (or does not exist): they stay in the legacy table and are not moved.",
             IdsSql: """
             SELECT s.id FROM hospital_specialties s
-            WHERE NOT EXISTS (SELECT FROM hospital_users h WHERE h.id = s."userId") AND EXISTS (SELECT FROM users u WHERE u.id = s."userId")
-            """),
+            WHERE NOT EXISTS (SELECT FROM hospital_users h WHERE h.id = s."userId")
+            """, AlongsideMigration: true),
         new(202509291000, MigrationDirection.Up, "cleanup-unrepresented-values", FindingSeverity.Blocking,
             "users whose values in the columns the cleanup drops are in no new table (they would be lost): clear or move them first.",
             IdsSql: """
@@ -114,7 +118,14 @@ public static class DataAudit
     /// connections opened from it (the audit is a point-in-time look before anything changes, so
     /// the statements need no common snapshot); otherwise one after the other.
     /// </summary>
-    public static async Task<IReadOnlyList<AuditFinding>> RunAsync(NpgsqlConnection connection, MigrationPlan plan, string? moreConnections, CancellationToken cancellationToken)
+    /// <para>
+    /// <paramref name="leaveAlongsideChecks"/>: a migrating run leaves the warnings that read only
+    /// side tables to its migrate stage, which computes them on its snapshot readers while the
+    /// migrations run (<see cref="AlongsideJobs"/>); everything that can refuse the run, and
+    /// everything that reads users, is checked here, before anything changes.
+    /// </para>
+    public static async Task<IReadOnlyList<AuditFinding>> RunAsync(
+        NpgsqlConnection connection, MigrationPlan plan, string? moreConnections, CancellationToken cancellationToken, bool leaveAlongsideChecks = false)
     {
         var versions = plan.Steps.Select(step => step.Version).ToHashSet();
         var findings = new List<AuditFinding>();
@@ -124,7 +135,7 @@ public static class DataAudit
         }
 
         // One statement per table the checks read: users, then each side table (and the cleanup's).
-        var groups = Checks.Where(c => c.Direction == plan.Direction && versions.Contains(c.Version))
+        var groups = Checks.Where(c => c.Direction == plan.Direction && versions.Contains(c.Version) && !(leaveAlongsideChecks && c.AlongsideMigration))
             .GroupBy(c => c.UsersCondition is null ? c.Version : 0)
             .Select(g => g.ToList())
             .ToList();
@@ -152,13 +163,7 @@ public static class DataAudit
             }));
         }
 
-        foreach (var (check, (count, ids)) in groups.SelectMany(g => g).Zip(counted.SelectMany(c => c)))
-        {
-            if (count > 0)
-            {
-                findings.Add(new AuditFinding(check.Code, check.Severity, check.Message, count, ids));
-            }
-        }
+        findings.AddRange(Found(groups.SelectMany(g => g), counted.SelectMany(c => c)));
 
         if (plan.Direction == MigrationDirection.Down && versions.Contains(202509290200))
         {
@@ -190,6 +195,29 @@ public static class DataAudit
 
         return findings;
     }
+
+    /// <summary>
+    /// The checks <see cref="RunAsync"/> leaves to a migrating run (<c>leaveAlongsideChecks</c>), one
+    /// job per side table, for snapshot readers whose sessions hold <paramref name="hospitalUsersTable"/>
+    /// (the ids of HOSPITAL users): they read nothing else of users, so they can run while a
+    /// migration holds users locked. Warnings only: nothing found here could refuse the run.
+    /// </summary>
+    public static IReadOnlyList<Func<NpgsqlConnection, NpgsqlTransaction, Task<List<AuditFinding>>>> AlongsideJobs(
+        MigrationPlan plan, string hospitalUsersTable, CancellationToken cancellationToken)
+    {
+        var versions = plan.Steps.Select(step => step.Version).ToHashSet();
+        return Checks.Where(c => c.AlongsideMigration && c.Direction == plan.Direction && versions.Contains(c.Version))
+            .GroupBy(c => c.Version)
+            .Select(g => g.ToList())
+            .Select(group => (Func<NpgsqlConnection, NpgsqlTransaction, Task<List<AuditFinding>>>)(async (connection, transaction) =>
+                Found(group, await CountAllAsync(connection, group, cancellationToken, transaction, hospitalUsersTable)).ToList()))
+            .ToList();
+    }
+
+    private static IEnumerable<AuditFinding> Found(IEnumerable<Check> checks, IEnumerable<(long Count, IReadOnlyList<string> Ids)> counted) =>
+        checks.Zip(counted)
+            .Where(found => found.Second.Count > 0)
+            .Select(found => new AuditFinding(found.First.Code, found.First.Severity, found.First.Message, found.Second.Count, found.Second.Ids));
 
     /// <summary>
     /// In production hospital_facility_images."userId" references detailed_hospital_profiles, a
@@ -251,7 +279,8 @@ public static class DataAudit
     /// offending rows are kept, flagged per check); side-table checks read the list of HOSPITAL
     /// users collected once per statement.
     /// </summary>
-    private static async Task<List<(long Count, IReadOnlyList<string> Ids)>> CountAllAsync(NpgsqlConnection connection, List<Check> checks, CancellationToken cancellationToken)
+    private static async Task<List<(long Count, IReadOnlyList<string> Ids)>> CountAllAsync(
+        NpgsqlConnection connection, List<Check> checks, CancellationToken cancellationToken, NpgsqlTransaction? inTransaction = null, string? hospitalUsersTable = null)
     {
         if (checks.Count == 0)
         {
@@ -261,7 +290,9 @@ public static class DataAudit
         var usersChecks = checks.Where(c => c.UsersCondition is not null).ToList();
         var ctes = new List<string>
         {
-            "hospital_users AS MATERIALIZED (SELECT id FROM users WHERE \"userType\" = 'HOSPITAL')",
+            hospitalUsersTable is null
+                ? "hospital_users AS MATERIALIZED (SELECT id FROM users WHERE \"userType\" = 'HOSPITAL')"
+                : $"hospital_users AS (SELECT id FROM {hospitalUsersTable})",
         };
         if (usersChecks.Count > 0)
         {
@@ -282,9 +313,11 @@ public static class DataAudit
             $"(SELECT count(*) FROM c{i}), coalesce((SELECT array_agg(x ORDER BY x) FROM (SELECT x FROM c{i} ORDER BY x LIMIT {IdsShown}) f), ARRAY[]::text[])");
         var sql = $"WITH {string.Join(",\n", ctes)}\nSELECT {string.Join(",\n", columns)}";
 
-        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
-        await using (var workMem = new NpgsqlCommand("SET LOCAL work_mem = '64MB'", connection, transaction))
+        await using var own = inTransaction is null ? await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken) : null;
+        var transaction = inTransaction ?? own!;
+        if (own is not null)
         {
+            await using var workMem = new NpgsqlCommand("SET LOCAL work_mem = '64MB'", connection, transaction);
             await workMem.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -299,7 +332,11 @@ public static class DataAudit
             }
         }
 
-        await transaction.CommitAsync(cancellationToken);
+        if (own is not null)
+        {
+            await own.CommitAsync(cancellationToken);
+        }
+
         return result;
     }
 

@@ -142,6 +142,9 @@ public static class LegacyPass
         var usersParts = await readers.RunAsync(ranges
             .Select(range => (Func<NpgsqlConnection, NpgsqlTransaction, Task<Pass>>)((c, t) => UsersPassAsync(c, t, users, fullTables: true, range, cancellationToken)))
             .ToList(), cancellationToken);
+        // The rest shares the cores with the migrations: one reader, so that the migration's own
+        // backend is never one of three runnable processes on a two-core server.
+        await readers.NarrowToAsync(1, cancellationToken);
         var sideJobs = TableFingerprints.LegacyTables.Where(t => t != "users")
             .Select(table => (Func<NpgsqlConnection, NpgsqlTransaction, Task<Pass>>)((c, t) =>
                 SideTablePassAsync(c, t, table, projections.FirstOrDefault(p => p.SideTable == table), fullTables: true, $"(SELECT id, \"userType\", \"isActive\" FROM {HospitalUsersCopy})", cancellationToken)))
@@ -152,7 +155,7 @@ public static class LegacyPass
     }
 
     /// <summary>Each reader's session copy of the HOSPITAL users' ids (see <see cref="StartAsync"/>).</summary>
-    private const string HospitalUsersCopy = "pg_temp.iamvet_verify_hospital_users";
+    public const string HospitalUsersCopy = "pg_temp.iamvet_verify_hospital_users";
 
     /// <summary>
     /// What <see cref="StartAsync"/>'s readers must be opened with (<see cref="SnapshotReaders.OpenAsync"/>'s

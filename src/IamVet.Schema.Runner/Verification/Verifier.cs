@@ -28,6 +28,7 @@ public sealed class VerificationBaseline : IAsyncDisposable
     private readonly Task<LegacyPassResult>? legacyBefore;
     private readonly SnapshotReaders? readers;
     private readonly CancellationTokenSource? stop;
+    private readonly List<Task> alongside = [];
 
     public VerificationBaseline(IReadOnlyDictionary<string, TableFingerprint> newSideBefore) => NewSideBefore = newSideBefore;
 
@@ -44,18 +45,45 @@ public sealed class VerificationBaseline : IAsyncDisposable
     /// <summary>The up's legacy side, once read (null for a down).</summary>
     public async Task<LegacyPassResult?> LegacyBeforeAsync() => legacyBefore is null ? null : await legacyBefore;
 
+    /// <summary>
+    /// Queues more read-only work on an up's snapshot readers, to run while the migrations do; the
+    /// jobs may read the side tables and <see cref="LegacyPass.HospitalUsersCopy"/>, never users.
+    /// Null when there are no such readers (no legacy tables yet, or no readers at all).
+    /// </summary>
+    public Task<T[]>? RunAlongside<T>(IReadOnlyList<Func<NpgsqlConnection, NpgsqlTransaction, Task<T>>> jobs)
+    {
+        if (readers is null || stop is null || !HasHospitalUsersCopy)
+        {
+            return null;
+        }
+
+        var task = readers.RunAsync(jobs, stop.Token);
+        alongside.Add(task);
+        return task;
+    }
+
+    /// <summary>Cancelled when this baseline is disposed: for jobs queued with <see cref="RunAlongside"/>.</summary>
+    public CancellationToken Stopping => stop?.Token ?? CancellationToken.None;
+
+    /// <summary>Whether the readers' sessions hold <see cref="LegacyPass.HospitalUsersCopy"/>.</summary>
+    public bool HasHospitalUsersCopy { get; init; }
+
     public async ValueTask DisposeAsync()
     {
-        if (legacyBefore is not null && !legacyBefore.IsCompleted)
+        var pending = alongside.Append(legacyBefore).OfType<Task>().Where(t => !t.IsCompleted).ToList();
+        if (pending.Count > 0)
         {
             await (stop?.CancelAsync() ?? Task.CompletedTask);
-            try
+            foreach (var task in pending)
             {
-                await legacyBefore;
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or NpgsqlException or InvalidOperationException)
-            {
-                // The run already failed or is being rolled back; what the readers were doing no longer matters.
+                try
+                {
+                    await task;
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or NpgsqlException or InvalidOperationException)
+                {
+                    // The run already failed or is being rolled back; what the readers were doing no longer matters.
+                }
             }
         }
 
@@ -108,12 +136,16 @@ public static class Verifier
                 Task.FromResult(await LegacyPass.RunAsync(connection, transaction, ProjectionsOf(plan).ToList(), fullTables: true, snapshotReaders, cancellationToken)), null, null);
         }
 
+        var usersExist = await UsersExistAsync(connection, transaction, cancellationToken);
         var readers = await SnapshotReaders.OpenAsync(connection, transaction, readersConnectionString, SnapshotReaders.DefaultCount, cancellationToken,
-            await UsersExistAsync(connection, transaction, cancellationToken) ? LegacyPass.PrepareReaders : null);
+            usersExist ? LegacyPass.PrepareReaders : null);
         var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
-            return new VerificationBaseline(await LegacyPass.StartAsync(connection, transaction, ProjectionsOf(plan).ToList(), readers, stop.Token), readers, stop);
+            return new VerificationBaseline(await LegacyPass.StartAsync(connection, transaction, ProjectionsOf(plan).ToList(), readers, stop.Token), readers, stop)
+            {
+                HasHospitalUsersCopy = usersExist,
+            };
         }
         catch
         {

@@ -6,34 +6,72 @@ namespace IamVet.Schema.Runner.Pipeline.Stages;
 /// <summary>
 /// The dirty-data audit for the migrations about to run. Blocking findings refuse the run
 /// (exit 3) with the offending ids; the others are warnings. Nothing has changed yet.
+/// <para>
+/// In a migrating run the warnings that read only side tables are left to the migrate stage,
+/// which computes them on its snapshot readers while the migrations run and adds them here
+/// (<see cref="AddFindings"/>): nothing they find can refuse a run, and reading them before would
+/// only delay it. <c>check</c> runs every check here.
+/// </para>
 /// </summary>
 public sealed class AuditStage : IStage
 {
-    public string Name => "Data audit";
+    public const string StageName = "Data audit";
+
+    public string Name => StageName;
 
     public async Task<StageResult> RunAsync(RunContext context, CancellationToken cancellationToken)
     {
-        var findings = await DataAudit.RunAsync(context.LockConnection!, context.Plan!, context.ConnectionStringFor("audit"), cancellationToken);
-        context.Details["audit"] = new JsonArray(findings.Select(f => (JsonNode?)new JsonObject
-        {
-            ["code"] = f.Code,
-            ["severity"] = f.Severity.ToString().ToLowerInvariant(),
-            ["count"] = f.Count,
-            ["firstIds"] = new JsonArray(f.FirstIds.Select(id => (JsonNode?)id).ToArray()),
-            ["message"] = f.Message,
-        }).ToArray());
+        context.AuditChecksLeftToMigration = !context.Options.CheckOnly;
+        var findings = await DataAudit.RunAsync(context.LockConnection!, context.Plan!, context.ConnectionStringFor("audit"), cancellationToken,
+            leaveAlongsideChecks: context.AuditChecksLeftToMigration);
+        context.AuditFindings.AddRange(findings);
+        context.Details["audit"] = ToJson(findings);
 
-        var notes = findings.Select(Describe).ToList();
         var blocking = findings.Where(f => f.Severity == FindingSeverity.Blocking).ToList();
         if (blocking.Count > 0)
         {
             throw new PreflightFailed("the data audit found rows the migration cannot take: " + string.Join(" ", blocking.Select(Describe)));
         }
 
-        return findings.Count == 0
-            ? new StageResult(Name, StageStatus.Pass, TimeSpan.Zero, "no dirty data found for the planned migrations", [])
-            : new StageResult(Name, StageStatus.Warn, TimeSpan.Zero, $"{findings.Count} kind(s) of dirty data, handled by the rules and reported", notes);
+        return Result(context, TimeSpan.Zero);
     }
+
+    /// <summary>Adds the findings of the checks computed alongside the migrations to this stage's result.</summary>
+    public static void AddFindings(RunContext context, IReadOnlyList<AuditFinding> findings)
+    {
+        context.AuditFindings.AddRange(findings);
+        var audit = context.Details["audit"] as JsonArray ?? [];
+        foreach (var node in ToJson(findings))
+        {
+            audit.Add(node!.DeepClone());
+        }
+
+        context.Details["audit"] = audit;
+        var index = context.Stages.FindIndex(s => s.Stage == StageName);
+        if (index >= 0)
+        {
+            context.Stages[index] = Result(context, context.Stages[index].Duration);
+        }
+    }
+
+    private static StageResult Result(RunContext context, TimeSpan duration)
+    {
+        var findings = context.AuditFindings;
+        var alongside = context.AuditChecksLeftToMigration ? " (side-table checks alongside the migrations)" : "";
+        return findings.Count == 0
+            ? new StageResult(StageName, StageStatus.Pass, duration, $"no dirty data found for the planned migrations{alongside}", [])
+            : new StageResult(StageName, StageStatus.Warn, duration, $"{findings.Count} kind(s) of dirty data, handled by the rules and reported{alongside}",
+                findings.Select(Describe).ToList());
+    }
+
+    private static JsonArray ToJson(IEnumerable<AuditFinding> findings) => new(findings.Select(f => (JsonNode?)new JsonObject
+    {
+        ["code"] = f.Code,
+        ["severity"] = f.Severity.ToString().ToLowerInvariant(),
+        ["count"] = f.Count,
+        ["firstIds"] = new JsonArray(f.FirstIds.Select(id => (JsonNode?)id).ToArray()),
+        ["message"] = f.Message,
+    }).ToArray());
 
     private static string Describe(AuditFinding finding) =>
         $"[{finding.Code}] {finding.Count} × {finding.Message} Ids: {string.Join(", ", finding.FirstIds)}{(finding.Count > finding.FirstIds.Count ? ", …" : "")}.";

@@ -28,6 +28,7 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
             ? await RecordedUpAsync(context.LockConnection!, plan, cancellationToken)
             : null;
         VerificationBaseline? baseline = null;
+        Task<List<AuditFinding>[]>? auditAlongside = null;
         VerificationResult? verification = null;
         var verifyClock = new Stopwatch();
         var stepNotes = new List<string>();
@@ -49,6 +50,11 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
                     // The readers wait for locks and statements no longer than the migration's own connection.
                     baseline = await Verifier.CaptureAsync(connection, transaction, plan, context.ConnectionStringFor("verify", migrationTimeouts: true), cancellationToken,
                         legacyTablesHeld: plan.Direction == MigrationDirection.Up);
+                    if (context.AuditChecksLeftToMigration)
+                    {
+                        auditAlongside = baseline.RunAlongside(DataAudit.AlongsideJobs(plan, LegacyPass.HospitalUsersCopy, baseline.Stopping));
+                    }
+
                     if (expectedAfterDown is not null && !await NewSideUnchangedAsync(connection, transaction, baseline.NewSideBefore, expectedAfterDown.NewSideAfter, cancellationToken))
                     {
                         expectedAfterDown = null; // the application wrote since the up: an exact restore is not expected
@@ -67,6 +73,11 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
                 },
                 beforeCommit: async (connection, transaction) =>
                 {
+                    if (auditAlongside is not null)
+                    {
+                        AuditStage.AddFindings(context, (await auditAlongside).SelectMany(found => found).ToList());
+                    }
+
                     verifyClock.Start();
                     verification = await Verifier.VerifyAsync(connection, transaction, plan, baseline!, expectedAfterDown?.LegacyTablesBefore, cancellationToken);
                     if (verification.Passed && plan.Direction == MigrationDirection.Up)
