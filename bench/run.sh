@@ -27,8 +27,8 @@ pg_throwaway_ensure_binaries
 command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time; }
 if [ -n "${IAMVET_BENCH_POSTGRES:-}" ]; then admin=$IAMVET_BENCH_POSTGRES; else pg_throwaway_start; admin=$PGTHROWAWAY_CONNECTION; fi
 
-echo "building the runner (Release)…" >&2
-dotnet build src/IamVet.Schema.Runner -c Release -nologo -v quiet -o "$work/runner" >/dev/null
+echo "publishing the runner (Release, ReadyToRun)…" >&2
+dotnet publish src/IamVet.Schema.Runner -c Release -r linux-x64 --self-contained false -nologo -v quiet -o "$work/runner" >/dev/null  # as docs/runbook.md installs it (ReadyToRun)
 runner_in() { local db=$1; shift; (cd "$work" && IAMVET_SCHEMA_CONNECTION=$(conn_with_database "$admin" "$db") dotnet "$work/runner/iamvet-schema.dll" "$@"); }
 sql() { conn_psql "$admin" -At "$@"; }
 now_ms() { date +%s%3N; }
