@@ -35,7 +35,16 @@ public sealed record Projection(
     string LegacyRow,
     string NewSide,
     IReadOnlyList<string> ExpectedConstraints,
-    IReadOnlyList<string> ExpectedIndexes);
+    IReadOnlyList<string> ExpectedIndexes)
+{
+    /// <summary>
+    /// The new side as an up must have left it, where that is stricter and cheaper than
+    /// <see cref="NewSide"/> (which also accepts what the application may do later: a gap in
+    /// imageOrder, a cleared licence file). Where it passes, it equals <see cref="NewSide"/> row for
+    /// row, so its fingerprint is the one a later down compares with. Null: <see cref="NewSide"/>.
+    /// </summary>
+    public string? NewSideRightAfterUp { get; init; }
+}
 
 /// <summary>The projections of every data-moving migration (frozen like the migrations they check).</summary>
 public static class Projections
@@ -90,7 +99,19 @@ public static class Projections
                        ORDER BY "userId", "uploadedAt" DESC, id DESC) l ON l."userId" = h."userId"
             """,
             ["hospitals_pkey", "hospitals_userId_key", "hospitals_businessNumber_key", "hospitals_userId_fkey"],
-            ["hospitals_latitude_longitude_idx"]),
+            ["hospitals_latitude_longitude_idx"])
+        {
+            // Right after an up the file must be the newest licence's itself: no fallback to the
+            // licence table, which would hide a file the up failed to copy (and costs a sort).
+            NewSideRightAfterUp = """
+                SELECT h."userId"::text AS "userId", h."hospitalName"::text AS "hospitalName", h."representativeName"::text AS "representativeName",
+                       h."businessNumber"::text AS "businessNumber", h."businessLicenseFile"::text AS "businessLicenseFile",
+                       h."establishedDate"::timestamp(3) AS "establishedDate", h."hospitalAddress"::text AS "hospitalAddress",
+                       h."hospitalAddressDetail"::text AS "hospitalAddressDetail", h."hospitalLogo"::text AS "hospitalLogo",
+                       h."hospitalWebsite"::text AS "hospitalWebsite"
+                FROM hospitals h
+                """,
+        },
         new(202509290600, "hospital_images", LegacySource.SideTable, "hospital_facility_images",
             """u."userType" = 'HOSPITAL'""",
             // imageOrder: 1, 2, 3 … per hospital by displayOrder, createdAt, id (LegacyPass adds it as s.rank).
@@ -104,7 +125,16 @@ public static class Projections
             FROM hospital_images i
             """,
             ["hospital_images_pkey", "hospital_images_hospitalId_imageOrder_key", "hospital_images_hospitalId_fkey", "hospital_images_userId_fkey"],
-            ["hospital_images_userId_idx"]),
+            ["hospital_images_userId_idx"])
+        {
+            // Right after an up imageOrder must already be 1, 2, 3 … per hospital: compared as it
+            // is, not re-ranked (which would hide a gap the up left, and costs a sort).
+            NewSideRightAfterUp = """
+                SELECT CASE WHEN i.id LIKE 'himg\_%' THEN substr(i.id, 6) ELSE i.id END::text AS "legacyId",
+                       i."userId"::text AS "userId", i."imageUrl"::text AS "imageUrl", i."imageOrder"::bigint AS "imageOrder"
+                FROM hospital_images i
+                """,
+        },
         new(202509290700, "hospital_treatment_animals", LegacySource.SideTable, "hospital_animals",
             """u."userType" = 'HOSPITAL'""",
             // Duplicates per hospital collapse to one row: LegacyPass groups by this row.

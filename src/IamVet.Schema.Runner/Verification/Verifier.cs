@@ -157,8 +157,10 @@ public static class Verifier
 
     /// <summary>The new-side projection fingerprints of <paramref name="projections"/>.</summary>
     public static async Task<Dictionary<string, TableFingerprint>> NewSideAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, IEnumerable<Projection> projections, SnapshotReaders? readers, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, IEnumerable<Projection> projections, SnapshotReaders? readers, CancellationToken cancellationToken,
+        bool rightAfterUp = false)
     {
+        string Sql(Projection p) => rightAfterUp ? p.NewSideRightAfterUp ?? p.NewSide : p.NewSide;
         var list = projections.ToList();
         TableFingerprint[] fingerprints;
         if (readers is null)
@@ -166,13 +168,13 @@ public static class Verifier
             fingerprints = new TableFingerprint[list.Count];
             for (var i = 0; i < list.Count; i++)
             {
-                fingerprints[i] = await TableFingerprints.OfQueryAsync(connection, list[i].Table, list[i].NewSide, transaction, cancellationToken);
+                fingerprints[i] = await TableFingerprints.OfQueryAsync(connection, list[i].Table, Sql(list[i]), transaction, cancellationToken);
             }
         }
         else
         {
             fingerprints = await readers.RunAsync(list
-                .Select(p => (Func<NpgsqlConnection, NpgsqlTransaction, Task<TableFingerprint>>)((c, t) => TableFingerprints.OfQueryAsync(c, p.Table, p.NewSide, t, cancellationToken)))
+                .Select(p => (Func<NpgsqlConnection, NpgsqlTransaction, Task<TableFingerprint>>)((c, t) => TableFingerprints.OfQueryAsync(c, p.Table, Sql(p), t, cancellationToken)))
                 .ToList(), cancellationToken);
         }
 
@@ -197,7 +199,8 @@ public static class Verifier
         MigrationPlan plan,
         VerificationBaseline baseline,
         IReadOnlyList<TableFingerprint>? expectedLegacyAfterDown,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        bool rightAfterUp = false)
     {
         await WorkMemAsync(connection, transaction, cancellationToken);
         var mismatches = new List<string>();
@@ -210,7 +213,7 @@ public static class Verifier
         {
             var legacySides = (await baseline.LegacyBeforeAsync())?.Projections
                 ?? throw new InvalidOperationException("an up is verified against the legacy side captured before it");
-            newSide = await NewSideAsync(connection, transaction, projections, readers: null, cancellationToken);
+            newSide = await NewSideAsync(connection, transaction, projections, readers: null, cancellationToken, rightAfterUp);
             var missing = await MissingStructureAsync(connection, transaction, projections, cancellationToken);
             foreach (var projection in projections)
             {

@@ -17,6 +17,10 @@ public static class Sabotage
     public static string OverwriteEveryInsertedValue(string table, string column, string value) =>
         AttachTrigger(table, "BEFORE INSERT", $"NEW.\"{column}\" := '{value}'; RETURN NEW;");
 
+    /// <summary>Every row inserted into <paramref name="table"/> gets <paramref name="column"/> = the SQL expression <paramref name="expression"/> (of NEW).</summary>
+    public static string RewriteEveryInsertedValue(string table, string column, string expression) =>
+        AttachTrigger(table, "BEFORE INSERT", $"NEW.\"{column}\" := {expression}; RETURN NEW;");
+
     /// <summary>
     /// Every INSERT statement into <paramref name="table"/> sleeps <paramref name="seconds"/> after
     /// writing its rows: the run stays inside its migration transaction, mid-move, long enough for a

@@ -79,7 +79,8 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
                     }
 
                     verifyClock.Start();
-                    verification = await Verifier.VerifyAsync(connection, transaction, plan, baseline!, expectedAfterDown?.LegacyTablesBefore, cancellationToken);
+                    verification = await Verifier.VerifyAsync(connection, transaction, plan, baseline!, expectedAfterDown?.LegacyTablesBefore, cancellationToken,
+                        rightAfterUp: plan.Direction == MigrationDirection.Up);
                     if (verification.Passed && plan.Direction == MigrationDirection.Up)
                     {
                         context.Details["fingerprints"] = new JsonObject
