@@ -46,6 +46,9 @@ public sealed class RunContext(RunOptions options) : IAsyncDisposable
     /// <summary>Whether the audit left its side-table warnings to the migrate stage (a migrating run).</summary>
     public bool AuditChecksLeftToMigration { get; set; }
 
+    /// <summary>Why the side-table checks left to the migrate stage have no result (null: they do, or none were left).</summary>
+    public string? AuditAlongsideNotCompleted { get; set; }
+
     /// <summary>The verification result, shown as its own stage after Migrate.</summary>
     public StageResult? VerifyResult { get; set; }
 

@@ -123,6 +123,10 @@ public sealed class SnapshotReaders : IAsyncDisposable
             await transaction.CommitAsync(cancellationToken);
             return result;
         }
+        catch (NpgsqlException failure) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new SnapshotReaderException(failure);
+        }
         finally
         {
             idle.Writer.TryWrite(connection);
@@ -157,5 +161,28 @@ public sealed class SnapshotReaders : IAsyncDisposable
         }
 
         readers.Clear();
+    }
+}
+
+/// <summary>A statement on a snapshot reader failed (not on the owner's own connection).</summary>
+public sealed class SnapshotReaderException : Exception
+{
+    public SnapshotReaderException(Exception inner)
+        : base($"a snapshot reader failed: {inner.Message}", inner)
+    {
+    }
+
+    public SnapshotReaderException()
+    {
+    }
+
+    public SnapshotReaderException(string message)
+        : base(message)
+    {
+    }
+
+    public SnapshotReaderException(string message, Exception inner)
+        : base(message, inner)
+    {
     }
 }

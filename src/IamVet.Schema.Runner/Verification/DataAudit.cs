@@ -214,6 +214,10 @@ public static class DataAudit
             .ToList();
     }
 
+    /// <summary>Whether <paramref name="plan"/> has checks <see cref="AlongsideJobs"/> would run.</summary>
+    public static bool HasAlongsideChecks(MigrationPlan plan) =>
+        Checks.Any(c => c.AlongsideMigration && c.Direction == plan.Direction && plan.Steps.Any(step => step.Version == c.Version));
+
     private static IEnumerable<AuditFinding> Found(IEnumerable<Check> checks, IEnumerable<(long Count, IReadOnlyList<string> Ids)> counted) =>
         checks.Zip(counted)
             .Where(found => found.Second.Count > 0)

@@ -68,31 +68,50 @@ public sealed class VerificationBaseline : IAsyncDisposable
     /// <summary>Whether the readers' sessions hold <see cref="LegacyPass.HospitalUsersCopy"/>.</summary>
     public bool HasHospitalUsersCopy { get; init; }
 
+    /// <summary>
+    /// Throws what the legacy side's reading failed with, as soon as it has failed: called between
+    /// migrations, so a run whose verification can no longer succeed stops there instead of at the end.
+    /// </summary>
+    public void ThrowIfFailed()
+    {
+        if (legacyBefore is { IsFaulted: true })
+        {
+            legacyBefore.GetAwaiter().GetResult();
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
-        var pending = alongside.Append(legacyBefore).OfType<Task>().Where(t => !t.IsCompleted).ToList();
-        if (pending.Count > 0)
+        var all = alongside.Append(legacyBefore).OfType<Task>().ToList();
+        try
         {
-            await (stop?.CancelAsync() ?? Task.CompletedTask);
-            foreach (var task in pending)
+            if (all.Any(t => !t.IsCompleted))
+            {
+                await (stop?.CancelAsync() ?? Task.CompletedTask);
+            }
+
+            foreach (var task in all)
             {
                 try
                 {
                     await task;
                 }
-                catch (Exception ex) when (ex is OperationCanceledException or NpgsqlException or InvalidOperationException)
+                catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
-                    // The run already failed or is being rolled back; what the readers were doing no longer matters.
+                    // The run already failed, or is failing with what the caller saw first; what the
+                    // readers were doing no longer matters.
                 }
             }
         }
-
-        if (readers is not null)
+        finally
         {
-            await readers.DisposeAsync();
-        }
+            if (readers is not null)
+            {
+                await readers.DisposeAsync();
+            }
 
-        stop?.Dispose();
+            stop?.Dispose();
+        }
     }
 }
 

@@ -77,8 +77,9 @@ public sealed class BadInputTests : RunnerTest
             case Input.RoleWithoutPrivileges:
                 secret = $"Pw-{Guid.NewGuid():N}";
                 await ExecuteAsAdminAsync($"CREATE ROLE \"{role}\" NOLOGIN; ALTER ROLE \"{role}\" LOGIN PASSWORD '{secret}'");
+                await ExecuteAsAdminAsync($"REVOKE TEMPORARY ON DATABASE \"{Database.Name}\" FROM PUBLIC");
                 environment[ConnectionSettings.EnvironmentVariable] = With(b => { b.Username = role; b.Password = secret; });
-                expected = [$"role \"{role}\" lacks privileges", "CREATE on schema public", "owner of users (needed to ALTER it"];
+                expected = [$"role \"{role}\" lacks privileges", "CREATE on schema public", "owner of users (needed to ALTER it", $"TEMPORARY on database {Database.Name}"];
                 break;
             case Input.PgDumpMissing:
                 environment["PATH"] = Directory.CreateDirectory(Path.Combine(WorkDirectory, "empty-bin")).FullName;

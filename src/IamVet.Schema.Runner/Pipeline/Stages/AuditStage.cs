@@ -21,7 +21,7 @@ public sealed class AuditStage : IStage
 
     public async Task<StageResult> RunAsync(RunContext context, CancellationToken cancellationToken)
     {
-        context.AuditChecksLeftToMigration = !context.Options.CheckOnly;
+        context.AuditChecksLeftToMigration = !context.Options.CheckOnly && DataAudit.HasAlongsideChecks(context.Plan!);
         var findings = await DataAudit.RunAsync(context.LockConnection!, context.Plan!, context.ConnectionStringFor("audit"), cancellationToken,
             leaveAlongsideChecks: context.AuditChecksLeftToMigration);
         context.AuditFindings.AddRange(findings);
@@ -36,10 +36,15 @@ public sealed class AuditStage : IStage
         return Result(context, TimeSpan.Zero);
     }
 
-    /// <summary>Adds the findings of the checks computed alongside the migrations to this stage's result.</summary>
-    public static void AddFindings(RunContext context, IReadOnlyList<AuditFinding> findings)
+    /// <summary>
+    /// Adds the findings of the checks computed alongside the migrations to this stage's result, or,
+    /// with <paramref name="notCompleted"/>, why they are missing (they are warnings: a check that
+    /// could not be computed does not stop the run, and the report says so).
+    /// </summary>
+    public static void AddFindings(RunContext context, IReadOnlyList<AuditFinding> findings, string? notCompleted = null)
     {
         context.AuditFindings.AddRange(findings);
+        context.AuditAlongsideNotCompleted = notCompleted;
         var audit = context.Details["audit"] as JsonArray ?? [];
         foreach (var node in ToJson(findings))
         {
@@ -57,11 +62,20 @@ public sealed class AuditStage : IStage
     private static StageResult Result(RunContext context, TimeSpan duration)
     {
         var findings = context.AuditFindings;
+        var notes = findings.Select(Describe).ToList();
+        if (context.AuditAlongsideNotCompleted is { } why)
+        {
+            notes.Add($"The side-table checks (warnings only) were not completed: {why}");
+        }
+
         var alongside = context.AuditChecksLeftToMigration ? " (side-table checks alongside the migrations)" : "";
-        return findings.Count == 0
-            ? new StageResult(StageName, StageStatus.Pass, duration, $"no dirty data found for the planned migrations{alongside}", [])
-            : new StageResult(StageName, StageStatus.Warn, duration, $"{findings.Count} kind(s) of dirty data, handled by the rules and reported{alongside}",
-                findings.Select(Describe).ToList());
+        return findings.Count == 0 && context.AuditAlongsideNotCompleted is null
+            ? new StageResult(StageName, StageStatus.Pass, duration, $"no dirty data found for the planned migrations{alongside}", notes)
+            : new StageResult(StageName, StageStatus.Warn, duration,
+                findings.Count == 0
+                    ? $"side-table checks not completed{alongside}"
+                    : $"{findings.Count} kind(s) of dirty data, handled by the rules and reported{alongside}",
+                notes);
     }
 
     private static JsonArray ToJson(IEnumerable<AuditFinding> findings) => new(findings.Select(f => (JsonNode?)new JsonObject

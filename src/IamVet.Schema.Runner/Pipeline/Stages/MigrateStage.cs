@@ -65,6 +65,7 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
                 },
                 afterEach: async (step, elapsed, connection, transaction) =>
                 {
+                    baseline?.ThrowIfFailed();
                     var rows = plan.Direction == MigrationDirection.Up && Projections.For(step.Version) is { } moved
                         ? await EstimatedRowsAsync(connection, transaction, moved.Table, cancellationToken)
                         : null;
@@ -75,7 +76,8 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
                 {
                     if (auditAlongside is not null)
                     {
-                        AuditStage.AddFindings(context, (await auditAlongside).SelectMany(found => found).ToList());
+                        await AddAuditAlongsideAsync(context, auditAlongside);
+                        auditAlongside = null;
                     }
 
                     verifyClock.Start();
@@ -108,6 +110,11 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
                     progress => Task.Run(() => { Migrate(progress); return true; }, cancellationToken));
             }
         }
+        catch (Exception ex) when (ex is not PipelineStopped && Find<SnapshotReaderException>(ex) is { } reader)
+        {
+            throw new MigrationFailed(
+                $"the verification's reading of the legacy tables failed ({reader.InnerException?.Message}); the migration was rolled back, nothing changed", ex);
+        }
         catch (VerificationMismatch)
         {
             RecordVerification(context, verification!, verifyClock.Elapsed, StageStatus.Fail);
@@ -124,6 +131,12 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
         }
         finally
         {
+            if (auditAlongside is not null)
+            {
+                // The run stopped before COMMIT: report what the side-table checks found if they finished.
+                await AddAuditAlongsideAsync(context, auditAlongside.IsCompleted ? auditAlongside : null);
+            }
+
             if (baseline is not null)
             {
                 await baseline.DisposeAsync();
@@ -134,6 +147,28 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
         return new StageResult(Name, StageStatus.Pass, migrateClock.Elapsed - verifyClock.Elapsed,
             $"{plan.Direction.ToString().ToLowerInvariant()}: {plan.Steps.Count} migration(s) applied and committed, now at {plan.ResultVersion}",
             stepNotes);
+    }
+
+    /// <summary>
+    /// Adds the findings of the audit's side-table checks (null: they did not finish) to the Data
+    /// audit stage. Warnings only: one that failed is reported as not completed, and the run goes on.
+    /// </summary>
+    private static async Task AddAuditAlongsideAsync(RunContext context, Task<List<AuditFinding>[]>? checks)
+    {
+        try
+        {
+            if (checks is null)
+            {
+                AuditStage.AddFindings(context, [], "the run stopped before they finished");
+                return;
+            }
+
+            AuditStage.AddFindings(context, (await checks).SelectMany(found => found).ToList());
+        }
+        catch (Exception ex) when (ex is NpgsqlException or SnapshotReaderException or OperationCanceledException or InvalidOperationException)
+        {
+            AuditStage.AddFindings(context, [], ex.Message);
+        }
     }
 
     private static void RecordVerification(RunContext context, VerificationResult verification, TimeSpan duration, StageStatus status)

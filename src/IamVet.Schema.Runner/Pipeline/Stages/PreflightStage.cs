@@ -26,6 +26,9 @@ public sealed class PreflightStage : IStage
 
     public string Name => "Pre-flight";
 
+    /// <summary>The oldest PostgreSQL the verification runs on (hash_record_extended, TID range scans).</summary>
+    public const int MinimumServerMajor = 14;
+
     public async Task<StageResult> RunAsync(RunContext context, CancellationToken cancellationToken)
     {
         var connection = context.LockConnection!;
@@ -35,6 +38,11 @@ public sealed class PreflightStage : IStage
         context.ServerVersion = await ScalarAsync<string>(connection, "SHOW server_version", cancellationToken);
         context.ServerMajor = int.Parse(await ScalarAsync<string>(connection, "SHOW server_version_num", cancellationToken), CultureInfo.InvariantCulture) / 10000;
         notes.Add($"PostgreSQL {context.ServerVersion} at {context.Connection.Host}:{context.Connection.Port}/{context.Database}");
+        if (context.ServerMajor < MinimumServerMajor)
+        {
+            // The verification hashes rows with hash_record_extended and splits scans by TID ranges (both 14).
+            throw new PreflightFailed($"PostgreSQL {context.ServerVersion} is too old: the runner needs {MinimumServerMajor} or newer");
+        }
 
         try
         {
@@ -113,6 +121,9 @@ public sealed class PreflightStage : IStage
     {
         const string sql = """
             SELECT 'CREATE on schema public' WHERE NOT has_schema_privilege('public', 'CREATE')
+            UNION ALL
+            -- Temporary tables: the Downs' change lists, the verification readers' copy of the HOSPITAL users.
+            SELECT format('TEMPORARY on database %I', current_database()) WHERE NOT has_database_privilege(current_database(), 'TEMPORARY')
             UNION ALL
             SELECT format('owner of %I (needed to ALTER it; owner is %s)', c.relname, pg_get_userbyid(c.relowner))
             FROM pg_class c
