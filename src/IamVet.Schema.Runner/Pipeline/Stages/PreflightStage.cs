@@ -73,7 +73,7 @@ public sealed class PreflightStage : IStage
         }
 
         await CheckPrivilegesAsync(connection, cancellationToken);
-        notes.Add("privileges: CREATE on schema public, owner of every table the plan alters");
+        notes.Add("privileges: CREATE on schema public, TEMPORARY on the database, owner of every table the plan alters");
 
         if (context.Options.NoBackup)
         {
