@@ -19,7 +19,7 @@ namespace IamVet.Schema.Runner.Cli;
 public static class RestoreCommand
 {
     private static readonly Option<FileInfo> From = new("--from") { Description = "The .dump file written by backup / migrate", Required = true };
-    private static readonly Option<string?> TargetDb = new("--target-db") { Description = "Name of the new database (default <db>_restore_<time>)" };
+    private static readonly Option<string?> TargetDb = new("--target-db") { Description = "Name of the new database (default <db>_restore_<time>); not with --replace" };
     private static readonly Option<bool> Replace = new("--replace")
     {
         Description = "After a verified restore, swap it in as the source database (the old one is renamed <db>_replaced_<time>, not dropped); needs --yes",
@@ -42,6 +42,14 @@ public static class RestoreCommand
             if (replace && !parse.GetValue(CommonOptions.Yes))
             {
                 throw new ConfigurationException("--replace swaps databases and needs --yes as well");
+            }
+
+            if (replace && parse.GetValue(TargetDb) is { } named)
+            {
+                // Never guess which of the two was meant: one names a new database, the other replaces the dump's own.
+                throw new ConfigurationException(
+                    $"--target-db {named} and --replace contradict each other: --target-db restores into a new database of that name, " +
+                    "--replace puts the dump back in place of the database it was taken from (named in its manifest). Use one of them");
             }
 
             JsonObject manifest;

@@ -144,6 +144,21 @@ public sealed class RestoreTests : OperationsTest
     }
 
     [Test]
+    public async Task Restore_replace_with_a_target_db_is_a_usage_error_and_creates_nothing()
+    {
+        await CreateLegacyDatabaseWithRowsAsync();
+        var (dump, _) = await BackupAsync();
+        var sourceBefore = await UntouchedStateAsync();
+
+        var result = await RunAsync("restore", "--from", dump, "--replace", "--yes", "--target-db", Database.Name + "_other");
+
+        Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
+        Assert.That(result.StandardError, Does.Contain("--target-db").And.Contain("--replace").And.Contain("contradict"), result.ToString());
+        Assert.That(await DerivedDatabasesAsync(), Is.Empty, result.ToString());
+        Assert.That(await UntouchedStateAsync(), Is.EqualTo(sourceBefore));
+    }
+
+    [Test]
     public async Task Restore_replace_yes_swaps_the_restored_copy_in_and_keeps_the_old_database_renamed()
     {
         // Given a backup, then a write the restore will undo
