@@ -70,7 +70,7 @@ public static class RehearseCommand
                 throw new PreflightFailed(refused.Message);
             }
 
-            var scratch = $"{server.Database}_rehearse_{DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture)}";
+            var scratch = Identifiers.Derived(server.Database!, $"_rehearse_{DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture)}");
             var pgRestore = PgTools.Find("pg_restore") ?? throw new PreflightFailed("pg_restore not found on PATH");
             RunSummary? up = null;
             RunSummary? down = null;

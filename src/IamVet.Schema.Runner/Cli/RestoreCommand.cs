@@ -64,7 +64,12 @@ public static class RestoreCommand
 
             var stamp = DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
             var source = manifest["database"]?.GetValue<string>() ?? server.Database!;
-            var target = replace ? $"{source}_incoming_{stamp}" : parse.GetValue(TargetDb) ?? $"{source}_restore_{stamp}";
+            var target = replace ? Identifiers.Derived(source, $"_incoming_{stamp}") : parse.GetValue(TargetDb) ?? Identifiers.Derived(source, $"_restore_{stamp}");
+            if (!Identifiers.Fits(target))
+            {
+                throw new ConfigurationException($"--target-db {target} is longer than the {Identifiers.MaxBytes} bytes PostgreSQL keeps of a name");
+            }
+
             var pgRestore = PgTools.Find("pg_restore") ?? throw new PreflightFailed("pg_restore not found on PATH");
 
             RestoreResult result;
@@ -88,7 +93,7 @@ public static class RestoreCommand
             string? replacedAs = null;
             if (replace && mismatches.Count == 0)
             {
-                replacedAs = $"{source}_replaced_{stamp}";
+                replacedAs = Identifiers.Derived(source, $"_replaced_{stamp}");
                 await SwapAsync(server, source, target, replacedAs, cancel);
             }
 
