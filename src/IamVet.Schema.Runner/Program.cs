@@ -45,7 +45,9 @@ if (parse.Errors.Count > 0)
 
 try
 {
-    return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    // Ctrl-C / SIGTERM cancel the command's token; it then has this long to roll back, log the
+    // attempt and drop what it created (e.g. rehearse's scratch database) before the process ends.
+    return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = TimeSpan.FromSeconds(10) });
 }
 catch (ConfigurationException ex)
 {

@@ -125,7 +125,9 @@ public static class RehearseCommand
             {
                 if (scratchIsOurs)
                 {
-                    await BackupRestorer.DropAsync(server, scratch, cancel);
+                    // Also after Ctrl-C, whose token is cancelled by now: the drop gets a few seconds of its own.
+                    using var dropping = new CancellationTokenSource(TimeSpan.FromSeconds(8));
+                    await BackupRestorer.DropAsync(server, scratch, dropping.Token);
                 }
             }
 

@@ -90,7 +90,9 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
 
         if (!options.CheckOnly)
         {
-            await CompleteLogAsync(summary, cancellationToken);
+            // Also after Ctrl-C / SIGTERM, whose token is cancelled by now: the attempt is still logged.
+            using var logging = new CancellationTokenSource(TimeSpan.FromSeconds(8));
+            await CompleteLogAsync(summary, logging.Token);
         }
 
         await context.DisposeAsync();

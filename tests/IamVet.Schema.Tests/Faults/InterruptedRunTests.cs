@@ -121,6 +121,28 @@ public sealed class InterruptedRunTests : RunnerTest
         Assert.That(row["description"], Does.Contain("terminated by the server"));
     }
 
+    [Test]
+    public async Task Ctrl_C_mid_move_rolls_back_at_once_and_logs_the_attempt()
+    {
+        // Given
+        var before = await StallTheMoveAsync();
+
+        // When the operator presses Ctrl-C (SIGINT) inside the move, whose statement would run on for a minute
+        using var runner = Start("migrate", "up", "--yes", "--no-backup");
+        await Sessions.WaitForAsync(Database, SleepingInTheMove, Patience, "the migration connection inside the hospitals move", runner);
+        var interrupted = System.Diagnostics.Stopwatch.StartNew();
+        runner.Interrupt();
+        var result = await runner.WaitAsync(Patience);
+
+        // Then the statement is cancelled, everything rolls back within the 10 s grace, and the attempt is logged
+        Assert.That(interrupted.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), result.ToString());
+        Assert.That(result.ExitCode, Is.EqualTo(5), result.ToString());
+        Assert.That(result.Output, Does.Contain("interrupted (Ctrl-C or SIGTERM)").And.Contain("rolled back, nothing changed"), result.ToString());
+        Assert.That(await StateAsync(), Is.EqualTo(before), "the database changed\n" + result);
+        Assert.That(await Sessions.AdvisoryLocksAsync(Database), Is.Zero, "no migration lock may be left behind");
+        Assert.That(await LogAsync(), Is.EqualTo(new[] { "ROLLED_BACK | finished" }), result.ToString());
+    }
+
     /// <summary>Audit columns, the seed rows, and a trigger that stalls the move in hospitals; returns the state to compare with.</summary>
     private async Task<List<string>> StallTheMoveAsync()
     {

@@ -88,6 +88,13 @@ public sealed class RunningRunner : IDisposable
 
     public bool HasExited => process.HasExited;
 
+    /// <summary>SIGINT, what Ctrl-C sends: the runner cancels and cleans up.</summary>
+    public void Interrupt()
+    {
+        using var kill = System.Diagnostics.Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
     /// <summary>SIGKILL: the runner gets no chance to clean up (what <c>kill -9</c> or the OOM killer does).</summary>
     public void KillHard() => process.Kill(entireProcessTree: false);
 

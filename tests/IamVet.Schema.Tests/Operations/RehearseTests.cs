@@ -32,6 +32,37 @@ public sealed class RehearseTests : OperationsTest
     }
 
     [Test]
+    public async Task Ctrl_C_during_rehearse_drops_the_scratch_database_and_leaves_the_source_unchanged()
+    {
+        // Given a legacy database whose copy will stall mid-move (the sabotage travels in the dump)
+        await CreateLegacyDatabaseWithRowsAsync();
+        await Database.ExecuteAsync(Sabotage.SleepAfterEachInsert("veterinarians", 60));
+        var before = await UntouchedStateAsync();
+
+        // When rehearse is interrupted (SIGINT, as Ctrl-C sends) while the copy is migrating
+        using var running = Start("rehearse");
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while (!await ScratchIsMigratingAsync() && DateTime.UtcNow < deadline && !running.HasExited)
+        {
+            await Task.Delay(200);
+        }
+
+        Assert.That(running.HasExited, Is.False, "rehearse ended before its copy began migrating");
+        running.Interrupt();
+        var result = await running.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Then it stops, its scratch database is gone, and the source is as it was
+        Assert.That(result.ExitCode, Is.Not.Zero, result.ToString());
+        Assert.That(await DerivedDatabasesAsync(), Is.Empty, "the scratch database is still there\n" + result);
+        Assert.That(await UntouchedStateAsync(), Is.EqualTo(before), "rehearse changed the source database");
+    }
+
+    private async Task<bool> ScratchIsMigratingAsync() =>
+        await Database.ScalarAsync<bool>($"""
+            SELECT EXISTS (SELECT FROM pg_stat_activity WHERE datname LIKE '{DerivedPrefix}rehearse\_%' AND wait_event = 'PgSleep')
+            """);
+
+    [Test]
     public async Task Rehearse_from_an_existing_backup_takes_no_new_one_and_drops_its_scratch_database()
     {
         // Given a backup taken earlier

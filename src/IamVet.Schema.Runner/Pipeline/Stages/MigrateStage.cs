@@ -33,6 +33,7 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
         var verifyClock = new Stopwatch();
         var stepNotes = new List<string>();
         var migrateClock = Stopwatch.StartNew();
+        CancellationTokenRegistration onCancel = default;
 
         try
         {
@@ -41,6 +42,11 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
                 plan,
                 beforeMigrate: async (connection, transaction) =>
                 {
+                    // FluentMigrator runs its statements synchronously and cannot be handed the token:
+                    // on Ctrl-C / SIGTERM the running statement is cancelled from another connection,
+                    // so the transaction rolls back and the run ends (and logs) within the grace period.
+                    var pid = connection.ProcessID;
+                    onCancel = cancellationToken.Register(() => _ = CancelBackendAsync(context, pid));
                     verifyClock.Start();
                     if (plan.Direction == MigrationDirection.Up)
                     {
@@ -131,6 +137,7 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
         }
         finally
         {
+            await onCancel.DisposeAsync();
             if (auditAlongside is not null)
             {
                 // The run stopped before COMMIT: report what the side-table checks found if they finished.
@@ -147,6 +154,23 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
         return new StageResult(Name, StageStatus.Pass, migrateClock.Elapsed - verifyClock.Elapsed,
             $"{plan.Direction.ToString().ToLowerInvariant()}: {plan.Steps.Count} migration(s) applied and committed, now at {plan.ResultVersion}",
             stepNotes);
+    }
+
+    /// <summary>Cancels the statement backend <paramref name="pid"/> is running (pg_cancel_backend), best effort.</summary>
+    private static async Task CancelBackendAsync(RunContext context, int pid)
+    {
+        try
+        {
+            await using var connection = new NpgsqlConnection(context.ConnectionStringFor("cancel"));
+            await connection.OpenAsync(CancellationToken.None);
+            await using var cancel = new NpgsqlCommand("SELECT pg_cancel_backend(@pid)", connection);
+            cancel.Parameters.AddWithValue("pid", pid);
+            await cancel.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or TimeoutException)
+        {
+            // The process is ending anyway; PostgreSQL rolls the transaction back when the connection goes.
+        }
     }
 
     /// <summary>
@@ -300,6 +324,10 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
         else if (error.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown)
         {
             message = $"the migration's connection was terminated by the server ({error.MessageText}); PostgreSQL rolled the transaction back, nothing changed";
+        }
+        else if (error.SqlState == PostgresErrorCodes.QueryCanceled && cancellationToken.IsCancellationRequested)
+        {
+            message = "interrupted (Ctrl-C or SIGTERM): the running statement was cancelled; rolled back, nothing changed";
         }
         else if (error.SqlState == PostgresErrorCodes.QueryCanceled)
         {
