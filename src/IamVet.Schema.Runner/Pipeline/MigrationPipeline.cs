@@ -78,6 +78,14 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
 
             summary = new RunSummary(stopped.ExitCode, stopped.LogStatus, stopped.Message, context);
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Ctrl-C / SIGTERM before the migration (the migrate stage reports its own interruption,
+            // rolled back): whatever the stage started has stopped, nothing changed.
+            var stage = context.Stages.LastOrDefault()?.Stage ?? "start";
+            summary = new RunSummary(stage == "Backup" ? ExitCodes.BackupFailed : ExitCodes.Refused, LogStatuses.Aborted,
+                $"interrupted (Ctrl-C or SIGTERM) during {stage}{(stage == "Backup" ? " (pg_dump stopped, its partial file removed)" : "")}; nothing changed", context);
+        }
         catch (Configuration.ConfigurationException usage)
         {
             summary = new RunSummary(ExitCodes.Usage, LogStatuses.Refused, usage.Message, context);

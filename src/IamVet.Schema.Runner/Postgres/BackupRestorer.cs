@@ -102,7 +102,7 @@ public sealed class BackupRestorer(PgTool pgRestore)
             progressLine = PgTools.TableProgress("processing data for table", Math.Max(1, (manifest["rowCounts"] as JsonObject)?.Count ?? 1), progress);
         }
 
-        var run = PgTools.Run(pgRestore.Path, arguments, PgTools.EnvironmentFor(target, "iamvet-schema pg_restore"), TimeSpan.FromHours(6), progressLine);
+        var run = PgTools.Run(pgRestore.Path, arguments, PgTools.EnvironmentFor(target, "iamvet-schema pg_restore"), TimeSpan.FromHours(6), progressLine, cancellationToken);
         if (run.ExitCode != 0)
         {
             await DropAsync(server, targetDatabase, cancellationToken);

@@ -91,23 +91,33 @@ public sealed class BackupWriter(PgTool pgDump, PgTool pgRestore, TimeSpan? lock
             () => PgTools.Run(
                 pgDump.Path,
                 arguments,
-                PgTools.EnvironmentFor(target, "iamvet-schema pg_dump"),
+                DumpEnvironment(target, connection.PostgreSqlVersion.Major),
                 TimeSpan.FromHours(6),
-                progressLine),
+                progressLine,
+                cancellationToken),
             CancellationToken.None);
         SortedDictionary<string, long> rowCounts;
+        ToolRun dump;
         try
         {
             rowCounts = await CountRowsAsync(connection, transaction, cancellationToken);
+            dump = await dumping;
         }
         catch
         {
-            await dumping; // the snapshot must outlive pg_dump's use of it; then the partial dump goes
-            File.Delete(partialPath);
+            try
+            {
+                await dumping; // the snapshot must outlive pg_dump's use of it (cancelled: pg_dump is killed)
+            }
+            catch (OperationCanceledException)
+            {
+                // interrupted: pg_dump was stopped with the run
+            }
+
+            File.Delete(partialPath); // then the partial dump goes
             throw;
         }
 
-        var dump = await dumping;
         await transaction.CommitAsync(cancellationToken);
         if (dump.ExitCode != 0)
         {
@@ -151,6 +161,23 @@ public sealed class BackupWriter(PgTool pgDump, PgTool pgRestore, TimeSpan? lock
         await File.WriteAllTextAsync(manifestPath, manifest.ToJsonString(JsonOptions), cancellationToken);
         File.SetUnixFileMode(manifestPath, FileMode);
         return new BackupResult(dumpPath, manifestPath, sha256, size, clock.Elapsed, rowCounts);
+    }
+
+    /// <summary>
+    /// pg_dump's libpq environment. On PostgreSQL 14 or later its session also checks every second
+    /// that pg_dump is still there: a pg_dump stopped with the run (Ctrl-C) while its session waits
+    /// for a table lock would otherwise leave that session waiting, and holding the locks it has,
+    /// until the lock comes.
+    /// </summary>
+    private static Dictionary<string, string?> DumpEnvironment(NpgsqlConnectionStringBuilder target, int serverMajor)
+    {
+        var environment = PgTools.EnvironmentFor(target, "iamvet-schema pg_dump");
+        if (serverMajor >= 14)
+        {
+            environment["PGOPTIONS"] = "-c client_connection_check_interval=1000";
+        }
+
+        return environment;
     }
 
     public static async Task<string> Sha256Async(string path, CancellationToken cancellationToken)

@@ -70,8 +70,13 @@ public static partial class PgTools
     /// line of standard error as it comes; a line it returns true for was only progress (a
     /// <c>--verbose</c> line) and is left out of <see cref="ToolRun.StandardError"/>.
     /// </summary>
+    /// <para>
+    /// When <paramref name="cancellationToken"/> fires (Ctrl-C, SIGTERM) the program is killed, with
+    /// its children, and <see cref="OperationCanceledException"/> is thrown: it must not outlive the
+    /// run that started it.
+    /// </para>
     public static ToolRun Run(string path, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string?>? environment, TimeSpan timeout,
-        Func<string, bool>? progressLine = null)
+        Func<string, bool>? progressLine = null, CancellationToken cancellationToken = default)
     {
         var start = new ProcessStartInfo(path)
         {
@@ -106,6 +111,17 @@ public static partial class PgTools
         };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        using var onCancel = cancellationToken.Register(() =>
+        {
+            try
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+                // it had exited already
+            }
+        });
         if (!process.WaitForExit(timeout))
         {
             process.Kill(entireProcessTree: true);
@@ -114,6 +130,7 @@ public static partial class PgTools
         }
 
         process.WaitForExit();
+        cancellationToken.ThrowIfCancellationRequested();
         return new ToolRun(process.ExitCode, stdout.ToString(), stderr.ToString(), clock.Elapsed);
     }
 

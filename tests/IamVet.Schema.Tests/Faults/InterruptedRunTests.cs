@@ -143,6 +143,36 @@ public sealed class InterruptedRunTests : RunnerTest
         Assert.That(await LogAsync(), Is.EqualTo(new[] { "ROLLED_BACK | finished" }), result.ToString());
     }
 
+    [Test]
+    public async Task Ctrl_C_during_the_backup_stops_pg_dump_removes_its_partial_file_and_logs_the_attempt()
+    {
+        // Given pg_dump will wait on a table another session holds (a table of another schema, which only pg_dump reads)
+        await StallTheMoveAsync();
+        await Database.ExecuteAsync("CREATE SCHEMA app_other; CREATE TABLE app_other.audit_trail (id integer)");
+        var before = await StateAsync();
+        await using var holder = await Database.OpenAsync();
+        await using var transaction = await holder.BeginTransactionAsync();
+        await using (var lockTable = new Npgsql.NpgsqlCommand("LOCK TABLE app_other.audit_trail IN ACCESS EXCLUSIVE MODE", holder, transaction))
+        {
+            await lockTable.ExecuteNonQueryAsync();
+        }
+
+        // When the operator presses Ctrl-C while pg_dump waits
+        using var runner = Start("migrate", "up", "--yes", "--lock-timeout", "5m");
+        var dumper = await Sessions.WaitForAsync(Database, "a.application_name = 'iamvet-schema pg_dump' AND a.wait_event_type = 'Lock'", Patience, "pg_dump waiting for its lock", runner);
+        runner.Interrupt();
+        var result = await runner.WaitAsync(Patience);
+
+        // Then pg_dump is gone, no partial dump is left, nothing changed, and the attempt is logged
+        Assert.That(result.ExitCode, Is.EqualTo(4), result.ToString());
+        Assert.That(result.Output, Does.Contain("interrupted (Ctrl-C or SIGTERM) during Backup"), result.ToString());
+        Assert.That(await Sessions.GoneWithinAsync(Database, dumper, Patience), Is.True, "pg_dump's session outlived the run");
+        Assert.That(BackupFiles(), Is.Empty, "no partial dump may be left behind");
+        await transaction.RollbackAsync();
+        Assert.That(await StateAsync(), Is.EqualTo(before), "the database changed\n" + result);
+        Assert.That(await LogAsync(), Is.EqualTo(new[] { "ABORTED | finished" }), result.ToString());
+    }
+
     /// <summary>Audit columns, the seed rows, and a trigger that stalls the move in hospitals; returns the state to compare with.</summary>
     private async Task<List<string>> StallTheMoveAsync()
     {
