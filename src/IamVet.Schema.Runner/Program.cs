@@ -59,6 +59,13 @@ catch (PipelineStopped ex)
     await Console.Error.WriteLineAsync($"error: {ex.Message}");
     return Fail(ex.ExitCode, ex.Message, ex.LogStatus);
 }
+catch (Npgsql.PostgresException ex) when (ex.SqlState == Npgsql.PostgresErrorCodes.InsufficientPrivilege)
+{
+    // A read-only command (status, verify, …) whose role may not read a table it needs: a refusal, not a bug.
+    var message = $"the role may not read what this command needs ({ex.MessageText}); `check` lists every privilege a migration needs";
+    await Console.Error.WriteLineAsync($"error: {message}");
+    return Fail(ExitCodes.Refused, message);
+}
 catch (Exception ex) when (ex is not OutOfMemoryException)
 {
     await Console.Error.WriteLineAsync($"unexpected error: {ex.Message}");

@@ -152,6 +152,33 @@ public sealed class BadInputTests : RunnerTest
         Assert.That(BackupFiles(), Is.Empty, "a refused run takes no backup");
     }
 
+    [TestCase("status", TestName = "Exit_3_for_status_with_a_role_that_may_not_read_the_migration_history")]
+    [TestCase("verify", TestName = "Exit_3_for_verify_with_a_role_that_may_not_read_the_migration_history")]
+    public async Task A_read_only_command_whose_role_may_not_read_is_refused_not_an_unexpected_error(string command)
+    {
+        // Given a normalized database and a role with no privileges on its tables
+        await Migrator.UpToAsync(Database, Migrator.Baseline);
+        await LegacyRows.InsertAsync(Database, SeedRows);
+        var role = $"iamvet_noprivs_{Guid.NewGuid():N}";
+        var secret = $"Pw-{Guid.NewGuid():N}";
+        await ExecuteAsAdminAsync($"CREATE ROLE \"{role}\" LOGIN PASSWORD '{secret}'");
+        try
+        {
+            // When
+            var result = await RunAsync(
+                new Dictionary<string, string?> { [ConnectionSettings.EnvironmentVariable] = With(b => { b.Username = role; b.Password = secret; }) },
+                command);
+
+            // Then
+            Assert.That(result.ExitCode, Is.EqualTo(3), result.ToString());
+            Assert.That(result.Output, Does.Contain("the role may not read what this command needs").And.Contain("permission denied for table"), result.ToString());
+        }
+        finally
+        {
+            await ExecuteAsAdminAsync($"DROP ROLE IF EXISTS \"{role}\"");
+        }
+    }
+
     /// <summary>The console table wraps long lines: compare the text with its line breaks and table borders taken out.</summary>
     private static string Flattened(string output) =>
         string.Join(" ", output.Split('\n').Select(line => line.Trim().Trim('│').Trim())).Replace("  ", " ", StringComparison.Ordinal);
