@@ -123,7 +123,7 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
         }
         catch (Exception failure) when (failure is not OutOfMemoryException)
         {
-            context.Stages.Add(new StageResult(stage.Name, StageStatus.Fail, clock.Elapsed, failure.Message, []));
+            context.Stages.Add(new StageResult(stage.Name, StageStatus.Fail, clock.Elapsed, failure.Message, (failure as PipelineStopped)?.Notes ?? []));
             throw;
         }
     }

@@ -11,6 +11,9 @@ public abstract class PipelineStopped(string message, int exitCode, string logSt
 
     /// <summary>The migration_log status this outcome is recorded with.</summary>
     public string LogStatus { get; } = logStatus;
+
+    /// <summary>Details the stopping stage shows under its result (e.g. the audit's warnings beside the finding that refused the run).</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
 }
 
 /// <summary>Pre-flight or the data audit refused the run; nothing changed (exit 3).</summary>

@@ -53,6 +53,25 @@ public sealed class AuditAlongsideTests : RunnerTest
         Assert.That(Findings($$"""{"audit": {{logged}}}"""), Is.EquivalentTo(checkFindings));
     }
 
+    [Test]
+    public async Task A_refused_migrate_up_lists_every_finding_the_warnings_too()
+    {
+        // Given a dirty database with a HOSPITAL without hospitalName (blocking) and side-table warnings
+        var seed = await RunAsync("seed", "--users", "400", "--dirty", "--yes");
+        Assert.That(seed.ExitCode, Is.Zero, seed.ToString());
+
+        // When
+        var up = await RunAsync("migrate", "up", "--yes", "--no-backup");
+
+        // Then refused (exit 3), and the Data audit stage lists the blocking finding and every warning
+        Assert.That(up.ExitCode, Is.EqualTo(3), up.ToString());
+        var output = string.Join(" ", up.StandardOutput.Split('\n').Select(line => line.Trim().Trim('│').Trim()));
+        foreach (var code in SideTableWarnings.Append("hospital-without-name").Append("student-with-license-image"))
+        {
+            Assert.That(output, Does.Contain($"[{code}]"), up.ToString());
+        }
+    }
+
     /// <summary>code → "count: first ids" of every finding in a --json document.</summary>
     private static Dictionary<string, string> Findings(string json)
     {

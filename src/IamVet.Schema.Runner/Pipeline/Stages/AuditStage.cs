@@ -24,13 +24,24 @@ public sealed class AuditStage : IStage
         context.AuditChecksLeftToMigration = !context.Options.CheckOnly && DataAudit.HasAlongsideChecks(context.Plan!);
         var findings = await DataAudit.RunAsync(context.LockConnection!, context.Plan!, context.ConnectionStringFor("audit"), cancellationToken,
             leaveAlongsideChecks: context.AuditChecksLeftToMigration);
+        var blocking = findings.Where(f => f.Severity == FindingSeverity.Blocking).ToList();
+        if (blocking.Count > 0 && context.AuditChecksLeftToMigration)
+        {
+            // Refused: there will be no migration to compute the rest alongside. Every finding is
+            // listed now, so the operator fixes them all before the next attempt.
+            context.AuditChecksLeftToMigration = false;
+            findings = await DataAudit.RunAsync(context.LockConnection!, context.Plan!, context.ConnectionStringFor("audit"), cancellationToken);
+        }
+
         context.AuditFindings.AddRange(findings);
         context.Details["audit"] = ToJson(findings);
-
-        var blocking = findings.Where(f => f.Severity == FindingSeverity.Blocking).ToList();
         if (blocking.Count > 0)
         {
-            throw new PreflightFailed("the data audit found rows the migration cannot take: " + string.Join(" ", blocking.Select(Describe)));
+            // Every finding is listed under the stage (the warnings too: they are the next thing to fix).
+            throw new PreflightFailed("the data audit found rows the migration cannot take: " + string.Join(" ", blocking.Select(Describe)))
+            {
+                Notes = findings.Select(Describe).ToList(),
+            };
         }
 
         return Result(context, TimeSpan.Zero);
