@@ -88,7 +88,7 @@ public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
     public static void Preview(string connectionString, MigrationPlan plan, TextWriter output)
     {
         using var sqlLogger = new SqlScriptFluentMigratorLoggerProvider(
-            output, new SqlScriptFluentMigratorLoggerOptions { OutputSemicolonDelimiter = true }, disposeWriter: false);
+            output, new SqlScriptFluentMigratorLoggerOptions { OutputSemicolonDelimiter = false }, disposeWriter: false);
         using var previewLogging = LoggerFactory.Create(logging => logging.AddProvider(sqlLogger));
         using var services = BuildServices(connectionString, previewOnly: true, previewLogging);
         using var scope = services.CreateScope();

@@ -20,6 +20,7 @@ public sealed class PreviewTests : RunnerTest
         // Then
         Assert.That(result.ExitCode, Is.Zero, result.ToString());
         Assert.That(result.StandardOutput, Does.Contain("CREATE TABLE veterinarians"), result.ToString());
+        Assert.That(result.StandardOutput, Does.Not.Contain(";;"), "every statement ends with one semicolon");
         Assert.That(PgClient.DumpPlain(Database.ConnectionString), Is.EqualTo(before), "preview up changed the database");
     }
 
