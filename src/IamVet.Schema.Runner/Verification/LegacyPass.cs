@@ -147,7 +147,7 @@ public static class LegacyPass
         await readers.NarrowToAsync(1, cancellationToken);
         var sideJobs = TableFingerprints.LegacyTables.Where(t => t != "users")
             .Select(table => (Func<NpgsqlConnection, NpgsqlTransaction, Task<Pass>>)((c, t) =>
-                SideTablePassAsync(c, t, table, projections.FirstOrDefault(p => p.SideTable == table), fullTables: true, $"(SELECT id, \"userType\", \"isActive\" FROM {HospitalUsersCopy})", cancellationToken)))
+                SideTablePassAsync(c, t, table, projections.FirstOrDefault(p => p.SideTable == table), fullTables: true, HospitalUsersFromCopy, cancellationToken)))
             .ToList();
         return CombineAsync(Sum(usersParts), readers.RunAsync(sideJobs, cancellationToken));
 
@@ -170,6 +170,8 @@ public static class LegacyPass
         """;
 
     private const string HospitalUsers = """(SELECT id, "userType", "isActive" FROM users WHERE "userType" = 'HOSPITAL')""";
+
+    private const string HospitalUsersFromCopy = $"""(SELECT id, "userType", "isActive" FROM {HospitalUsersCopy})""";
 
     private sealed record Pass(IReadOnlyList<TableFingerprint> Full, IReadOnlyList<(string Table, LegacySide Side)> Sides);
 
