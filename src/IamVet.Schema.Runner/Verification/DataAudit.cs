@@ -193,6 +193,35 @@ public static class DataAudit
             findings.AddRange(await ImagesTheLegacyForeignKeyRefusesAsync(connection, cancellationToken));
         }
 
+        // users."universityEmail" and "businessNumber" are UNIQUE. The rollback writes each profile's
+        // value back to its own user, and leaves the legacy value of a user who has no such profile
+        // (a deleted one, or another type's dirty data): when a profile now holds that same value,
+        // the write would violate the unique index halfway through. Named before anything changes.
+        foreach (var (version, table, column, code) in new[]
+                 {
+                     (202509290400L, "veterinary_students", "universityEmail", "university-email-held-by-another-user"),
+                     (202509290500L, "hospitals", "businessNumber", "business-number-held-by-another-user"),
+                 })
+        {
+            if (plan.Direction != MigrationDirection.Down || !versions.Contains(version) || !await TableExistsAsync(connection, table, cancellationToken))
+            {
+                continue;
+            }
+
+            var (count, ids) = await CountAsync(connection, $"""
+                SELECT u.id FROM users u
+                JOIN {table} p ON p."{column}" = u."{column}" AND p."userId" <> u.id
+                WHERE NOT EXISTS (SELECT FROM {table} own WHERE own."userId" = u.id)
+                """, cancellationToken);
+            if (count > 0)
+            {
+                findings.Add(new AuditFinding(code, FindingSeverity.Blocking,
+                    $"users without a {table} row whose legacy \"{column}\" another user's {table} row now holds: the rollback would give that user the value, " +
+                    $"which users.\"{column}\" allows once. Clear it on these users (or give them their profile back) first.",
+                    count, ids));
+            }
+        }
+
         return findings;
     }
 
