@@ -134,36 +134,15 @@ public static class DataAudit
             return findings; // an empty database: the baseline in this plan creates the tables, there is no data yet
         }
 
-        // One statement per table the checks read: users, then each side table (and the cleanup's).
-        var groups = Checks.Where(c => c.Direction == plan.Direction && versions.Contains(c.Version) && !(leaveAlongsideChecks && c.AlongsideMigration))
-            .GroupBy(c => c.UsersCondition is null ? c.Version : 0)
-            .Select(g => g.ToList())
-            .ToList();
-        var counted = new List<(long Count, IReadOnlyList<string> Ids)>[groups.Count];
-        if (moreConnections is null || groups.Count < 2)
+        // One statement per table the checks read: users, then each side table (and the cleanup's);
+        // then the checks of a down. Each is a job; two connections take them in turn.
+        var jobs = new List<Func<NpgsqlConnection, Task<List<AuditFinding>>>>();
+        foreach (var group in Checks.Where(c => c.Direction == plan.Direction && versions.Contains(c.Version) && !(leaveAlongsideChecks && c.AlongsideMigration))
+                     .GroupBy(c => c.UsersCondition is null ? c.Version : 0)
+                     .Select(g => g.ToList()))
         {
-            for (var i = 0; i < groups.Count; i++)
-            {
-                counted[i] = await CountAllAsync(connection, groups[i], cancellationToken);
-            }
+            jobs.Add(async worker => Found(group, await CountAllAsync(worker, group, cancellationToken)).ToList());
         }
-        else
-        {
-            // Two connections (this one and one more) take the statements in turn: two backends,
-            // each on one core, is what a two-core server can run side by side.
-            await using var other = new NpgsqlConnection(moreConnections);
-            await other.OpenAsync(cancellationToken);
-            var next = -1;
-            await Task.WhenAll(new[] { connection, other }.Select(async worker =>
-            {
-                for (var i = Interlocked.Increment(ref next); i < groups.Count; i = Interlocked.Increment(ref next))
-                {
-                    counted[i] = await CountAllAsync(worker, groups[i], cancellationToken);
-                }
-            }));
-        }
-
-        findings.AddRange(Found(groups.SelectMany(g => g), counted.SelectMany(c => c)));
 
         if (plan.Direction == MigrationDirection.Down && versions.Contains(202509290200))
         {
@@ -178,19 +157,21 @@ public static class DataAudit
             }
 
             var sql = $"""SELECT u.id FROM users u WHERE u."realName" IS NULL{string.Concat(profiles.Select(p => " AND " + p))}""";
-            var (count, ids) = await CountAsync(connection, sql, cancellationToken);
-            if (count > 0)
+            jobs.Add(async worker =>
             {
-                findings.Add(new AuditFinding("user-without-real-name", FindingSeverity.Blocking,
-                    "users without realName and without a profile to take it from: users.realName cannot become NOT NULL again. Give them a realName (or delete them) first.",
-                    count, ids));
-            }
+                var (count, ids) = await CountAsync(worker, sql, cancellationToken);
+                return count == 0
+                    ? []
+                    : [new AuditFinding("user-without-real-name", FindingSeverity.Blocking,
+                        "users without realName and without a profile to take it from: users.realName cannot become NOT NULL again. Give them a realName (or delete them) first.",
+                        count, ids)];
+            });
         }
 
         if (plan.Direction == MigrationDirection.Down && versions.Contains(202509290600)
             && await TableExistsAsync(connection, "hospital_images", cancellationToken))
         {
-            findings.AddRange(await ImagesTheLegacyForeignKeyRefusesAsync(connection, cancellationToken));
+            jobs.Add(worker => ImagesTheLegacyForeignKeyRefusesAsync(worker, cancellationToken));
         }
 
         // users."universityEmail" and "businessNumber" are UNIQUE. The rollback writes each profile's
@@ -208,20 +189,47 @@ public static class DataAudit
                 continue;
             }
 
-            var (count, ids) = await CountAsync(connection, $"""
-                SELECT u.id FROM users u
-                JOIN {table} p ON p."{column}" = u."{column}" AND p."userId" <> u.id
-                WHERE NOT EXISTS (SELECT FROM {table} own WHERE own."userId" = u.id)
-                """, cancellationToken);
-            if (count > 0)
+            jobs.Add(async worker =>
             {
-                findings.Add(new AuditFinding(code, FindingSeverity.Blocking,
-                    $"users without a {table} row whose legacy \"{column}\" another user's {table} row now holds: the rollback would give that user the value, " +
-                    $"which users.\"{column}\" allows once. Clear it on these users (or give them their profile back) first.",
-                    count, ids));
-            }
+                var (count, ids) = await CountAsync(worker, $"""
+                    SELECT u.id FROM users u
+                    JOIN {table} p ON p."{column}" = u."{column}" AND p."userId" <> u.id
+                    WHERE NOT EXISTS (SELECT FROM {table} own WHERE own."userId" = u.id)
+                    """, cancellationToken);
+                return count == 0
+                    ? []
+                    : [new AuditFinding(code, FindingSeverity.Blocking,
+                        $"users without a {table} row whose legacy \"{column}\" another user's {table} row now holds: the rollback would give that user the value, " +
+                        $"which users.\"{column}\" allows once. Clear it on these users (or give them their profile back) first.",
+                        count, ids)];
+            });
         }
 
+        var found = new List<AuditFinding>[jobs.Count];
+        if (moreConnections is null || jobs.Count < 2)
+        {
+            for (var i = 0; i < jobs.Count; i++)
+            {
+                found[i] = await jobs[i](connection);
+            }
+        }
+        else
+        {
+            // Two connections (this one and one more) take the statements in turn: two backends,
+            // each on one core, is what a two-core server can run side by side.
+            await using var other = new NpgsqlConnection(moreConnections);
+            await other.OpenAsync(cancellationToken);
+            var next = -1;
+            await Task.WhenAll(new[] { connection, other }.Select(async worker =>
+            {
+                for (var i = Interlocked.Increment(ref next); i < jobs.Count; i = Interlocked.Increment(ref next))
+                {
+                    found[i] = await jobs[i](worker);
+                }
+            }));
+        }
+
+        findings.AddRange(found.SelectMany(f => f));
         return findings;
     }
 
