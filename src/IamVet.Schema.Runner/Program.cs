@@ -10,6 +10,9 @@ using Spectre.Console;
 var verbose = Environment.GetEnvironmentVariable("IAMVET_SCHEMA_VERBOSE") is "1";
 using var loggerFactory = LoggerFactory.Create(logging => logging
     .SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning)
+    // A failed migration is reported by the runner in one sentence (and in migration_log); FluentMigrator's
+    // own error line repeats the whole SQL script and a stack trace, so it is shown only when verbose.
+    .AddFilter("FluentMigrator", verbose ? LogLevel.Information : LogLevel.None)
     .AddSimpleConsole(console => console.SingleLine = true)
     .AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace));
 if (Console.IsOutputRedirected)
