@@ -80,11 +80,9 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // Ctrl-C / SIGTERM before the migration (the migrate stage reports its own interruption,
-            // rolled back): whatever the stage started has stopped, nothing changed.
-            var stage = context.Stages.LastOrDefault()?.Stage ?? "start";
-            summary = new RunSummary(stage == "Backup" ? ExitCodes.BackupFailed : ExitCodes.Refused, LogStatuses.Aborted,
-                $"interrupted (Ctrl-C or SIGTERM) during {stage}{(stage == "Backup" ? " (pg_dump stopped, its partial file removed)" : "")}; nothing changed", context);
+            // Ctrl-C / SIGTERM between stages (inside one, the stage says so: see RunStageAsync).
+            var interrupted = new Interrupted(context.Stages.LastOrDefault()?.Stage ?? "start", ExitCodes.Refused);
+            summary = new RunSummary(interrupted.ExitCode, interrupted.LogStatus, interrupted.Message, context);
         }
         catch (Configuration.ConfigurationException usage)
         {
@@ -120,6 +118,13 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
             var outcome = await LockWaitGaveUpAsync(context, failure, cancellationToken);
             context.Stages.Add(new StageResult(stage.Name, StageStatus.Fail, clock.Elapsed, outcome.Message, []));
             throw outcome;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Ctrl-C / SIGTERM in a stage that does not report it itself (the backup and the migration do).
+            var interrupted = new Interrupted(stage.Name, ExitCodes.Refused);
+            context.Stages.Add(new StageResult(stage.Name, StageStatus.Fail, clock.Elapsed, interrupted.Message, []));
+            throw interrupted;
         }
         catch (Exception failure) when (failure is not OutOfMemoryException)
         {

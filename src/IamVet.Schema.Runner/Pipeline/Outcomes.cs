@@ -32,6 +32,14 @@ public sealed class MigrationFailed(string message, Exception? inner = null)
 public sealed class VerificationFailed(string message)
     : PipelineStopped(message, ExitCodes.VerificationFailed, LogStatuses.RolledBack);
 
+/// <summary>
+/// Ctrl-C or SIGTERM stopped the run before the migration; what the stage had started (a pg_dump,
+/// a query) was stopped with it and nothing changed. Logged ABORTED, with the exit code of a
+/// failure of that stage (4 in the backup, 3 before it).
+/// </summary>
+public sealed class Interrupted(string stage, int exitCode, string detail = "")
+    : PipelineStopped($"interrupted (Ctrl-C or SIGTERM) during {stage}{detail}; nothing changed", exitCode, LogStatuses.Aborted);
+
 /// <summary>Another run holds the migration lock (exit 7).</summary>
 public sealed class LockHeld(string message)
     : PipelineStopped(message, ExitCodes.Locked, LogStatuses.Refused);

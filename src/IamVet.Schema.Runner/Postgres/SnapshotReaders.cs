@@ -29,10 +29,10 @@ public sealed class SnapshotReaders : IAsyncDisposable
 
     /// <summary>
     /// How many readers a verification opens. Each runs its queries without PostgreSQL's parallel
-    /// workers: two backends, each on one core, finished the five legacy passes of a million users
-    /// soonest on the two-core benchmark machine (three readers, or parallel workers on top,
-    /// only made them compete for the cores), and leave a production server's other cores to the
-    /// application.
+    /// workers: two backends, each on one core, finished the reads before the first migration
+    /// soonest on the two-core benchmark machine (three readers, or parallel workers on top, only
+    /// made them compete for the cores), and leave a production server's other cores to the
+    /// application. What runs alongside the migrations uses one (<see cref="NarrowToAsync"/>).
     /// </summary>
     public const int DefaultCount = 2;
 

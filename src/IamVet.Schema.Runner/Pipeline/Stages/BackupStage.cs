@@ -39,6 +39,10 @@ public sealed class BackupStage : IStage
                 : await ProgressDisplay.RunAsync("backup: tables dumped", 1, progress =>
                     writer.WriteAsync(context.Connection, context.Options.BackupDirectory, label, extra, cancellationToken, progress));
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new Interrupted(Name, ExitCodes.BackupFailed, " (pg_dump stopped, its partial file removed)");
+        }
         catch (Exception ex) when (ex is BackupException or IOException or UnauthorizedAccessException)
         {
             throw new BackupFailed($"backup failed, nothing was changed: {ex.Message}", ex);
