@@ -1,8 +1,5 @@
 using System.CommandLine;
 using IamVet.Schema.Runner.Cli;
-using IamVet.Schema.Runner.Configuration;
-using IamVet.Schema.Runner.Pipeline;
-using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
 // Human output goes to stdout; logs (FluentMigrator's included) go to stderr.
@@ -28,7 +25,7 @@ root.Subcommands.Add(VerifyCommand.Create());
 root.Subcommands.Add(PreviewCommand.Create());
 root.Subcommands.Add(BaselineCommand.Create(loggerFactory));
 root.Subcommands.Add(SeedCommand.Create(loggerFactory));
-root.Subcommands.Add(BackupCommand.Create());
+root.Subcommands.Add(BackupCommand.Create(loggerFactory));
 root.Subcommands.Add(RestoreCommand.Create());
 root.Subcommands.Add(RehearseCommand.Create(loggerFactory));
 

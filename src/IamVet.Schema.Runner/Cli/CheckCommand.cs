@@ -1,8 +1,4 @@
 using System.CommandLine;
-using IamVet.Schema.Runner.Engine;
-using IamVet.Schema.Runner.Pipeline;
-using IamVet.Schema.Runner.Pipeline.Reporting;
-using Microsoft.Extensions.Logging;
 
 namespace IamVet.Schema.Runner.Cli;
 
@@ -14,10 +10,8 @@ public static class CheckCommand
 
     public static Command Create(ILoggerFactory loggerFactory)
     {
-        var command = new Command("check", "Pre-flight and data audit only: what `migrate up` would refuse or warn about; changes nothing");
-        command.Options.Add(Down);
-        command.Options.Add(Cleanup);
-        CommonOptions.AddRunOptions(command);
+        var command = CommonOptions.Define("check", "Pre-flight and data audit only: what `migrate up` would refuse or warn about; changes nothing",
+            [Down, Cleanup, .. CommonOptions.RunOptions]);
         command.SetAction(async (parse, cancel) =>
         {
             var direction = parse.GetValue(Down) ? MigrationDirection.Down : MigrationDirection.Up;

@@ -1,10 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
-using System.Globalization;
 using System.Text.RegularExpressions;
-using IamVet.Schema.Runner.Configuration;
-using IamVet.Schema.Runner.Engine;
-using IamVet.Schema.Runner.Pipeline;
 
 namespace IamVet.Schema.Runner.Cli;
 
@@ -13,7 +9,7 @@ public static partial class CommonOptions
 {
     public static readonly Option<string?> Connection = new("--connection", "-c")
     {
-        Description = "Npgsql connection string (else env IAMVET_SCHEMA_CONNECTION, else ConnectionStrings:IamVet in appsettings.json / appsettings.{DOTNET_ENVIRONMENT}.json)",
+        Description = "PostgreSQL connection string, e.g. \"Host=…;Database=…;Username=…\" (else env IAMVET_SCHEMA_CONNECTION, else ConnectionStrings:IamVet in appsettings.json / appsettings.{DOTNET_ENVIRONMENT}.json)",
     };
 
     public static readonly Option<string> BackupDirectory = new("--backup-dir")
@@ -61,27 +57,25 @@ public static partial class CommonOptions
         Description = "Bytes that must be free in the backup directory (default: estimated dump size with a 20% margin)",
     };
 
-    /// <summary>The options of a command that may change a database.</summary>
-    public static void AddRunOptions(Command command)
+    /// <summary>The options of <c>migrate up/down</c> and <c>check</c>.</summary>
+    public static readonly Option[] RunOptions = [Connection, BackupDirectory, NoBackup, Yes, Json, LockTimeout, StatementTimeout, RequireIdle, MinFreeSpace];
+
+    /// <summary>A command named <paramref name="name"/> that offers exactly <paramref name="options"/>, in that order.</summary>
+    public static Command Define(string name, string description, params IEnumerable<Option> options)
     {
-        foreach (var option in new Option[] { Connection, BackupDirectory, NoBackup, Yes, Json, LockTimeout, StatementTimeout, RequireIdle, MinFreeSpace })
+        var command = new Command(name, description);
+        foreach (var option in options)
         {
             command.Options.Add(option);
         }
+
+        return command;
     }
 
-    /// <summary>The options of a read-only command.</summary>
-    public static void AddReadOptions(Command command)
-    {
-        command.Options.Add(Connection);
-        command.Options.Add(Json);
-        command.Options.Add(LockTimeout);
-    }
-
-    public static RunOptions ToRunOptions(ParseResult parse, string commandName, MigrationDirection direction = MigrationDirection.Up) => new()
+    public static Pipeline.RunOptions ToRunOptions(ParseResult parse, string commandName, MigrationDirection direction = MigrationDirection.Up) => new()
     {
         CommandName = commandName,
-        ConnectionString = ConnectionSettings.Resolve(parse.GetValue(Connection)).ConnectionString,
+        Target = ConnectionSettings.Resolve(parse.GetValue(Connection)),
         Direction = direction,
         BackupDirectory = parse.GetValue(BackupDirectory) ?? "backups",
         NoBackup = parse.GetValue(NoBackup),
@@ -97,7 +91,7 @@ public static partial class CommonOptions
     /// Asks before a command that changes the database. Without --yes and without a terminal it
     /// refuses (exit 2) rather than hang on a prompt nobody can answer.
     /// </summary>
-    public static bool Confirm(RunOptions options, string what)
+    public static bool Confirm(Pipeline.RunOptions options, string what)
     {
         if (options.Yes)
         {
@@ -109,8 +103,7 @@ public static partial class CommonOptions
             throw new ConfigurationException($"refusing to {what} without --yes: there is no terminal to confirm on");
         }
 
-        var target = new Npgsql.NpgsqlConnectionStringBuilder(options.ConnectionString);
-        Console.Error.Write($"{what} on database \"{target.Database}\" at {target.Host}:{target.Port}? [y/N] ");
+        Console.Error.Write($"{what} on database \"{options.Target.Database}\" at {options.Target.Server}? [y/N] ");
         var answer = Console.ReadLine();
         return answer is not null && (answer.Trim().Equals("y", StringComparison.OrdinalIgnoreCase) || answer.Trim().Equals("yes", StringComparison.OrdinalIgnoreCase));
     }

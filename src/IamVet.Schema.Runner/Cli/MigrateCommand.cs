@@ -1,8 +1,4 @@
 using System.CommandLine;
-using IamVet.Schema.Runner.Engine;
-using IamVet.Schema.Runner.Pipeline;
-using IamVet.Schema.Runner.Pipeline.Reporting;
-using Microsoft.Extensions.Logging;
 
 namespace IamVet.Schema.Runner.Cli;
 
@@ -18,16 +14,10 @@ public static class MigrateCommand
 
     public static Command Create(ILoggerFactory loggerFactory)
     {
-        var up = new Command("up", "Apply pending migrations through the pipeline (stops before the cleanup unless --cleanup)");
-        up.Options.Add(To);
-        up.Options.Add(Cleanup);
-        CommonOptions.AddRunOptions(up);
+        var up = CommonOptions.Define("up", "Apply pending migrations through the pipeline (stops before the cleanup unless --cleanup)", [To, Cleanup, .. CommonOptions.RunOptions]);
         up.SetAction((parse, cancel) => RunAsync(parse, MigrationDirection.Up, loggerFactory, cancel));
 
-        var down = new Command("down", "Roll back applied migrations (default: to the legacy baseline), putting every value back");
-        down.Options.Add(To);
-        down.Options.Add(Steps);
-        CommonOptions.AddRunOptions(down);
+        var down = CommonOptions.Define("down", "Roll back applied migrations (default: to the legacy baseline), putting every value back", [To, Steps, .. CommonOptions.RunOptions]);
         down.SetAction((parse, cancel) => RunAsync(parse, MigrationDirection.Down, loggerFactory, cancel));
 
         var migrate = new Command("migrate", "Move the database between the legacy and normalized shapes");

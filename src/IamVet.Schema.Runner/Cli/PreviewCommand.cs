@@ -1,8 +1,4 @@
 using System.CommandLine;
-using IamVet.Schema.Runner.Configuration;
-using IamVet.Schema.Runner.Engine;
-using IamVet.Schema.Runner.Pipeline;
-using IamVet.Schema.Runner.Postgres;
 
 namespace IamVet.Schema.Runner.Cli;
 
@@ -19,39 +15,20 @@ public static class PreviewCommand
         var command = new Command("preview", "Print the SQL that `migrate up` or `migrate down` would run; executes nothing");
         foreach (var direction in new[] { MigrationDirection.Up, MigrationDirection.Down })
         {
-            var sub = new Command(direction == MigrationDirection.Up ? "up" : "down", $"Preview `migrate {direction.ToString().ToLowerInvariant()}`");
-            sub.Options.Add(To);
-            sub.Options.Add(direction == MigrationDirection.Up ? Cleanup : Steps);
-            sub.Options.Add(Output);
-            sub.Options.Add(CommonOptions.Connection);
+            var sub = CommonOptions.Define(direction == MigrationDirection.Up ? "up" : "down", $"Preview `migrate {direction.ToString().ToLowerInvariant()}`",
+                To, direction == MigrationDirection.Up ? Cleanup : Steps, Output, CommonOptions.Connection);
             sub.SetAction(async (parse, cancel) =>
             {
-                var connection = ConnectionSettings.Resolve(parse.GetValue(CommonOptions.Connection));
-                IReadOnlyList<long> applied;
-                await using (var db = await ReadOnlyConnection.OpenAsync(connection, "preview", cancel))
-                {
-                    applied = await VersionHistory.ReadAppliedAsync(db, cancel);
-                }
-
-                MigrationPlan plan;
-                try
-                {
-                    plan = direction == MigrationDirection.Up
-                        ? MigrationPlanner.PlanUp(applied, parse.GetValue(To), parse.GetValue(Cleanup) ? ["--cleanup"] : [])
-                        : MigrationPlanner.PlanDown(applied, parse.GetValue(To), parse.GetValue(Steps));
-                }
-                catch (MigrationPlanningException ex)
-                {
-                    throw new ConfigurationException(ex.Message);
-                }
-
+                var target = ConnectionSettings.Resolve(parse.GetValue(CommonOptions.Connection));
+                var plan = await Inspection.PlanAsync(target, direction, parse.GetValue(To), parse.GetValue(Steps),
+                    direction == MigrationDirection.Up && parse.GetValue(Cleanup) ? ["--cleanup"] : [], cancel);
                 var file = parse.GetValue(Output);
                 var writer = file is null ? Console.Out : new StreamWriter(file.FullName);
-                await writer.WriteLineAsync($"-- iamvet-schema preview: migrate {direction.ToString().ToLowerInvariant()} on {connection.Database}, " +
+                await writer.WriteLineAsync($"-- iamvet-schema preview: migrate {direction.ToString().ToLowerInvariant()} on {target.Database}, " +
                                             $"{plan.Steps.Count} migration(s): {string.Join(", ", plan.Steps.Select(s => s.Version))}");
                 if (!plan.IsEmpty)
                 {
-                    MigrationExecutor.Preview(new Npgsql.NpgsqlConnectionStringBuilder(connection.ConnectionString) { ApplicationName = "iamvet-schema preview" }.ConnectionString, plan, writer);
+                    await Inspection.PreviewAsync(target, plan, writer);
                 }
 
                 await writer.FlushAsync(cancel);

@@ -1,10 +1,5 @@
 using System.CommandLine;
-using System.Text.Json.Nodes;
-using IamVet.Schema.Runner.Configuration;
-using IamVet.Schema.Runner.Pipeline;
-using IamVet.Schema.Runner.Pipeline.Reporting;
 using IamVet.Schema.Runner.Seeding;
-using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
 namespace IamVet.Schema.Runner.Cli;
@@ -15,23 +10,19 @@ public static class SeedCommand
     private static readonly Option<long> Users = new("--users") { Description = "How many users to create", DefaultValueFactory = _ => 10_000 };
     private static readonly Option<bool> Dirty = new("--dirty")
     {
-        Description = "Also add one of each kind of dirty row from DOMAIN.md (including a HOSPITAL without hospitalName, which blocks `migrate up`)",
+        Description = "Also add dirty rows (ids start with dirty_) of the kinds docs/domain.md lists, including a HOSPITAL without hospitalName, which blocks `migrate up`",
     };
 
     public static Command Create(ILoggerFactory loggerFactory)
     {
-        var command = new Command("seed", "Fill an empty database with realistic legacy data (Korean names and addresses, the three user types, side rows); never for production");
-        command.Options.Add(Users);
-        command.Options.Add(Dirty);
-        command.Options.Add(CommonOptions.Connection);
-        command.Options.Add(CommonOptions.Json);
-        command.Options.Add(CommonOptions.Yes);
+        var command = CommonOptions.Define("seed", "Fill an empty database with realistic legacy data (Korean names and addresses, the three user types, side rows); never for production",
+            Users, Dirty, CommonOptions.Connection, CommonOptions.Json, CommonOptions.Yes);
         command.SetAction(async (parse, cancel) =>
         {
             var target = ConnectionSettings.Resolve(parse.GetValue(CommonOptions.Connection));
             var users = parse.GetValue(Users);
             var json = parse.GetValue(CommonOptions.Json);
-            var options = new RunOptions { CommandName = "seed", ConnectionString = target.ConnectionString, Yes = parse.GetValue(CommonOptions.Yes) };
+            var options = new RunOptions { CommandName = "seed", Target = target, Yes = parse.GetValue(CommonOptions.Yes) };
             if (!CommonOptions.Confirm(options, $"seed {users} users"))
             {
                 return ExitCodes.Usage;
@@ -41,12 +32,12 @@ public static class SeedCommand
             SeedResult result;
             if (json)
             {
-                result = await seeder.SeedAsync(target.ConnectionString, users, parse.GetValue(Dirty), null, cancel);
+                result = await seeder.SeedAsync(target, users, parse.GetValue(Dirty), null, cancel);
             }
             else
             {
                 result = await ProgressDisplay.RunAsync($"seeding {users:N0} users", users,
-                    report => seeder.SeedAsync(target.ConnectionString, users, parse.GetValue(Dirty), report, cancel));
+                    report => seeder.SeedAsync(target, users, parse.GetValue(Dirty), report, cancel));
             }
 
             if (json)

@@ -15,7 +15,7 @@ public static class ConnectionSettings
 {
     public const string EnvironmentVariable = "IAMVET_SCHEMA_CONNECTION";
 
-    public static NpgsqlConnectionStringBuilder Resolve(string? fromCommandLine)
+    public static ConnectionTarget Resolve(string? fromCommandLine)
     {
         var (value, source) = Find(fromCommandLine);
         if (string.IsNullOrWhiteSpace(value))
@@ -25,6 +25,11 @@ public static class ConnectionSettings
                 "or set ConnectionStrings:IamVet in appsettings.json");
         }
 
+        return Parse(value, source);
+    }
+
+    internal static ConnectionTarget Parse(string value, string source)
+    {
         NpgsqlConnectionStringBuilder builder;
         try
         {
@@ -41,7 +46,7 @@ public static class ConnectionSettings
             throw new ConfigurationException($"the connection string from {source} names no Database");
         }
 
-        return builder;
+        return new ConnectionTarget(builder, source);
     }
 
     private static (string? Value, string Source) Find(string? fromCommandLine)

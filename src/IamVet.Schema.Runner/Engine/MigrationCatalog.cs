@@ -21,6 +21,12 @@ public static class MigrationCatalog
 
     public static MigrationStep? Find(long version) => All.FirstOrDefault(step => step.Version == version);
 
+    /// <summary>The version of migration <typeparamref name="T"/>, from its <c>[Migration]</c> attribute.</summary>
+    public static long VersionOf<T>()
+        where T : IMigration =>
+        typeof(T).GetCustomAttribute<MigrationAttribute>()?.Version
+        ?? throw new InvalidOperationException($"{typeof(T).Name} has no [Migration] attribute");
+
     internal static IReadOnlyList<MigrationStep> Load(Assembly assembly) =>
         assembly.GetTypes()
             .Where(type => typeof(IMigration).IsAssignableFrom(type) && !type.IsAbstract)

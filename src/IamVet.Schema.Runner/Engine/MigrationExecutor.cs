@@ -4,7 +4,6 @@ using FluentMigrator.Runner.Processors;
 using IamVet.Schema.Migrations;
 using Microsoft.Extensions.DependencyInjection;
 using FluentMigrator.Runner.Logging;
-using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace IamVet.Schema.Runner.Engine;

@@ -1,99 +1,28 @@
-using System.Diagnostics;
-using System.Text.Json.Nodes;
-using IamVet.Schema.Runner.Engine;
-using IamVet.Schema.Runner.Pipeline.Stages;
-using IamVet.Schema.Runner.Postgres;
-using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace IamVet.Schema.Runner.Pipeline;
 
-/// <summary>The outcome of one run: exit code, migration_log status, message, and every stage.</summary>
-public sealed record RunSummary(int ExitCode, string Status, string Message, RunContext Context);
+/// <summary>The outcome of one run: exit code, migration_log status, message, what it started from and what its stages returned.</summary>
+public sealed record RunSummary(int ExitCode, string Status, string Message, RunContext Context, RunResults Results);
 
 /// <summary>
-/// The runbook as software: Lock → Pre-flight → Data audit → Backup → Migrate + Verify (one
-/// transaction) → Log → Report, stopping safely at the first problem. Every attempt leaves one
-/// migration_log row, written on the lock connection (autocommit), so a rolled-back attempt
-/// still leaves its row; a RUNNING row left by a killed run is marked ABORTED by the next.
+/// The runbook as software: Lock → Pre-flight → (Log: begin) → Data audit → Backup → Migrate
+/// (+ the audit's side-table checks alongside, then Verify, in one transaction) → (Log: end) →
+/// report, stopping safely at the first problem. Each stage returns a typed result that the
+/// pipeline hands to the stages after it. Every attempt leaves one migration_log row, written on
+/// the lock connection (autocommit), so a rolled-back attempt still leaves its row; a RUNNING row
+/// left by a killed run is marked ABORTED by the next.
 /// </summary>
 public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
 {
-    /// <summary>The migration that gives migration_log its audit columns.</summary>
-    private const long AuditColumnsVersion = 202509290100;
-
     private readonly ILogger logger = loggerFactory.CreateLogger<MigrationPipeline>();
 
+    /// <summary><c>migrate up</c>, <c>migrate down</c> and (<see cref="RunOptions.CheckOnly"/>) <c>check</c>.</summary>
     public async Task<RunSummary> RunAsync(RunOptions options, CancellationToken cancellationToken)
     {
         var context = new RunContext(options);
-        IStage[] stages = options.CheckOnly
-            ? [new LockStage(), new PreflightStage(), new AuditStage()]
-            : [new LockStage(), new PreflightStage(), new AuditStage(), new BackupStage(), new MigrateStage(loggerFactory)];
-
-        RunSummary summary;
-        try
-        {
-            foreach (var stage in stages)
-            {
-                if (context.NothingToDo && stage is not (LockStage or PreflightStage))
-                {
-                    context.Stages.Add(StageResult.Skipped(stage.Name, "nothing to do"));
-                    continue;
-                }
-
-                await RunStageAsync(context, stage, cancellationToken);
-                if (stage is PreflightStage && !options.CheckOnly)
-                {
-                    try
-                    {
-                        await BeginLogAsync(context, cancellationToken);
-                    }
-                    catch (PostgresException failure) when (failure.SqlState == PostgresErrorCodes.LockNotAvailable)
-                    {
-                        throw await LockWaitGaveUpAsync(context, failure, cancellationToken);
-                    }
-                }
-
-                if (stage is MigrateStage && context.VerifyResult is not null)
-                {
-                    context.Stages.Add(context.VerifyResult);
-                }
-            }
-
-            summary = context.NothingToDo
-                ? new RunSummary(ExitCodes.Success, LogStatuses.NothingToDo,
-                    $"nothing to do: the database is already at {context.Plan!.FromVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "no version"}", context)
-                : options.CheckOnly
-                    ? new RunSummary(ExitCodes.Success, LogStatuses.Success, "check passed: nothing was changed", context)
-                    : new RunSummary(ExitCodes.Success, LogStatuses.Success,
-                        $"{options.CommandName}: done, now at {context.Plan!.ResultVersion}", context);
-        }
-        catch (PipelineStopped stopped)
-        {
-            if (stopped is VerificationFailed && context.VerifyResult is not null && !context.Stages.Contains(context.VerifyResult))
-            {
-                context.Stages.Add(context.VerifyResult);
-            }
-
-            summary = new RunSummary(stopped.ExitCode, stopped.LogStatus, stopped.Message, context);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // Ctrl-C / SIGTERM between stages (inside one, the stage says so: see RunStageAsync).
-            var interrupted = new Interrupted(context.Stages.LastOrDefault()?.Stage ?? "start", ExitCodes.Refused);
-            summary = new RunSummary(interrupted.ExitCode, interrupted.LogStatus, interrupted.Message, context);
-        }
-        catch (Configuration.ConfigurationException usage)
-        {
-            summary = new RunSummary(ExitCodes.Usage, LogStatuses.Refused, usage.Message, context);
-        }
-        catch (Exception unexpected) when (unexpected is not OutOfMemoryException && !cancellationToken.IsCancellationRequested)
-        {
-            logger.LogError(unexpected, "unexpected error in {Command}", options.CommandName);
-            summary = new RunSummary(ExitCodes.Unexpected, LogStatuses.Failed, $"unexpected error: {unexpected.Message}", context);
-        }
-
+        var results = new RunResults();
+        var summary = await OutcomeAsync(context, results, () => MigrateAsync(context, results, new StageRunner(context, results), cancellationToken), cancellationToken);
         if (!options.CheckOnly)
         {
             // Also after Ctrl-C / SIGTERM, whose token is cancelled by now: the attempt is still logged.
@@ -101,76 +30,162 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
             await CompleteLogAsync(summary, logging.Token);
         }
 
+        await results.DisposeAsync();
         await context.DisposeAsync();
         return summary;
     }
 
-    private static async Task RunStageAsync(RunContext context, IStage stage, CancellationToken cancellationToken)
+    /// <summary>
+    /// <c>backup</c> (and the first step of <c>rehearse</c>): Lock, the pre-flight a backup needs,
+    /// Backup. It changes nothing, so it writes no migration_log row.
+    /// </summary>
+    public async Task<RunSummary> BackupAsync(RunOptions options, CancellationToken cancellationToken)
     {
-        var clock = Stopwatch.StartNew();
+        var context = new RunContext(options);
+        var results = new RunResults();
+        var stages = new StageRunner(context, results);
+        var summary = await OutcomeAsync(context, results, async () =>
+        {
+            var session = await stages.RunAsync(LockStage.Name, () => LockStage.RunAsync(context, results.Keep, cancellationToken), cancellationToken);
+            var preflight = await stages.RunAsync(PreflightStage.Name, () => PreflightStage.RunForBackupAsync(context, session, cancellationToken), cancellationToken);
+            results.Keep(preflight);
+            var backup = await stages.RunAsync(BackupStage.Name, () => BackupStage.RunAsync(context, preflight, cancellationToken), cancellationToken);
+            results.Keep(backup);
+            return new RunSummary(ExitCodes.Success, LogStatuses.Success, $"backup written: {backup!.DumpPath}", context, results);
+        }, cancellationToken);
+        await results.DisposeAsync();
+        await context.DisposeAsync();
+        return summary;
+    }
+
+    private async Task<RunSummary> MigrateAsync(RunContext context, RunResults results, StageRunner stages, CancellationToken cancellationToken)
+    {
+        var options = context.Options;
+        var session = await stages.RunAsync(LockStage.Name, () => LockStage.RunAsync(context, results.Keep, cancellationToken), cancellationToken);
+        var preflight = await stages.RunAsync(PreflightStage.Name, () => PreflightStage.RunAsync(context, session, cancellationToken), cancellationToken);
+        results.Keep(preflight);
+        var plan = preflight.Plan!;
+        if (!options.CheckOnly)
+        {
+            await BeginLogAsync(context, results, stages, cancellationToken);
+        }
+
+        if (plan.IsEmpty)
+        {
+            foreach (var stage in options.CheckOnly ? [AuditStage.Name] : new[] { AuditStage.Name, BackupStage.Name, MigrateStage.Name })
+            {
+                stages.Skip(stage, "nothing to do");
+            }
+
+            return new RunSummary(ExitCodes.Success, LogStatuses.NothingToDo,
+                $"nothing to do: the database is already at {plan.FromVersion?.ToString(CultureInfo.InvariantCulture) ?? "no version"}", context, results);
+        }
+
+        var audit = await stages.RunAsync(AuditStage.Name, () => AuditStage.RunAsync(context, session, plan, cancellationToken), cancellationToken);
+        results.Keep(audit);
+        if (options.CheckOnly)
+        {
+            return new RunSummary(ExitCodes.Success, LogStatuses.Success, "check passed: nothing was changed", context, results);
+        }
+
+        results.Keep(await stages.RunAsync(BackupStage.Name, () => BackupStage.RunAsync(context, preflight, cancellationToken), cancellationToken));
+        var migration = await stages.RunAsync(MigrateStage.Name,
+            () => MigrateStage.RunAsync(context, session, plan, audit, AuditAlongsideDone, loggerFactory, cancellationToken), cancellationToken);
+        results.Keep(migration);
+        results.Keep(migration.Verification);
+        results.Add(migration.Verification.ToStageResult());
+        return new RunSummary(ExitCodes.Success, LogStatuses.Success, $"{options.CommandName}: done, now at {plan.ResultVersion}", context, results);
+
+        // The audit's side-table checks ran alongside the migrations: its report (and row) is completed with them.
+        void AuditAlongsideDone(IReadOnlyList<AuditFinding> findings, string? notCompleted)
+        {
+            var completed = results.Audit!.WithAlongside(findings, notCompleted);
+            results.Keep(completed);
+            results.Replace(completed.ToStageResult(TimeSpan.Zero));
+        }
+    }
+
+    /// <summary>Runs <paramref name="run"/> and turns how it ended into the run's summary (exit code, status, message).</summary>
+    private async Task<RunSummary> OutcomeAsync(RunContext context, RunResults results, Func<Task<RunSummary>> run, CancellationToken cancellationToken)
+    {
         try
         {
-            var result = await stage.RunAsync(context, cancellationToken);
-            context.Stages.Add(result with { Duration = result.Duration > TimeSpan.Zero ? result.Duration : clock.Elapsed });
+            return await run();
         }
-        catch (PostgresException failure) when (failure.SqlState == PostgresErrorCodes.LockNotAvailable)
+        catch (PipelineStopped stopped)
         {
-            var outcome = await LockWaitGaveUpAsync(context, failure, cancellationToken);
-            context.Stages.Add(new StageResult(stage.Name, StageStatus.Fail, clock.Elapsed, outcome.Message, []));
-            throw outcome;
+            switch (stopped)
+            {
+                case AuditRefused refused:
+                    results.Keep(refused.Report);
+                    break;
+                case VerificationFailed failed:
+                    results.Keep(failed.Report);
+                    results.Add(failed.Report.ToStageResult());
+                    break;
+            }
+
+            return new RunSummary(stopped.ExitCode, stopped.LogStatus, stopped.Message, context, results);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // Ctrl-C / SIGTERM in a stage that does not report it itself (the backup and the migration do).
-            var interrupted = new Interrupted(stage.Name, ExitCodes.Refused);
-            context.Stages.Add(new StageResult(stage.Name, StageStatus.Fail, clock.Elapsed, interrupted.Message, []));
-            throw interrupted;
+            // Ctrl-C / SIGTERM between stages (inside one, the stage says so: see StageRunner).
+            var interrupted = new Interrupted((results.Stages.Count == 0 ? "start" : results.Stages[^1].Stage), ExitCodes.Refused);
+            return new RunSummary(interrupted.ExitCode, interrupted.LogStatus, interrupted.Message, context, results);
         }
-        catch (Exception failure) when (failure is not OutOfMemoryException)
+        catch (ConfigurationException usage)
         {
-            context.Stages.Add(new StageResult(stage.Name, StageStatus.Fail, clock.Elapsed, failure.Message, (failure as PipelineStopped)?.Notes ?? []));
-            throw;
+            return new RunSummary(ExitCodes.Usage, LogStatuses.Refused, usage.Message, context, results);
+        }
+        catch (Exception unexpected) when (unexpected is not OutOfMemoryException && !cancellationToken.IsCancellationRequested)
+        {
+            logger.LogError(unexpected, "unexpected error in {Command}", context.Options.CommandName);
+            return new RunSummary(ExitCodes.Unexpected, LogStatuses.Failed, $"unexpected error: {unexpected.Message}", context, results);
         }
     }
 
     /// <summary>
-    /// A read of pre-flight or the audit (or the log row) waited --lock-timeout for a table lock, e.g.
-    /// behind a session holding users ACCESS EXCLUSIVE: the run stops (exit 5) before changing anything,
-    /// naming who holds the locks, instead of hanging with other sessions queued behind it.
+    /// The Log (begin) step, right after pre-flight: RUNNING rows of dead runs become ABORTED, and
+    /// this attempt's RUNNING row is written (autocommit, on the lock connection).
     /// </summary>
-    private static async Task<MigrationFailed> LockWaitGaveUpAsync(RunContext context, PostgresException failure, CancellationToken cancellationToken) =>
-        new($"gave up waiting for a table lock after --lock-timeout {context.Options.LockTimeout.TotalSeconds:0.#} s, before migrating " +
-            $"(blocked by {await TableLockHolders.DescribeAsync(context.LockConnection!, cancellationToken)}); nothing changed", failure);
-
-    private async Task BeginLogAsync(RunContext context, CancellationToken cancellationToken)
+    private async Task BeginLogAsync(RunContext context, RunResults results, StageRunner stages, CancellationToken cancellationToken)
     {
-        var connection = context.LockConnection!;
-        if (!await MigrationLog.HasAuditColumnsAsync(connection, cancellationToken))
+        try
         {
-            return; // written once, at the end, in whatever shape migration_log has then
-        }
+            var connection = results.Session!.Connection;
+            if (!await MigrationLog.HasAuditColumnsAsync(connection, cancellationToken))
+            {
+                return; // written once, at the end, in whatever shape migration_log has then
+            }
 
-        var aborted = await MigrationLog.MarkAbandonedAsync(connection, cancellationToken);
-        if (aborted > 0)
-        {
-            logger.LogWarning("{Count} migration_log row(s) left RUNNING by a run that never finished were marked ABORTED", aborted);
-            context.Details["abortedEarlierRuns"] = aborted;
-        }
+            var aborted = await MigrationLog.MarkAbandonedAsync(connection, cancellationToken);
+            if (aborted > 0)
+            {
+                logger.LogWarning("{Count} migration_log row(s) left RUNNING by a run that never finished were marked ABORTED", aborted);
+                results.KeepAborted(aborted);
+            }
 
-        // A down that removes the audit columns would stash this row as RUNNING: it is written at the end instead.
-        var removesAuditColumns = context.Plan is { Direction: MigrationDirection.Down } plan && plan.Steps.Any(s => s.Version == AuditColumnsVersion);
-        if (!context.NothingToDo && !removesAuditColumns)
+            // A down that removes the audit columns would stash this row as RUNNING: it is written at the end instead.
+            var plan = results.Plan!;
+            var removesAuditColumns = plan.Direction == MigrationDirection.Down && plan.Steps.Any(s => s.Version == Versions.AuditColumns);
+            if (!plan.IsEmpty && !removesAuditColumns)
+            {
+                results.KeepLogRow(await MigrationLog.InsertAsync(connection, Entry(context, results, LogStatuses.Running, "started", null), cancellationToken));
+            }
+        }
+        catch (PostgresException failure) when (failure.SqlState == PostgresErrorCodes.LockNotAvailable)
         {
-            context.LogRowId = await MigrationLog.InsertAsync(connection, Entry(context, LogStatuses.Running, "started", finished: false), cancellationToken);
+            throw await stages.LockWaitGaveUpAsync(failure, cancellationToken);
         }
     }
 
+    /// <summary>The Log (end) step: completes this attempt's row with the outcome. Never changes the outcome.</summary>
     private async Task CompleteLogAsync(RunSummary summary, CancellationToken cancellationToken)
     {
-        var context = summary.Context;
+        var (context, results) = (summary.Context, summary.Results);
         try
         {
-            var connection = context.LockConnection is { State: System.Data.ConnectionState.Open } open
+            var connection = results.Session?.Connection is { State: System.Data.ConnectionState.Open } open
                 ? open
                 : null;
             if (connection is null)
@@ -179,31 +194,18 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
             }
 
             // Never hang on migration_log behind another run's open migration transaction.
-            await using (var timeout = new NpgsqlCommand("SET lock_timeout = '5s'", connection))
-            {
-                await timeout.ExecuteNonQueryAsync(cancellationToken);
-            }
-
+            await Sql.ExecuteAsync(connection, "SET lock_timeout = '5s'", cancellationToken);
             if (!await MigrationLog.ExistsAsync(connection, cancellationToken))
             {
-                logger.LogWarning("migration_log does not exist in {Database}: this attempt is not logged", context.Database);
+                logger.LogWarning("migration_log does not exist in {Database}: this attempt is not logged", context.DatabaseName);
                 return;
             }
 
             // A run refused the migration lock writes this row while the lock holder may be adding the
             // audit columns: lock the table first, so the shape read next is the shape the row goes into.
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await using (var lockTable = new NpgsqlCommand("LOCK TABLE migration_log IN ROW EXCLUSIVE MODE", connection, transaction))
-            {
-                await lockTable.ExecuteNonQueryAsync(cancellationToken);
-            }
-
-            context.Details["stages"] = new JsonArray(context.Stages.Select(s => (JsonNode?)new JsonObject
-            {
-                ["stage"] = s.Stage, ["status"] = s.Status.ToString().ToUpperInvariant(), ["ms"] = (long)s.Duration.TotalMilliseconds, ["summary"] = s.Summary,
-            }).ToArray());
-            context.Details["exitCode"] = summary.ExitCode;
-            context.LogRowId = await MigrationLog.CompleteAsync(connection, context.LogRowId, Entry(context, summary.Status, summary.Message, finished: true), cancellationToken);
+            await Sql.ExecuteAsync(connection, "LOCK TABLE migration_log IN ROW EXCLUSIVE MODE", cancellationToken, transaction);
+            results.KeepLogRow(await MigrationLog.CompleteAsync(connection, results.LogRowId, Entry(context, results, summary.Status, summary.Message, summary), cancellationToken));
             await transaction.CommitAsync(cancellationToken);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -213,15 +215,46 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
         }
     }
 
-    private static MigrationLogEntry Entry(RunContext context, string status, string message, bool finished)
+    /// <summary>The migration_log row of this attempt: the plan, the backup, and the stages' results in details.</summary>
+    private static MigrationLogEntry Entry(RunContext context, RunResults results, string status, string message, RunSummary? finished)
     {
-        var plan = context.Plan;
+        var plan = results.Plan;
         var name = plan is null || plan.IsEmpty
             ? context.Options.CommandName
-            : $"{context.Options.CommandName} {plan.FromVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "empty"} -> {plan.ResultVersion}";
+            : $"{context.Options.CommandName} {plan.FromVersion?.ToString(CultureInfo.InvariantCulture) ?? "empty"} -> {plan.ResultVersion}";
+        var details = new JsonObject();
+        if (results.AbortedEarlierRuns > 0)
+        {
+            details["abortedEarlierRuns"] = results.AbortedEarlierRuns;
+        }
+
+        if (results.Audit is { } audit)
+        {
+            details["audit"] = audit.ToJson();
+        }
+
+        if (results.Migration?.Fingerprints is { } fingerprints)
+        {
+            details["fingerprints"] = fingerprints.DeepClone();
+        }
+
+        if (results.Verification is { } verification)
+        {
+            details["verification"] = verification.Result.Summary.DeepClone();
+        }
+
+        if (finished is not null)
+        {
+            details["stages"] = new JsonArray(results.Stages.Select(s => (JsonNode?)new JsonObject
+            {
+                ["stage"] = s.Stage, ["status"] = s.Status.ToString().ToUpperInvariant(), ["ms"] = (long)s.Duration.TotalMilliseconds, ["summary"] = s.Summary,
+            }).ToArray());
+            details["exitCode"] = finished.ExitCode;
+        }
+
         if (plan is { IsEmpty: false })
         {
-            context.Details["migrations"] = new JsonArray(plan.Steps.Select(s => (JsonNode?)new JsonObject { ["version"] = s.Version, ["description"] = s.Description }).ToArray());
+            details["migrations"] = new JsonArray(plan.Steps.Select(s => (JsonNode?)new JsonObject { ["version"] = s.Version, ["description"] = s.Description }).ToArray());
         }
 
         return new MigrationLogEntry
@@ -230,12 +263,12 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
             Status = status,
             Description = message,
             StartedAt = context.StartedAt,
-            FinishedAt = finished ? DateTimeOffset.UtcNow : null,
+            FinishedAt = finished is null ? null : DateTimeOffset.UtcNow,
             VersionFrom = plan?.FromVersion,
             VersionTo = plan?.ResultVersion,
-            BackupFile = context.Backup?.DumpPath,
-            BackupSha256 = context.Backup?.Sha256,
-            Details = (JsonObject)context.Details.DeepClone(),
+            BackupFile = results.Backup?.DumpPath,
+            BackupSha256 = results.Backup?.Sha256,
+            Details = details,
         };
     }
 }

@@ -29,8 +29,20 @@ public sealed class MigrationFailed(string message, Exception? inner = null)
     : PipelineStopped(message, ExitCodes.MigrationFailed, LogStatuses.RolledBack, inner);
 
 /// <summary>Verification found a mismatch; the transaction was rolled back (exit 6).</summary>
-public sealed class VerificationFailed(string message)
-    : PipelineStopped(message, ExitCodes.VerificationFailed, LogStatuses.RolledBack);
+public sealed class VerificationFailed(string message, Stages.VerifyReport report)
+    : PipelineStopped(message, ExitCodes.VerificationFailed, LogStatuses.RolledBack)
+{
+    /// <summary>What the verification found, shown as its own stage after Migrate.</summary>
+    public Stages.VerifyReport Report { get; } = report;
+}
+
+/// <summary>The data audit found rows the migration cannot take; nothing changed (exit 3).</summary>
+public sealed class AuditRefused(string message, Stages.AuditReport report)
+    : PipelineStopped(message, ExitCodes.Refused, LogStatuses.Refused)
+{
+    /// <summary>Every finding, the warnings too (they are the next thing to fix).</summary>
+    public Stages.AuditReport Report { get; } = report;
+}
 
 /// <summary>
 /// Ctrl-C or SIGTERM stopped the run before the migration; what the stage had started (a pg_dump,

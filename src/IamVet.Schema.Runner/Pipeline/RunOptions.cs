@@ -1,5 +1,3 @@
-using IamVet.Schema.Runner.Engine;
-
 namespace IamVet.Schema.Runner.Pipeline;
 
 /// <summary>Everything the operator asked for, parsed and validated by the CLI layer.</summary>
@@ -8,7 +6,8 @@ public sealed record RunOptions
     /// <summary>The command as typed, e.g. "migrate up", for migration_log and the report.</summary>
     public required string CommandName { get; init; }
 
-    public required string ConnectionString { get; init; }
+    /// <summary>The database, resolved once from --connection, the environment or appsettings.</summary>
+    public required ConnectionTarget Target { get; init; }
 
     public MigrationDirection Direction { get; init; } = MigrationDirection.Up;
 

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -33,11 +32,11 @@ public static class MigrationLog
     public static readonly string RunnerVersion =
         typeof(MigrationLog).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
-    public static async Task<bool> ExistsAsync(NpgsqlConnection connection, CancellationToken cancellationToken = default) =>
-        await ScalarAsync<bool>(connection, "SELECT to_regclass('public.migration_log') IS NOT NULL", cancellationToken);
+    public static Task<bool> ExistsAsync(NpgsqlConnection connection, CancellationToken cancellationToken = default) =>
+        Sql.TableExistsAsync(connection, "migration_log", cancellationToken);
 
     public static async Task<bool> HasAuditColumnsAsync(NpgsqlConnection connection, CancellationToken cancellationToken = default) =>
-        await ScalarAsync<bool>(connection, """
+        await Sql.ScalarAsync<bool>(connection, """
             SELECT EXISTS (SELECT FROM information_schema.columns
                            WHERE table_schema = 'public' AND table_name = 'migration_log' AND column_name = 'status')
             """, cancellationToken);
@@ -100,6 +99,33 @@ public static class MigrationLog
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1 ? id.Value : await InsertAsync(connection, entry, cancellationToken);
     }
 
+    /// <summary>
+    /// The fingerprints (of <paramref name="format"/>) that the last successful up from
+    /// <paramref name="toVersion"/> (or from nothing, when that is the baseline) to
+    /// <paramref name="fromVersion"/> recorded: what a down returning there compares with.
+    /// Null when there is none (an older runner's fingerprints do not compare, nor does a database
+    /// whose migration_log has no audit columns).
+    /// </summary>
+    public static async Task<JsonObject?> FingerprintsOfUpAsync(NpgsqlConnection connection, long fromVersion, long toVersion, string format, CancellationToken cancellationToken)
+    {
+        if (!await HasAuditColumnsAsync(connection, cancellationToken))
+        {
+            return null;
+        }
+
+        await using var command = new NpgsqlCommand("""
+            SELECT (details->'fingerprints')::text FROM migration_log
+            WHERE status = 'SUCCESS' AND version_to = @from AND details->'fingerprints'->>'format' = @format
+              AND (version_from = @to OR (version_from IS NULL AND @to = @baseline))
+            ORDER BY id DESC LIMIT 1
+            """, connection);
+        command.Parameters.AddWithValue("from", fromVersion);
+        command.Parameters.AddWithValue("to", toVersion);
+        command.Parameters.AddWithValue("baseline", Engine.Versions.Baseline);
+        command.Parameters.AddWithValue("format", format);
+        return await command.ExecuteScalarAsync(cancellationToken) is string json ? JsonNode.Parse(json) as JsonObject : null;
+    }
+
     public static async Task<IReadOnlyList<MigrationLogRow>> LastAsync(NpgsqlConnection connection, int count, CancellationToken cancellationToken)
     {
         var hasAudit = await HasAuditColumnsAsync(connection, cancellationToken);
@@ -147,10 +173,4 @@ public static class MigrationLog
     private static string DescriptionOf(MigrationLogEntry entry) => $"{entry.Status}: {entry.Description}";
 
     private static string Truncate(string value, int length) => value.Length <= length ? value : value[..length];
-
-    private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        return (T)(await command.ExecuteScalarAsync(cancellationToken))!;
-    }
 }

@@ -47,16 +47,14 @@ public sealed class SnapshotReaders : IAsyncDisposable
     /// in the snapshot; what it reads must therefore be held by the owner against other writers.
     /// </summary>
     public static async Task<SnapshotReaders> OpenAsync(
-        NpgsqlConnection owner, NpgsqlTransaction ownerTransaction, string connectionString, int count, CancellationToken cancellationToken, string? prepare = null)
+        NpgsqlConnection owner, NpgsqlTransaction ownerTransaction, MigrationDatabase database, int count, CancellationToken cancellationToken, string? prepare = null)
     {
         var connections = new List<NpgsqlConnection>();
         try
         {
             for (var i = 0; i < count; i++)
             {
-                var connection = new NpgsqlConnection(connectionString);
-                connections.Add(connection);
-                await connection.OpenAsync(cancellationToken);
+                connections.Add(await database.OpenAsync(Roles.Verify, cancellationToken));
             }
 
             if (prepare is not null)

@@ -1,8 +1,4 @@
 using System.Diagnostics;
-using IamVet.Schema.Runner.Configuration;
-using IamVet.Schema.Runner.Engine;
-using IamVet.Schema.Runner.Postgres;
-using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace IamVet.Schema.Runner.Seeding;
@@ -19,7 +15,7 @@ public sealed class LegacySeeder(ILoggerFactory loggerFactory)
 {
     public const int ChunkSize = 50_000;
 
-    public async Task<SeedResult> SeedAsync(string connectionString, long users, bool dirty, Action<long, long>? progress, CancellationToken cancellationToken)
+    public async Task<SeedResult> SeedAsync(ConnectionTarget target, long users, bool dirty, Action<long, long>? progress, CancellationToken cancellationToken)
     {
         if (users < 0)
         {
@@ -27,24 +23,21 @@ public sealed class LegacySeeder(ILoggerFactory loggerFactory)
         }
 
         var clock = Stopwatch.StartNew();
-        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString)
-        {
-            ApplicationName = "iamvet-schema seed", CommandTimeout = 0, Pooling = false,
-        }.ConnectionString);
-        await connection.OpenAsync(cancellationToken);
+        await using var database = new MigrationDatabase(target);
+        await using var connection = await database.OpenAsync(Roles.Seed, cancellationToken);
 
-        if (!await ScalarAsync<bool>(connection, "SELECT to_regclass('public.users') IS NOT NULL", cancellationToken))
+        if (!await Sql.TableExistsAsync(connection, "users", cancellationToken))
         {
             var applied = await VersionHistory.ReadAppliedAsync(connection, cancellationToken);
-            new MigrationExecutor(loggerFactory).Apply(connectionString, MigrationPlanner.PlanUp(applied, MigrationCatalog.Baseline.Version));
+            new MigrationExecutor(loggerFactory).Apply(database.ConnectionStringFor(Roles.Seed), MigrationPlanner.PlanUp(applied, Versions.Baseline));
         }
 
-        if (await ScalarAsync<bool>(connection, "SELECT EXISTS (SELECT FROM users)", cancellationToken))
+        if (await Sql.ScalarAsync<bool>(connection, "SELECT EXISTS (SELECT FROM users)", cancellationToken))
         {
             throw new ConfigurationException("seed fills an empty legacy database, and users already has rows here");
         }
 
-        if (await ScalarAsync<bool>(connection, "SELECT to_regclass('public.veterinarians') IS NOT NULL", cancellationToken))
+        if (await Sql.TableExistsAsync(connection, "veterinarians", cancellationToken))
         {
             throw new ConfigurationException("seed writes the legacy shape: migrate down to the baseline first");
         }
@@ -62,14 +55,10 @@ public sealed class LegacySeeder(ILoggerFactory loggerFactory)
 
         if (dirty)
         {
-            await using var command = new NpgsqlCommand(LegacySeedSql.Dirty, connection);
-            await command.ExecuteNonQueryAsync(cancellationToken);
+            await Sql.ExecuteAsync(connection, LegacySeedSql.Dirty, cancellationToken);
         }
 
-        await using (var analyze = new NpgsqlCommand("ANALYZE", connection))
-        {
-            await analyze.ExecuteNonQueryAsync(cancellationToken);
-        }
+        await Sql.ExecuteAsync(connection, "ANALYZE", cancellationToken);
 
         var counts = await BackupWriter.CountRowsAsync(connection, null, cancellationToken);
         return new SeedResult(users, counts, clock.Elapsed);
@@ -85,11 +74,5 @@ public sealed class LegacySeeder(ILoggerFactory loggerFactory)
         }
 
         await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        return (T)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 }

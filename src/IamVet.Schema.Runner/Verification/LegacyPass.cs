@@ -1,5 +1,4 @@
 using System.Text;
-using IamVet.Schema.Runner.Postgres;
 using Npgsql;
 
 namespace IamVet.Schema.Runner.Verification;
@@ -36,7 +35,7 @@ public static class LegacyPass
         CancellationToken cancellationToken)
     {
         var sides = new Dictionary<string, LegacySide>(StringComparer.Ordinal);
-        if (!await UsersExistAsync(connection, transaction, cancellationToken))
+        if (!await Sql.TableExistsAsync(connection, "users", cancellationToken, transaction))
         {
             // No legacy tables (yet): the baseline of this plan creates them empty, so nothing moves.
             foreach (var projection in projections)
@@ -129,7 +128,7 @@ public static class LegacyPass
         SnapshotReaders readers,
         CancellationToken cancellationToken)
     {
-        if (!await UsersExistAsync(connection, transaction, cancellationToken))
+        if (!await Sql.TableExistsAsync(connection, "users", cancellationToken, transaction))
         {
             return Task.FromResult(await RunAsync(connection, transaction, projections, fullTables: true, readers: null, cancellationToken));
         }
@@ -249,11 +248,5 @@ public static class LegacyPass
                 (projection.Table, new LegacySide(new TableFingerprint(projection.Table, reader.GetInt64(4), reader.GetString(5)), reader.GetInt64(2), reader.GetInt64(3))),
             };
         return new Pass(fullTables ? [new TableFingerprint(table, reader.GetInt64(0), reader.GetString(1))] : [], sides);
-    }
-
-    private static async Task<bool> UsersExistAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand("SELECT to_regclass('public.users') IS NOT NULL", connection, transaction);
-        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 }

@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using IamVet.Schema.Runner.Engine;
-using IamVet.Schema.Runner.Postgres;
 using Npgsql;
 
 namespace IamVet.Schema.Runner.Verification;
@@ -126,37 +123,37 @@ public sealed class VerificationBaseline : IAsyncDisposable
 public static class Verifier
 {
     /// <summary>
-    /// Takes the baseline before the first migration. With <paramref name="readersConnectionString"/>
-    /// its independent aggregates run side by side on a few more connections that import the
+    /// Takes the baseline before the first migration. With <paramref name="readersDatabase"/>
+    /// its independent aggregates run side by side on a few more connections (role verify) that import the
     /// snapshot of <paramref name="transaction"/> (see <see cref="SnapshotReaders"/>), which must not
     /// have written yet. When <paramref name="legacyTablesHeld"/> (the caller holds the legacy tables
     /// against writers until it commits, as the migrate stage does), an up's side-table passes go
     /// on while the migrations run. The caller disposes the result.
     /// </summary>
     public static async Task<VerificationBaseline> CaptureAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, MigrationPlan plan, string? readersConnectionString, CancellationToken cancellationToken,
+        NpgsqlConnection connection, NpgsqlTransaction transaction, MigrationPlan plan, MigrationDatabase? readersDatabase, CancellationToken cancellationToken,
         bool legacyTablesHeld = false)
     {
         await WorkMemAsync(connection, transaction, cancellationToken);
         if (plan.Direction == MigrationDirection.Down)
         {
-            await using var downReaders = readersConnectionString is null
+            await using var downReaders = readersDatabase is null
                 ? null
-                : await SnapshotReaders.OpenAsync(connection, transaction, readersConnectionString, SnapshotReaders.DefaultCount, cancellationToken);
+                : await SnapshotReaders.OpenAsync(connection, transaction, readersDatabase, SnapshotReaders.DefaultCount, cancellationToken);
             return new VerificationBaseline(await NewSideAsync(connection, transaction, ProjectionsOf(plan), downReaders, cancellationToken));
         }
 
-        if (readersConnectionString is null || !legacyTablesHeld)
+        if (readersDatabase is null || !legacyTablesHeld)
         {
-            await using var snapshotReaders = readersConnectionString is null
+            await using var snapshotReaders = readersDatabase is null
                 ? null
-                : await SnapshotReaders.OpenAsync(connection, transaction, readersConnectionString, SnapshotReaders.DefaultCount, cancellationToken);
+                : await SnapshotReaders.OpenAsync(connection, transaction, readersDatabase, SnapshotReaders.DefaultCount, cancellationToken);
             return new VerificationBaseline(
                 Task.FromResult(await LegacyPass.RunAsync(connection, transaction, ProjectionsOf(plan).ToList(), fullTables: true, snapshotReaders, cancellationToken)), null, null);
         }
 
-        var usersExist = await UsersExistAsync(connection, transaction, cancellationToken);
-        var readers = await SnapshotReaders.OpenAsync(connection, transaction, readersConnectionString, SnapshotReaders.DefaultCount, cancellationToken,
+        var usersExist = await Sql.TableExistsAsync(connection, "users", cancellationToken, transaction);
+        var readers = await SnapshotReaders.OpenAsync(connection, transaction, readersDatabase, SnapshotReaders.DefaultCount, cancellationToken,
             usersExist ? LegacyPass.PrepareReaders : null);
         var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
@@ -200,8 +197,34 @@ public static class Verifier
         return fingerprints.ToDictionary(f => f.Name, StringComparer.Ordinal);
     }
 
-    private static async Task<bool> UsersExistAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken) =>
-        await ScalarAsync<bool>(connection, transaction, "SELECT to_regclass('public.users') IS NOT NULL", cancellationToken);
+    /// <summary>
+    /// Whether the new tables hold what they held right after the up, compared by their new-side
+    /// projections: the columns and rows every Down reads back into the legacy tables. A write
+    /// elsewhere (an updatedAt, a postalCode, a new id for an existing row) changes nothing a Down
+    /// writes to the legacy tables, so the exact-restore expectation stands; any write a Down would
+    /// carry back shows here and lifts it.
+    /// </summary>
+    public static async Task<bool> NewSideUnchangedAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyDictionary<string, TableFingerprint> planned,
+        IReadOnlyList<TableFingerprint> recorded, CancellationToken cancellationToken)
+    {
+        var now = await NewSideOfEveryMovedTableAsync(connection, transaction, planned, cancellationToken);
+        return recorded.Count > 0 && recorded.Count == now.Count && recorded.All(r => now.TryGetValue(r.Name, out var n) && n == r);
+    }
+
+    /// <summary>The new-side projection of every moved table that exists, reusing those already computed.</summary>
+    public static async Task<Dictionary<string, TableFingerprint>> NewSideOfEveryMovedTableAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyDictionary<string, TableFingerprint> known, CancellationToken cancellationToken)
+    {
+        var existing = await ExistingAsync(connection, transaction, cancellationToken);
+        var result = await NewSideAsync(connection, transaction, existing.Where(p => !known.ContainsKey(p.Table)), readers: null, cancellationToken);
+        foreach (var projection in existing.Where(p => known.ContainsKey(p.Table)))
+        {
+            result[projection.Table] = known[projection.Table];
+        }
+
+        return existing.ToDictionary(p => p.Table, p => result[p.Table], StringComparer.Ordinal);
+    }
 
     /// <summary>The moved tables that exist now, in the order of their migrations.</summary>
     public static async Task<List<Projection>> ExistingAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
@@ -314,13 +337,13 @@ public static class Verifier
             }
         }
 
-        if (plan.Steps.Any(step => step.Version == 202509291000))
+        if (plan.Steps.Any(step => step.Version == Versions.Cleanup))
         {
-            var left = await ScalarAsync<long>(connection, transaction, """
+            var left = await Sql.ScalarAsync<long>(connection, """
                 SELECT count(*) FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'users'
                   AND column_name IN ('realName','birthDate','businessNumber','establishedDate','hospitalAddress','hospitalAddressDetail',
                                       'hospitalLogo','hospitalName','hospitalWebsite','licenseImage','nickname','universityEmail')
-                """, cancellationToken);
+                """, cancellationToken, transaction);
             var expected = plan.Direction == MigrationDirection.Up ? 0 : 12;
             if (left != expected)
             {
@@ -341,8 +364,7 @@ public static class Verifier
     /// </summary>
     private static async Task WorkMemAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("SET LOCAL work_mem = '256MB'", connection, transaction);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await Sql.ExecuteAsync(connection, "SET LOCAL work_mem = '256MB'", cancellationToken, transaction);
     }
 
     /// <summary>Every expected constraint and index that is missing, in one catalog query.</summary>
@@ -364,19 +386,6 @@ public static class Verifier
         command.Parameters.AddWithValue("tables", expected.Select(e => e.Table).ToArray());
         command.Parameters.AddWithValue("kinds", expected.Select(e => e.Kind).ToArray());
         command.Parameters.AddWithValue("names", expected.Select(e => e.Name).ToArray());
-        var missing = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            missing.Add(reader.GetString(0));
-        }
-
-        return missing;
-    }
-
-    private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand(sql, connection, transaction);
-        return (T)(await command.ExecuteScalarAsync(cancellationToken))!;
+        return await Sql.ColumnAsync(command, cancellationToken);
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using IamVet.Schema.Runner.Backup;
 using IamVet.Schema.Runner.Postgres;
 using Npgsql;
 

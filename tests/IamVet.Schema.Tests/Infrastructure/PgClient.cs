@@ -1,3 +1,5 @@
+using IamVet.Schema.Runner.Backup;
+using IamVet.Schema.Runner.Configuration;
 using IamVet.Schema.Runner.Postgres;
 using Npgsql;
 
@@ -52,7 +54,7 @@ public static class PgClient
 
     private static string Run(string tool, string connectionString, IReadOnlyList<string> arguments)
     {
-        var run = PgTools.Run(Which(tool), arguments, PgTools.EnvironmentFor(new NpgsqlConnectionStringBuilder(connectionString), "iamvet-tests pg client"), TimeSpan.FromMinutes(2));
+        var run = PgTools.Run(Which(tool), arguments, new MigrationDatabase(ConnectionTarget.Parse(connectionString)).ClientEnvironment("tests pg client"), TimeSpan.FromMinutes(2));
         Assert.That(run.ExitCode, Is.Zero, $"{tool} {string.Join(' ', arguments)} failed:\n{run.StandardError}");
         return run.StandardOutput;
     }

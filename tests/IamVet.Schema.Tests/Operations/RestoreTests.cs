@@ -1,3 +1,4 @@
+using IamVet.Schema.Runner.Backup;
 using IamVet.Schema.Runner.Postgres;
 using IamVet.Schema.Tests.Infrastructure;
 using Npgsql;

@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Text;
-using System.Text.Json.Nodes;
 
 namespace IamVet.Schema.Runner.Pipeline.Reporting;
 
@@ -13,20 +11,20 @@ public static class MarkdownReport
 {
     public static string Render(RunSummary summary, string? title = null)
     {
-        var context = summary.Context;
+        var (context, results) = (summary.Context, summary.Results);
         var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"# {title ?? context.Options.CommandName} on `{context.Database}`");
+        text.AppendLine(CultureInfo.InvariantCulture, $"# {title ?? context.Options.CommandName} on `{context.DatabaseName}`");
         text.AppendLine();
         text.AppendLine(CultureInfo.InvariantCulture, $"- Result: **{summary.Status}** (exit {summary.ExitCode}): {summary.Message}");
         text.AppendLine(CultureInfo.InvariantCulture, $"- Started: {context.StartedAt:yyyy-MM-dd HH:mm:ss} UTC, took {context.Clock.Elapsed.TotalSeconds:0.0} s");
-        text.AppendLine(CultureInfo.InvariantCulture, $"- Server: {context.Connection.Host}:{context.Connection.Port}, PostgreSQL {context.ServerVersion ?? "?"}");
-        if (context.Plan is { } plan)
+        text.AppendLine(CultureInfo.InvariantCulture, $"- Server: {context.Options.Target.Server}, PostgreSQL {results.Preflight?.ServerVersion ?? "?"}");
+        if (results.Plan is { } plan)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"- Plan: {plan.Direction.ToString().ToLowerInvariant()} {plan.FromVersion?.ToString(CultureInfo.InvariantCulture) ?? "empty"} → {plan.ResultVersion}, {plan.Steps.Count} migration(s)");
         }
 
-        text.AppendLine(CultureInfo.InvariantCulture, $"- Backup: {(context.Backup is { } b ? $"`{b.DumpPath}` (sha256 `{b.Sha256}`)" : "none")}");
-        if (context.LogRowId is { } id)
+        text.AppendLine(CultureInfo.InvariantCulture, $"- Backup: {(results.Backup is { } b ? $"`{b.DumpPath}` (sha256 `{b.Sha256}`)" : "none")}");
+        if (results.LogRowId is { } id)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"- migration_log id: {id}");
         }
@@ -36,13 +34,13 @@ public static class MarkdownReport
         text.AppendLine();
         text.AppendLine("| Stage | Result | Time (s) | Details |");
         text.AppendLine("|---|---|---:|---|");
-        foreach (var stage in context.Stages)
+        foreach (var stage in results.Stages)
         {
             var details = string.Join("<br>", new[] { stage.Summary }.Concat(stage.Notes).Select(Escape));
             text.AppendLine(CultureInfo.InvariantCulture, $"| {stage.Stage} | {stage.Status} | {stage.Duration.TotalSeconds:0.00} | {details} |");
         }
 
-        if (context.Details["verification"]?["tables"] is JsonObject tables && tables.Count > 0)
+        if (results.Verification?.Result.Summary["tables"] is JsonObject tables && tables.Count > 0)
         {
             text.AppendLine();
             text.AppendLine("## Verification");
@@ -66,7 +64,7 @@ public static class MarkdownReport
     {
         Directory.CreateDirectory(directory);
         var context = summary.Context;
-        var name = $"{context.Database}_{context.StartedAt:yyyyMMdd'T'HHmmss'Z'}_{context.Options.CommandName.Replace(' ', '-')}.report.md";
+        var name = $"{context.DatabaseName}_{context.StartedAt:yyyyMMdd'T'HHmmss'Z'}_{context.Options.CommandName.Replace(' ', '-')}.report.md";
         var path = Path.GetFullPath(Path.Combine(directory, name));
         File.WriteAllText(path, Render(summary, title));
         return path;

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Spectre.Console;
 
 namespace IamVet.Schema.Runner.Pipeline.Reporting;
@@ -14,20 +13,20 @@ public static class RunReport
 
     public static JsonObject ToJson(RunSummary summary)
     {
-        var context = summary.Context;
-        var plan = context.Plan;
+        var (context, results) = (summary.Context, summary.Results);
+        var plan = results.Plan;
         var json = new JsonObject
         {
             ["command"] = context.Options.CommandName,
-            ["database"] = context.Database,
-            ["host"] = context.Connection.Host,
-            ["serverVersion"] = context.ServerVersion,
+            ["database"] = context.DatabaseName,
+            ["host"] = context.Options.Target.Host,
+            ["serverVersion"] = results.Preflight?.ServerVersion,
             ["exitCode"] = summary.ExitCode,
             ["status"] = summary.Status,
             ["message"] = summary.Message,
             ["startedAt"] = context.StartedAt.ToString("O"),
             ["durationMs"] = (long)context.Clock.Elapsed.TotalMilliseconds,
-            ["migrationLogId"] = context.LogRowId,
+            ["migrationLogId"] = results.LogRowId,
             ["plan"] = plan is null ? null : new JsonObject
             {
                 ["direction"] = plan.Direction.ToString().ToLowerInvariant(),
@@ -35,7 +34,7 @@ public static class RunReport
                 ["toVersion"] = plan.ResultVersion,
                 ["migrations"] = new JsonArray(plan.Steps.Select(s => (JsonNode?)new JsonObject { ["version"] = s.Version, ["description"] = s.Description }).ToArray()),
             },
-            ["stages"] = new JsonArray(context.Stages.Select(s => (JsonNode?)new JsonObject
+            ["stages"] = new JsonArray(results.Stages.Select(s => (JsonNode?)new JsonObject
             {
                 ["stage"] = s.Stage,
                 ["status"] = s.Status.ToString().ToLowerInvariant(),
@@ -43,7 +42,7 @@ public static class RunReport
                 ["summary"] = s.Summary,
                 ["notes"] = new JsonArray(s.Notes.Select(n => (JsonNode?)n).ToArray()),
             }).ToArray()),
-            ["backup"] = context.Backup is not { } backup ? null : new JsonObject
+            ["backup"] = results.Backup is not { } backup ? null : new JsonObject
             {
                 ["file"] = backup.DumpPath,
                 ["manifest"] = backup.ManifestPath,
@@ -51,8 +50,8 @@ public static class RunReport
                 ["sizeBytes"] = backup.SizeBytes,
                 ["durationMs"] = (long)backup.Duration.TotalMilliseconds,
             },
-            ["verification"] = context.Details["verification"]?.DeepClone(),
-            ["audit"] = context.Details["audit"]?.DeepClone(),
+            ["verification"] = results.Verification?.Result.Summary.DeepClone(),
+            ["audit"] = results.Audit?.ToJson(),
         };
         return json;
     }
@@ -65,14 +64,14 @@ public static class RunReport
             return;
         }
 
-        var context = summary.Context;
+        var (context, results) = (summary.Context, summary.Results);
         var console = AnsiConsole.Console;
-        var table = new Table().Border(TableBorder.Rounded).Title($"[bold]{Markup.Escape(context.Options.CommandName)}[/] on {Markup.Escape(context.Database)}");
+        var table = new Table().Border(TableBorder.Rounded).Title($"[bold]{Markup.Escape(context.Options.CommandName)}[/] on {Markup.Escape(context.DatabaseName)}");
         table.AddColumn("Stage");
         table.AddColumn("Result");
         table.AddColumn(new TableColumn("Time").RightAligned());
         table.AddColumn("Details");
-        foreach (var stage in context.Stages)
+        foreach (var stage in results.Stages)
         {
             var details = stage.Notes.Count == 0
                 ? Markup.Escape(stage.Summary)
@@ -83,7 +82,7 @@ public static class RunReport
         console.Write(table);
         var colour = summary.ExitCode == ExitCodes.Success ? "green" : "red";
         console.MarkupLine($"[{colour}]{Markup.Escape(summary.Status)}[/] (exit {summary.ExitCode}): {Markup.Escape(summary.Message)}");
-        if (context.LogRowId is { } id)
+        if (results.LogRowId is { } id)
         {
             console.MarkupLine($"[grey]migration_log id {id}[/]");
         }

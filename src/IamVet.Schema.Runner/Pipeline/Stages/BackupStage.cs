@@ -1,43 +1,40 @@
-using System.Text.Json.Nodes;
-using IamVet.Schema.Runner.Pipeline.Reporting;
-using IamVet.Schema.Runner.Postgres;
-
 namespace IamVet.Schema.Runner.Pipeline.Stages;
 
 /// <summary>
 /// Takes and proves the restore point (see <see cref="BackupWriter"/>). Failure: exit 4, nothing
-/// changed. <c>--no-backup</c> skips it, and the run records that as a warning.
+/// changed. <c>--no-backup</c> skips it, and the run records that as a warning (no backup: null).
 /// </summary>
-public sealed class BackupStage : IStage
+public static class BackupStage
 {
-    public string Name => "Backup";
+    public const string Name = "Backup";
 
-    public async Task<StageResult> RunAsync(RunContext context, CancellationToken cancellationToken)
+    public static async Task<StageOutput<BackupResult?>> RunAsync(RunContext context, PreflightFacts preflight, CancellationToken cancellationToken)
     {
         if (context.Options.NoBackup)
         {
-            return new StageResult(Name, StageStatus.Warn, TimeSpan.Zero, "skipped (--no-backup): this run has no restore point", []);
+            return new(null, new StageResult(Name, StageStatus.Warn, TimeSpan.Zero, "skipped (--no-backup): this run has no restore point", []));
         }
 
         var pgDump = PgTools.Find("pg_dump") ?? throw new BackupFailed("pg_dump not found on PATH");
         var pgRestore = PgTools.Find("pg_restore") ?? throw new BackupFailed("pg_restore not found on PATH");
-        var plan = context.Plan;
-        var current = context.AppliedBefore.Count == 0 ? "empty" : context.AppliedBefore.Max().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var plan = preflight.Plan;
+        var current = preflight.AppliedBefore.Count == 0 ? "empty" : preflight.AppliedBefore.Max().ToString(CultureInfo.InvariantCulture);
         var label = plan is null ? $"{current}_manual" : $"{current}_{plan.Direction.ToString().ToLowerInvariant()}";
         var extra = new JsonObject
         {
-            ["serverVersion"] = context.ServerVersion,
+            ["serverVersion"] = preflight.ServerVersion,
             ["command"] = context.Options.CommandName,
-            ["versionsBefore"] = new JsonArray(context.AppliedBefore.Select(v => (JsonNode?)v).ToArray()),
+            ["versionsBefore"] = new JsonArray(preflight.AppliedBefore.Select(v => (JsonNode?)v).ToArray()),
             ["versionAfter"] = plan?.ResultVersion,
         };
+        BackupResult backup;
         try
         {
             var writer = new BackupWriter(pgDump, pgRestore, context.Options.LockTimeout);
-            context.Backup = context.Options.Json
-                ? await writer.WriteAsync(context.Connection, context.Options.BackupDirectory, label, extra, cancellationToken)
+            backup = context.Options.Json
+                ? await writer.WriteAsync(context.Database, context.Options.BackupDirectory, label, extra, cancellationToken)
                 : await ProgressDisplay.RunAsync("backup: tables dumped", 1, progress =>
-                    writer.WriteAsync(context.Connection, context.Options.BackupDirectory, label, extra, cancellationToken, progress));
+                    writer.WriteAsync(context.Database, context.Options.BackupDirectory, label, extra, cancellationToken, progress));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -48,9 +45,8 @@ public sealed class BackupStage : IStage
             throw new BackupFailed($"backup failed, nothing was changed: {ex.Message}", ex);
         }
 
-        var backup = context.Backup;
-        return new StageResult(Name, StageStatus.Pass, TimeSpan.Zero,
-            $"{Path.GetFileName(backup.DumpPath)} ({PreflightStage.Bytes(backup.SizeBytes)}), read back by pg_restore --list",
-            [$"dump: {backup.DumpPath}", $"sha256: {backup.Sha256}", $"manifest: {backup.ManifestPath}"]);
+        return new(backup, new StageResult(Name, StageStatus.Pass, TimeSpan.Zero,
+            $"{Path.GetFileName(backup.DumpPath)} ({Sizes.Bytes(backup.SizeBytes)}), read back by pg_restore --list",
+            [$"dump: {backup.DumpPath}", $"sha256: {backup.Sha256}", $"manifest: {backup.ManifestPath}"]));
     }
 }

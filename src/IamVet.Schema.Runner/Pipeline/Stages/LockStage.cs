@@ -1,7 +1,15 @@
-using IamVet.Schema.Runner.Postgres;
 using Npgsql;
 
 namespace IamVet.Schema.Runner.Pipeline.Stages;
+
+/// <summary>The migration lock, held by <see cref="Connection"/> until the run ends (and disposes it).</summary>
+public sealed class LockedSession(NpgsqlConnection connection) : IAsyncDisposable
+{
+    /// <summary>The lock connection: pre-flight, the audit and migration_log use it too.</summary>
+    public NpgsqlConnection Connection { get; } = connection;
+
+    public ValueTask DisposeAsync() => Connection.DisposeAsync();
+}
 
 /// <summary>
 /// Connects, then takes the migration lock (a session advisory lock on a dedicated connection)
@@ -10,35 +18,52 @@ namespace IamVet.Schema.Runner.Pipeline.Stages;
 /// holding it too: it still holds that run's table locks, and its migration_log row must stay
 /// RUNNING until it has ended.
 /// </summary>
-public sealed class LockStage : IStage
+public static class LockStage
 {
-    public string Name => "Lock";
+    public const string Name = "Lock";
 
-    public async Task<StageResult> RunAsync(RunContext context, CancellationToken cancellationToken)
+    /// <summary>
+    /// Connects and takes the lock. <paramref name="connected"/> receives the session as soon as it is
+    /// connected, before the lock is asked for: a run refused the lock still writes its migration_log
+    /// row on that connection (and the caller disposes it either way).
+    /// </summary>
+    public static async Task<StageOutput<LockedSession>> RunAsync(RunContext context, Action<LockedSession> connected, CancellationToken cancellationToken)
     {
-        NpgsqlConnection connection;
+        var connection = await ConnectAsync(context.Database, Roles.Lock, cancellationToken);
+        var session = new LockedSession(connection);
+        connected(session);
+        await AcquireAsync(context, connection, cancellationToken);
+        return new(session, new StageResult(Name, StageStatus.Pass, TimeSpan.Zero, $"holding the migration lock (pid {connection.ProcessID})", []));
+    }
+
+    /// <summary>Opens a connection in <paramref name="role"/>; a failure to connect is a refusal (exit 3) in one sentence.</summary>
+    public static async Task<NpgsqlConnection> ConnectAsync(MigrationDatabase database, string role, CancellationToken cancellationToken)
+    {
         try
         {
-            connection = await context.OpenAsync("lock", cancellationToken);
+            return await database.OpenAsync(role, cancellationToken);
         }
-        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
+        catch (Exception ex) when (MigrationDatabase.IsConnectFailure(ex))
         {
-            throw new PreflightFailed(ConnectionErrors.Describe(ex, context.Connection), ex);
+            throw new PreflightFailed(database.DescribeConnectFailure(ex), ex);
         }
+    }
 
-        context.LockConnection = connection;
-        if (!await AdvisoryLock.TryAcquireAsync(connection, context.Options.LockTimeout, cancellationToken))
+    private static async Task AcquireAsync(RunContext context, NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var timeout = context.Options.LockTimeout;
+        if (!await AdvisoryLock.TryAcquireAsync(connection, timeout, cancellationToken))
         {
             var holder = await AdvisoryLock.FindHolderAsync(connection, cancellationToken);
             throw new LockHeld(
-                $"another run holds the migration lock on database \"{context.Database}\" " +
-                $"({holder?.ToString() ?? "holder not visible to this role"}); waited {context.Options.LockTimeout.TotalSeconds:0.#} s. " +
+                $"another run holds the migration lock on database \"{context.DatabaseName}\" " +
+                $"({holder?.ToString() ?? "holder not visible to this role"}); waited {timeout.TotalSeconds:0.#} s. " +
                 "Let it finish (or stop it), then run again.");
         }
 
         var leftover = await AdvisoryLock.FindLeftoverAsync(connection, cancellationToken);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (leftover is not null && clock.Elapsed < context.Options.LockTimeout)
+        while (leftover is not null && clock.Elapsed < timeout)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
             leftover = await AdvisoryLock.FindLeftoverAsync(connection, cancellationToken);
@@ -47,11 +72,9 @@ public sealed class LockStage : IStage
         if (leftover is not null)
         {
             throw new LockHeld(
-                $"a connection of an earlier run is still working on database \"{context.Database}\" ({leftover}); waited {context.Options.LockTimeout.TotalSeconds:0.#} s. " +
+                $"a connection of an earlier run is still working on database \"{context.DatabaseName}\" ({leftover}); waited {timeout.TotalSeconds:0.#} s. " +
                 "Its runner is gone (killed?), but the connection keeps its table locks until its current work ends. " +
                 $"Wait for that, or end it now with SELECT pg_terminate_backend({leftover.Pid}) (PostgreSQL rolls its transaction back); then run again.");
         }
-
-        return new StageResult(Name, StageStatus.Pass, TimeSpan.Zero, $"holding the migration lock (pid {connection.ProcessID})", []);
     }
 }

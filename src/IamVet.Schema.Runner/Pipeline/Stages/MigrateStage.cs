@@ -1,14 +1,10 @@
 using System.Diagnostics;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using IamVet.Schema.Runner.Engine;
-using IamVet.Schema.Runner.Pipeline.Reporting;
-using IamVet.Schema.Runner.Postgres;
-using IamVet.Schema.Runner.Verification;
-using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace IamVet.Schema.Runner.Pipeline.Stages;
+
+/// <summary>What the migrations did (a note per step) and what their verification found; for an up, the fingerprints a later down compares with.</summary>
+public sealed record MigrationOutcome(IReadOnlyList<string> StepNotes, VerifyReport Verification, JsonObject? Fingerprints);
 
 /// <summary>
 /// Runs every planned migration and then the verification inside ONE transaction: a migration
@@ -16,95 +12,38 @@ namespace IamVet.Schema.Runner.Pipeline.Stages;
 /// result is committed. The migration connection carries lock_timeout and statement_timeout, so
 /// no session queued behind one of its lock requests waits longer than --lock-timeout (once
 /// granted, users stays locked until COMMIT: docs/adr/0001).
+/// <para>
+/// Around the migrations, as FluentMigrator's own runner names the stages of a migration, run the
+/// named steps of <see cref="MigrationRun"/>: before the first (lock the legacy tables, capture the
+/// verification's baseline, start the audit's side-table checks alongside), after each (progress),
+/// and before COMMIT (the audit's checks in, then <see cref="VerifyStep"/>).
+/// </para>
 /// </summary>
-public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
+public static class MigrateStage
 {
-    public string Name => "Migrate";
+    public const string Name = "Migrate";
 
-    public async Task<StageResult> RunAsync(RunContext context, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <paramref name="plan"/>. <paramref name="alongsideDone"/> receives the findings of the
+    /// audit's side-table checks run alongside the migrations (or why they are missing) once they
+    /// are in, before COMMIT or when the run stops.
+    /// </summary>
+    public static async Task<StageOutput<MigrationOutcome>> RunAsync(
+        RunContext context, LockedSession session, MigrationPlan plan, AuditReport audit, Action<IReadOnlyList<AuditFinding>, string?> alongsideDone,
+        ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
-        var plan = context.Plan!;
         var expectedAfterDown = plan.Direction == MigrationDirection.Down
-            ? await RecordedUpAsync(context.LockConnection!, plan, cancellationToken)
+            ? RecordedUp.From(await MigrationLog.FingerprintsOfUpAsync(session.Connection, plan.FromVersion ?? 0, plan.TargetVersion, TableFingerprints.Format, cancellationToken))
             : null;
-        VerificationBaseline? baseline = null;
-        Task<List<AuditFinding>[]>? auditAlongside = null;
-        VerificationResult? verification = null;
-        var verifyClock = new Stopwatch();
-        var stepNotes = new List<string>();
-        var migrateClock = Stopwatch.StartNew();
-        CancellationTokenRegistration onCancel = default;
-
+        var run = new MigrationRun(context, plan, audit.ChecksLeftToMigration, expectedAfterDown, alongsideDone, cancellationToken);
         try
         {
             void Migrate(Action<long, long>? progress) => new MigrationExecutor(loggerFactory).Apply(
-                context.ConnectionStringFor("migrate", migrationTimeouts: true),
+                context.Database.ConnectionStringFor(Roles.Migrate),
                 plan,
-                beforeMigrate: async (connection, transaction) =>
-                {
-                    // FluentMigrator runs its statements synchronously and cannot be handed the token:
-                    // on Ctrl-C / SIGTERM the running statement is cancelled from another connection,
-                    // so the transaction rolls back and the run ends (and logs) within the grace period.
-                    var pid = connection.ProcessID;
-                    onCancel = cancellationToken.Register(() => _ = CancelBackendAsync(context, pid));
-                    verifyClock.Start();
-                    if (plan.Direction == MigrationDirection.Up)
-                    {
-                        await LockLegacyTablesAsync(connection, transaction, cancellationToken);
-                    }
-
-                    // The readers wait for locks and statements no longer than the migration's own connection.
-                    baseline = await Verifier.CaptureAsync(connection, transaction, plan, context.ConnectionStringFor("verify", migrationTimeouts: true), cancellationToken,
-                        legacyTablesHeld: plan.Direction == MigrationDirection.Up);
-                    if (context.AuditChecksLeftToMigration)
-                    {
-                        auditAlongside = baseline.RunAlongside(DataAudit.AlongsideJobs(plan, LegacyPass.HospitalUsersCopy, baseline.Stopping));
-                    }
-
-                    if (expectedAfterDown is not null && !await NewSideUnchangedAsync(connection, transaction, baseline.NewSideBefore, expectedAfterDown.NewSideAfter, cancellationToken))
-                    {
-                        expectedAfterDown = null; // the application wrote since the up: an exact restore is not expected
-                    }
-
-                    verifyClock.Stop();
-                    progress?.Invoke(0, plan.Steps.Count);
-                },
-                afterEach: async (step, elapsed, connection, transaction) =>
-                {
-                    baseline?.ThrowIfFailed();
-                    var rows = plan.Direction == MigrationDirection.Up && Projections.For(step.Version) is { } moved
-                        ? await EstimatedRowsAsync(connection, transaction, moved.Table, cancellationToken)
-                        : null;
-                    stepNotes.Add($"{step.Version}  {step.Description}: {elapsed.TotalSeconds:0.00} s" + (rows is null ? "" : $", {rows:N0} rows"));
-                    progress?.Invoke(stepNotes.Count, plan.Steps.Count);
-                },
-                beforeCommit: async (connection, transaction) =>
-                {
-                    if (auditAlongside is not null)
-                    {
-                        await AddAuditAlongsideAsync(context, auditAlongside);
-                        auditAlongside = null;
-                    }
-
-                    verifyClock.Start();
-                    verification = await Verifier.VerifyAsync(connection, transaction, plan, baseline!, expectedAfterDown?.LegacyTablesBefore, cancellationToken,
-                        rightAfterUp: plan.Direction == MigrationDirection.Up);
-                    if (verification.Passed && plan.Direction == MigrationDirection.Up)
-                    {
-                        context.Details["fingerprints"] = new JsonObject
-                        {
-                            ["format"] = TableFingerprints.Format,
-                            ["legacyTablesBefore"] = ToJson((await baseline!.LegacyBeforeAsync())!.FullTables),
-                            ["newSideAfter"] = ToJson((await NewSideOfEveryMovedTableAsync(connection, transaction, verification.NewSide, cancellationToken)).Values),
-                        };
-                    }
-
-                    verifyClock.Stop();
-                    if (!verification.Passed)
-                    {
-                        throw new VerificationMismatch();
-                    }
-                });
+                beforeMigrate: (connection, transaction) => run.BeforeMigrateAsync(connection, transaction, progress),
+                beforeCommit: run.BeforeCommitAsync,
+                afterEach: (step, elapsed, connection, transaction) => run.AfterEachAsync(step, elapsed, connection, transaction, progress));
 
             if (context.Options.Json)
             {
@@ -121,14 +60,13 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
             throw new MigrationFailed(
                 $"the verification's reading of the legacy tables failed ({reader.InnerException?.Message}); the migration was rolled back, nothing changed", ex);
         }
-        catch (VerificationMismatch)
+        catch (VerificationMismatch mismatch)
         {
-            RecordVerification(context, verification!, verifyClock.Elapsed, StageStatus.Fail);
-            throw new VerificationFailed("verification failed, the transaction was rolled back and nothing changed: " + string.Join("; ", verification!.Mismatches));
+            throw new VerificationFailed("verification failed, the transaction was rolled back and nothing changed: " + string.Join("; ", mismatch.Report.Result.Mismatches), mismatch.Report);
         }
-        catch (Exception ex) when (ex is not PipelineStopped && FindPostgresError(ex) is { } error)
+        catch (Exception ex) when (ex is not PipelineStopped && Find<PostgresException>(ex) is { } error)
         {
-            throw new MigrationFailed(await DescribeAsync(context, error, cancellationToken), ex);
+            throw new MigrationFailed(await DescribeAsync(context, session, error, cancellationToken), ex);
         }
         catch (Exception ex) when (ex is not PipelineStopped && Find<NpgsqlException>(ex) is { } npgsql)
         {
@@ -137,189 +75,23 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
         }
         finally
         {
-            await onCancel.DisposeAsync();
-            if (auditAlongside is not null)
-            {
-                // The run stopped before COMMIT: report what the side-table checks found if they finished.
-                await AddAuditAlongsideAsync(context, auditAlongside.IsCompleted ? auditAlongside : null);
-            }
-
-            if (baseline is not null)
-            {
-                await baseline.DisposeAsync();
-            }
+            await run.DisposeAsync();
         }
 
-        RecordVerification(context, verification!, verifyClock.Elapsed, StageStatus.Pass);
-        return new StageResult(Name, StageStatus.Pass, migrateClock.Elapsed - verifyClock.Elapsed,
+        var outcome = new MigrationOutcome(run.StepNotes, run.Verification!, run.Fingerprints);
+        return new(outcome, new StageResult(Name, StageStatus.Pass, run.MigrateDuration,
             $"{plan.Direction.ToString().ToLowerInvariant()}: {plan.Steps.Count} migration(s) applied and committed, now at {plan.ResultVersion}",
-            stepNotes);
+            run.StepNotes));
     }
 
-    /// <summary>Cancels the statement backend <paramref name="pid"/> is running (pg_cancel_backend), best effort.</summary>
-    private static async Task CancelBackendAsync(RunContext context, int pid)
-    {
-        try
-        {
-            await using var connection = new NpgsqlConnection(context.ConnectionStringFor("cancel"));
-            await connection.OpenAsync(CancellationToken.None);
-            await using var cancel = new NpgsqlCommand("SELECT pg_cancel_backend(@pid)", connection);
-            cancel.Parameters.AddWithValue("pid", pid);
-            await cancel.ExecuteNonQueryAsync(CancellationToken.None);
-        }
-        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or TimeoutException)
-        {
-            // The process is ending anyway; PostgreSQL rolls the transaction back when the connection goes.
-        }
-    }
-
-    /// <summary>
-    /// Adds the findings of the audit's side-table checks (null: they did not finish) to the Data
-    /// audit stage. Warnings only: one that failed is reported as not completed, and the run goes on.
-    /// </summary>
-    private static async Task AddAuditAlongsideAsync(RunContext context, Task<List<AuditFinding>[]>? checks)
-    {
-        try
-        {
-            if (checks is null)
-            {
-                AuditStage.AddFindings(context, [], "the run stopped before they finished");
-                return;
-            }
-
-            AuditStage.AddFindings(context, (await checks).SelectMany(found => found).ToList());
-        }
-        catch (Exception ex) when (ex is NpgsqlException or SnapshotReaderException or OperationCanceledException or InvalidOperationException)
-        {
-            AuditStage.AddFindings(context, [], ex.Message);
-        }
-    }
-
-    private static void RecordVerification(RunContext context, VerificationResult verification, TimeSpan duration, StageStatus status)
-    {
-        context.Details["verification"] = verification.Summary;
-        context.VerifyResult = new StageResult("Verify", status, duration,
-            verification.Passed ? "every moved value, row count, key and index checked" : $"{verification.Mismatches.Count} mismatch(es)",
-            verification.Passed ? DescribeTables(verification.Summary) : verification.Mismatches);
-    }
-
-    private static List<string> DescribeTables(JsonObject summary)
-    {
-        var lines = new List<string>();
-        if (summary["tables"] is JsonObject tables)
-        {
-            foreach (var (table, node) in tables)
-            {
-                var entry = node!.AsObject();
-                lines.Add(entry.ContainsKey("sourceRowsAll")
-                    ? $"{table}: {entry["newRows"]} row(s) = {entry["sourceRowsAll"]} source row(s) (active only: {entry["sourceRowsActive"]}), fingerprints equal"
-                    : entry["byExactRestore"]?.GetValue<bool>() == true
-                        ? $"{table}: {entry["legacyRows"]} row(s) back on the legacy side (the legacy tables are exactly as before the up)"
-                        : $"{table}: {entry["legacyRows"]} row(s) back on the legacy side, fingerprints equal");
-            }
-        }
-
-        if (summary["exactRestore"] is JsonValue exact)
-        {
-            lines.Add(exact.GetValue<bool>()
-                ? "legacy tables equal their fingerprints from before the up"
-                : "legacy tables changed since the up in columns no new table carries (e.g. lastLoginAt); each moved table was compared on its own");
-        }
-
-        return lines;
-    }
-
-    /// <summary>The fingerprints the last successful up recorded, when this down returns to where it started.</summary>
-    private static async Task<RecordedUp?> RecordedUpAsync(NpgsqlConnection connection, MigrationPlan plan, CancellationToken cancellationToken)
-    {
-        if (!await MigrationLog.HasAuditColumnsAsync(connection, cancellationToken))
-        {
-            return null;
-        }
-
-        // Only fingerprints of the format computed today compare (an older runner's are ignored:
-        // the down is still verified table by table, just not against the state before the up).
-        await using var command = new NpgsqlCommand("""
-            SELECT (details->'fingerprints')::text FROM migration_log
-            WHERE status = 'SUCCESS' AND version_to = @from AND details->'fingerprints'->>'format' = @format
-              AND (version_from = @to OR (version_from IS NULL AND @to = 202509290000))
-            ORDER BY id DESC LIMIT 1
-            """, connection);
-        command.Parameters.AddWithValue("from", plan.FromVersion ?? 0);
-        command.Parameters.AddWithValue("to", plan.TargetVersion);
-        command.Parameters.AddWithValue("format", TableFingerprints.Format);
-        if (await command.ExecuteScalarAsync(cancellationToken) is not string json || JsonNode.Parse(json) is not JsonObject recorded)
-        {
-            return null;
-        }
-
-        return new RecordedUp(FromJson(recorded["legacyTablesBefore"]), FromJson(recorded["newSideAfter"]));
-    }
-
-    /// <summary>
-    /// Holds the legacy tables against other writers from here to COMMIT (SHARE: reads go on), so
-    /// the legacy side captured before the first migration is the one every migration reads. The
-    /// up takes stronger locks on users anyway (ALTER, foreign keys); this only starts earlier and
-    /// covers the side tables. Waits at most lock_timeout, like every lock of the migration.
-    /// </summary>
-    private static async Task LockLegacyTablesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand("""
-            DO $$
-            BEGIN
-                IF to_regclass('public.users') IS NOT NULL THEN
-                    LOCK TABLE users, hospital_animals, hospital_specialties, hospital_facility_images, hospital_business_licenses IN SHARE MODE;
-                END IF;
-            END $$
-            """, connection, transaction);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    /// <summary>The row count of a table just ANALYZEd inside this transaction (no scan).</summary>
-    private static async Task<long?> EstimatedRowsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string table, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = to_regclass(@t)", connection, transaction);
-        command.Parameters.AddWithValue("t", "public." + table);
-        return await command.ExecuteScalarAsync(cancellationToken) as long?;
-    }
-
-    /// <summary>
-    /// Whether the new tables hold what they held right after the up, compared by their new-side
-    /// projections: the columns and rows every Down reads back into the legacy tables. A write
-    /// elsewhere (an updatedAt, a postalCode, a new id for an existing row) changes nothing a Down
-    /// writes to the legacy tables, so the exact-restore expectation stands; any write a Down would
-    /// carry back shows here and lifts it.
-    /// </summary>
-    private static async Task<bool> NewSideUnchangedAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyDictionary<string, TableFingerprint> planned,
-        IReadOnlyList<TableFingerprint> recorded, CancellationToken cancellationToken)
-    {
-        var now = await NewSideOfEveryMovedTableAsync(connection, transaction, planned, cancellationToken);
-        return recorded.Count > 0 && recorded.Count == now.Count && recorded.All(r => now.TryGetValue(r.Name, out var n) && n == r);
-    }
-
-    /// <summary>The new-side projection of every moved table that exists, reusing those already computed.</summary>
-    private static async Task<Dictionary<string, TableFingerprint>> NewSideOfEveryMovedTableAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyDictionary<string, TableFingerprint> known, CancellationToken cancellationToken)
-    {
-        var existing = await Verifier.ExistingAsync(connection, transaction, cancellationToken);
-        var result = await Verifier.NewSideAsync(connection, transaction, existing.Where(p => !known.ContainsKey(p.Table)), readers: null, cancellationToken);
-        foreach (var projection in existing.Where(p => known.ContainsKey(p.Table)))
-        {
-            result[projection.Table] = known[projection.Table];
-        }
-
-        return existing.ToDictionary(p => p.Table, p => result[p.Table], StringComparer.Ordinal);
-    }
-
-    private static async Task<string> DescribeAsync(RunContext context, PostgresException error, CancellationToken cancellationToken)
+    private static async Task<string> DescribeAsync(RunContext context, LockedSession session, PostgresException error, CancellationToken cancellationToken)
     {
         var message = $"migration failed and was rolled back, nothing changed: {error.MessageText}" +
                       (error.Hint is null ? "" : $" (hint: {error.Hint})");
         if (error.SqlState == PostgresErrorCodes.LockNotAvailable)
         {
             message = $"gave up waiting for a table lock after --lock-timeout {context.Options.LockTimeout.TotalSeconds:0.#} s " +
-                      $"(blocked by {await TableLockHolders.DescribeAsync(context.LockConnection!, cancellationToken)}); rolled back, nothing changed";
+                      $"(blocked by {await TableLockHolders.DescribeAsync(session.Connection, cancellationToken)}); rolled back, nothing changed";
         }
         else if (error.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown)
         {
@@ -337,8 +109,6 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
         return message;
     }
 
-    private static PostgresException? FindPostgresError(Exception exception) => Find<PostgresException>(exception);
-
     private static T? Find<T>(Exception? exception)
         where T : Exception
     {
@@ -353,16 +123,181 @@ public sealed class MigrateStage(ILoggerFactory loggerFactory) : IStage
         return null;
     }
 
-    private static JsonArray ToJson(IEnumerable<TableFingerprint> fingerprints) =>
-        new(fingerprints.Select(f => (JsonNode?)new JsonObject { ["table"] = f.Name, ["rows"] = f.Rows, ["hash"] = f.Hash }).ToArray());
+    /// <summary>
+    /// The state of one migration transaction and the named steps FluentMigrator's executor calls
+    /// around its migrations: <see cref="BeforeMigrateAsync"/>, <see cref="AfterEachAsync"/> and
+    /// <see cref="BeforeCommitAsync"/>. Disposing reports the audit's side-table checks if no step
+    /// did (the run stopped first), stops what is still being read, and ends the Ctrl-C hook.
+    /// </summary>
+    private sealed class MigrationRun(
+        RunContext context, MigrationPlan plan, bool auditChecksAlongside, RecordedUp? expectedAfterDown,
+        Action<IReadOnlyList<AuditFinding>, string?> alongsideDone, CancellationToken cancellationToken) : IAsyncDisposable
+    {
+        private readonly Stopwatch migrateClock = Stopwatch.StartNew();
+        private readonly Stopwatch verifyClock = new();
+        private readonly List<string> stepNotes = [];
+        private RecordedUp? exactRestoreExpected = expectedAfterDown;
+        private VerificationBaseline? baseline;
+        private Task<List<AuditFinding>[]>? auditAlongside;
+        private CancellationTokenRegistration onCancel;
 
-    private static List<TableFingerprint> FromJson(JsonNode? node) =>
-        node is JsonArray array
-            ? array.Select(n => new TableFingerprint(n!["table"]!.GetValue<string>(), n["rows"]!.GetValue<long>(), n["hash"]!.GetValue<string>())).ToList()
-            : [];
+        public IReadOnlyList<string> StepNotes => stepNotes;
 
-    private sealed record RecordedUp(IReadOnlyList<TableFingerprint> LegacyTablesBefore, IReadOnlyList<TableFingerprint> NewSideAfter);
+        public VerifyReport? Verification { get; private set; }
+
+        public JsonObject? Fingerprints { get; private set; }
+
+        /// <summary>The migrations' own time: the stage's time less the verification's.</summary>
+        public TimeSpan MigrateDuration => migrateClock.Elapsed - verifyClock.Elapsed;
+
+        /// <summary>Before the first migration: the Ctrl-C hook, the legacy tables held (up), the verification's baseline, the audit's checks alongside.</summary>
+        public async Task BeforeMigrateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Action<long, long>? progress)
+        {
+            // FluentMigrator runs its statements synchronously and cannot be handed the token:
+            // on Ctrl-C / SIGTERM the running statement is cancelled from another connection,
+            // so the transaction rolls back and the run ends (and logs) within the grace period.
+            var pid = connection.ProcessID;
+            onCancel = cancellationToken.Register(() => _ = CancelBackendAsync(pid));
+            verifyClock.Start();
+            if (plan.Direction == MigrationDirection.Up)
+            {
+                await LockLegacyTablesAsync(connection, transaction);
+            }
+
+            // The readers wait for locks and statements no longer than the migration's own connection.
+            baseline = await Verifier.CaptureAsync(connection, transaction, plan, context.Database, cancellationToken,
+                legacyTablesHeld: plan.Direction == MigrationDirection.Up);
+            if (auditChecksAlongside)
+            {
+                auditAlongside = baseline.RunAlongside(DataAudit.AlongsideJobs(plan, LegacyPass.HospitalUsersCopy, baseline.Stopping));
+            }
+
+            if (exactRestoreExpected is not null
+                && !await Verifier.NewSideUnchangedAsync(connection, transaction, baseline.NewSideBefore, exactRestoreExpected.NewSideAfter, cancellationToken))
+            {
+                exactRestoreExpected = null; // the application wrote since the up: an exact restore is not expected
+            }
+
+            verifyClock.Stop();
+            progress?.Invoke(0, plan.Steps.Count);
+        }
+
+        /// <summary>After each migration: stop early if the verification's reading failed; a note with its time (and rows moved).</summary>
+        public async Task AfterEachAsync(MigrationStep step, TimeSpan elapsed, NpgsqlConnection connection, NpgsqlTransaction transaction, Action<long, long>? progress)
+        {
+            baseline?.ThrowIfFailed();
+            var rows = plan.Direction == MigrationDirection.Up && Projections.For(step.Version) is { } moved
+                ? await EstimatedRowsAsync(connection, transaction, moved.Table)
+                : null;
+            stepNotes.Add($"{step.Version}  {step.Description}: {elapsed.TotalSeconds:0.00} s" + (rows is null ? "" : $", {rows:N0} rows"));
+            progress?.Invoke(stepNotes.Count, plan.Steps.Count);
+        }
+
+        /// <summary>Before COMMIT: the audit's side-table findings, then the verification; a mismatch rolls everything back.</summary>
+        public async Task BeforeCommitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction)
+        {
+            if (auditAlongside is not null)
+            {
+                await ReportAuditAlongsideAsync(auditAlongside);
+                auditAlongside = null;
+            }
+
+            verifyClock.Start();
+            var verification = await VerifyStep.RunAsync(connection, transaction, plan, baseline!, exactRestoreExpected?.LegacyTablesBefore, cancellationToken);
+            if (verification.Passed && plan.Direction == MigrationDirection.Up)
+            {
+                Fingerprints = await VerifyStep.FingerprintsForDownAsync(connection, transaction, baseline!, verification, cancellationToken);
+            }
+
+            verifyClock.Stop();
+            Verification = new VerifyReport(verification, verifyClock.Elapsed);
+            if (!verification.Passed)
+            {
+                throw new VerificationMismatch(Verification);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await onCancel.DisposeAsync();
+            if (auditAlongside is not null)
+            {
+                // The run stopped before COMMIT: report what the side-table checks found if they finished.
+                await ReportAuditAlongsideAsync(auditAlongside.IsCompleted ? auditAlongside : null);
+            }
+
+            if (baseline is not null)
+            {
+                await baseline.DisposeAsync();
+            }
+        }
+
+        /// <summary>
+        /// Hands the audit's side-table findings (null: they did not finish) to the pipeline. Warnings
+        /// only: one that failed is reported as not completed, and the run goes on.
+        /// </summary>
+        private async Task ReportAuditAlongsideAsync(Task<List<AuditFinding>[]>? checks)
+        {
+            try
+            {
+                if (checks is null)
+                {
+                    alongsideDone([], "the run stopped before they finished");
+                    return;
+                }
+
+                alongsideDone((await checks).SelectMany(found => found).ToList(), null);
+            }
+            catch (Exception ex) when (ex is NpgsqlException or SnapshotReaderException or OperationCanceledException or InvalidOperationException)
+            {
+                alongsideDone([], ex.Message);
+            }
+        }
+
+        /// <summary>Cancels the statement backend <paramref name="pid"/> is running (pg_cancel_backend), best effort.</summary>
+        private async Task CancelBackendAsync(int pid)
+        {
+            try
+            {
+                await using var connection = await context.Database.OpenAsync(Roles.Cancel, CancellationToken.None);
+                await using var cancel = new NpgsqlCommand("SELECT pg_cancel_backend(@pid)", connection);
+                cancel.Parameters.AddWithValue("pid", pid);
+                await cancel.ExecuteNonQueryAsync(CancellationToken.None);
+            }
+            catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or TimeoutException)
+            {
+                // The process is ending anyway; PostgreSQL rolls the transaction back when the connection goes.
+            }
+        }
+
+        /// <summary>
+        /// Holds the legacy tables against other writers from here to COMMIT (SHARE: reads go on), so
+        /// the legacy side captured before the first migration is the one every migration reads. The
+        /// up takes stronger locks on users anyway (ALTER, foreign keys); this only starts earlier and
+        /// covers the side tables. Waits at most lock_timeout, like every lock of the migration.
+        /// </summary>
+        private async Task LockLegacyTablesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction) =>
+            await Sql.ExecuteAsync(connection, """
+                DO $$
+                BEGIN
+                    IF to_regclass('public.users') IS NOT NULL THEN
+                        LOCK TABLE users, hospital_animals, hospital_specialties, hospital_facility_images, hospital_business_licenses IN SHARE MODE;
+                    END IF;
+                END $$
+                """, cancellationToken, transaction);
+
+        /// <summary>The row count of a table just ANALYZEd inside this transaction (no scan).</summary>
+        private async Task<long?> EstimatedRowsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string table)
+        {
+            await using var command = new NpgsqlCommand("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = to_regclass(@t)", connection, transaction);
+            command.Parameters.AddWithValue("t", "public." + table);
+            return await command.ExecuteScalarAsync(cancellationToken) as long?;
+        }
+    }
 
     /// <summary>Thrown inside the transaction to make the executor roll back.</summary>
-    private sealed class VerificationMismatch : Exception;
+    private sealed class VerificationMismatch(VerifyReport report) : Exception("verification mismatch")
+    {
+        public VerifyReport Report { get; } = report;
+    }
 }

@@ -1,10 +1,9 @@
-using System.Globalization;
-using IamVet.Schema.Runner.Configuration;
-using IamVet.Schema.Runner.Engine;
-using IamVet.Schema.Runner.Postgres;
 using Npgsql;
 
 namespace IamVet.Schema.Runner.Pipeline.Stages;
+
+/// <summary>What pre-flight established: the server, the applied versions and (for a migrating run) the plan.</summary>
+public sealed record PreflightFacts(string ServerVersion, int ServerMajor, IReadOnlyList<long> AppliedBefore, MigrationPlan? Plan);
 
 /// <summary>
 /// Everything the runbook asked the operator to check by hand, before anything changes: the
@@ -12,7 +11,7 @@ namespace IamVet.Schema.Runner.Pipeline.Stages;
 /// <c>baseline</c>), the plan, the privileges it needs, pg_dump/pg_restore at least as new as the
 /// server, free space for the dump, and other sessions on the database.
 /// </summary>
-public sealed class PreflightStage : IStage
+public static class PreflightStage
 {
     /// <summary>Free space wanted beyond the estimated dump size.</summary>
     private const double SpaceMargin = 1.2;
@@ -24,29 +23,29 @@ public sealed class PreflightStage : IStage
         "hospital_treatment_specialties", "VersionInfo", "iamvet_rollback_stash",
     ];
 
-    public string Name => "Pre-flight";
+    public const string Name = "Pre-flight";
 
     /// <summary>The oldest PostgreSQL the verification runs on (hash_record_extended, TID range scans).</summary>
     public const int MinimumServerMajor = 14;
 
-    public async Task<StageResult> RunAsync(RunContext context, CancellationToken cancellationToken)
+    public static async Task<StageOutput<PreflightFacts>> RunAsync(RunContext context, LockedSession session, CancellationToken cancellationToken)
     {
-        var connection = context.LockConnection!;
+        var connection = session.Connection;
         var notes = new List<string>();
         var warn = false;
 
-        context.ServerVersion = await ScalarAsync<string>(connection, "SHOW server_version", cancellationToken);
-        context.ServerMajor = int.Parse(await ScalarAsync<string>(connection, "SHOW server_version_num", cancellationToken), CultureInfo.InvariantCulture) / 10000;
-        notes.Add($"PostgreSQL {context.ServerVersion} at {context.Connection.Host}:{context.Connection.Port}/{context.Database}");
-        if (context.ServerMajor < MinimumServerMajor)
+        var (serverVersion, serverMajor) = await ServerAsync(connection, cancellationToken);
+        notes.Add($"PostgreSQL {serverVersion} at {context.Options.Target.Server}/{context.DatabaseName}");
+        if (serverMajor < MinimumServerMajor)
         {
             // The verification hashes rows with hash_record_extended and splits scans by TID ranges (both 14).
-            throw new PreflightFailed($"PostgreSQL {context.ServerVersion} is too old: the runner needs {MinimumServerMajor} or newer");
+            throw new PreflightFailed($"PostgreSQL {serverVersion} is too old: the runner needs {MinimumServerMajor} or newer");
         }
 
+        IReadOnlyList<long> applied;
         try
         {
-            context.AppliedBefore = await VersionHistory.ReadAppliedAsync(connection, cancellationToken);
+            applied = await VersionHistory.ReadAppliedAsync(connection, cancellationToken);
         }
         catch (PostgresException denied) when (denied.SqlState == PostgresErrorCodes.InsufficientPrivilege)
         {
@@ -55,21 +54,21 @@ public sealed class PreflightStage : IStage
             throw new PreflightFailed($"cannot read the migration history: {denied.MessageText}", denied);
         }
 
-        if (context.AppliedBefore.Count == 0 && await ScalarAsync<bool>(connection, "SELECT to_regclass('public.users') IS NOT NULL", cancellationToken))
+        if (applied.Count == 0 && await Sql.TableExistsAsync(connection, "users", cancellationToken))
         {
             throw new PreflightFailed(
-                $"database \"{context.Database}\" has the legacy tables but no migration history (no VersionInfo): " +
+                $"database \"{context.DatabaseName}\" has the legacy tables but no migration history (no VersionInfo): " +
                 "adopt it first with `baseline`, which checks its shape and records the legacy baseline as applied");
         }
 
-        context.Plan = Plan(context);
-        var plan = context.Plan;
+        var plan = Plan(context.Options, applied);
+        var facts = new PreflightFacts(serverVersion, serverMajor, applied, plan);
         notes.Add(plan.IsEmpty
             ? $"nothing to do: at {plan.FromVersion?.ToString(CultureInfo.InvariantCulture) ?? "no version"}"
             : $"plan: {plan.Direction.ToString().ToLowerInvariant()} {plan.Steps.Count} migration(s), {plan.FromVersion?.ToString(CultureInfo.InvariantCulture) ?? "empty"} → {plan.ResultVersion}");
         if (plan.IsEmpty && !context.Options.CheckOnly)
         {
-            return new StageResult(Name, StageStatus.Pass, TimeSpan.Zero, "nothing to do", notes);
+            return new(facts, new StageResult(Name, StageStatus.Pass, TimeSpan.Zero, "nothing to do", notes));
         }
 
         await CheckPrivilegesAsync(connection, cancellationToken);
@@ -82,8 +81,8 @@ public sealed class PreflightStage : IStage
         }
         else
         {
-            notes.Add(CheckTools(context));
-            notes.Add(await CheckBackupSpaceAsync(context, connection, cancellationToken));
+            notes.Add(CheckTools(serverVersion, serverMajor));
+            notes.Add(await CheckBackupSpaceAsync(context.Options, connection, cancellationToken));
         }
 
         var others = await OtherSessionsAsync(connection, cancellationToken);
@@ -92,24 +91,42 @@ public sealed class PreflightStage : IStage
             var list = string.Join("; ", others.Take(10));
             if (context.Options.RequireIdle)
             {
-                throw new PreflightFailed($"{others.Count} other session(s) are connected to \"{context.Database}\" and --require-idle was given: {list}. Stop the application first.");
+                throw new PreflightFailed($"{others.Count} other session(s) are connected to \"{context.DatabaseName}\" and --require-idle was given: {list}. Stop the application first.");
             }
 
             warn = true;
             notes.Add($"{others.Count} other session(s) connected (the runbook stops the application first; --require-idle refuses): {list}");
         }
 
-        return new StageResult(Name, warn ? StageStatus.Warn : StageStatus.Pass, TimeSpan.Zero,
-            $"PostgreSQL {context.ServerVersion}; {plan.Steps.Count} migration(s) to run", notes);
+        return new(facts, new StageResult(Name, warn ? StageStatus.Warn : StageStatus.Pass, TimeSpan.Zero,
+            $"PostgreSQL {serverVersion}; {plan.Steps.Count} migration(s) to run", notes));
     }
 
-    private static MigrationPlan Plan(RunContext context)
+    /// <summary>
+    /// The pre-flight of a backup on its own (<c>backup</c>, <c>rehearse</c>): server version, the
+    /// applied versions (for the dump's label), pg_dump/pg_restore and free space.
+    /// </summary>
+    public static async Task<StageOutput<PreflightFacts>> RunForBackupAsync(RunContext context, LockedSession session, CancellationToken cancellationToken)
+    {
+        var connection = session.Connection;
+        var (serverVersion, serverMajor) = await ServerAsync(connection, cancellationToken);
+        var applied = await VersionHistory.ReadAppliedAsync(connection, cancellationToken);
+        return new(new PreflightFacts(serverVersion, serverMajor, applied, null),
+            new StageResult(Name, StageStatus.Pass, TimeSpan.Zero, $"PostgreSQL {serverVersion}",
+                [CheckTools(serverVersion, serverMajor), await CheckBackupSpaceAsync(context.Options, connection, cancellationToken)]));
+    }
+
+    private static async Task<(string Version, int Major)> ServerAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>
+        (await Sql.ScalarAsync<string>(connection, "SHOW server_version", cancellationToken),
+         int.Parse(await Sql.ScalarAsync<string>(connection, "SHOW server_version_num", cancellationToken), CultureInfo.InvariantCulture) / 10000);
+
+    private static MigrationPlan Plan(RunOptions options, IReadOnlyList<long> applied)
     {
         try
         {
-            return context.Options.Direction == MigrationDirection.Up
-                ? MigrationPlanner.PlanUp(context.AppliedBefore, context.Options.TargetVersion, context.Options.Flags)
-                : MigrationPlanner.PlanDown(context.AppliedBefore, context.Options.TargetVersion, context.Options.Steps);
+            return options.Direction == MigrationDirection.Up
+                ? MigrationPlanner.PlanUp(applied, options.TargetVersion, options.Flags)
+                : MigrationPlanner.PlanDown(applied, options.TargetVersion, options.Steps);
         }
         catch (MigrationPlanningException ex)
         {
@@ -137,34 +154,26 @@ public sealed class PreflightStage : IStage
             """;
         await using var command = new NpgsqlCommand(sql, connection);
         command.Parameters.AddWithValue("tables", TouchedTables);
-        var missing = new List<string>();
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                missing.Add(reader.GetString(0));
-            }
-        }
-
+        var missing = await Sql.ColumnAsync(command, cancellationToken);
         if (missing.Count > 0)
         {
-            var role = await ScalarAsync<string>(connection, "SELECT current_user::text", cancellationToken);
+            var role = await Sql.ScalarAsync<string>(connection, "SELECT current_user::text", cancellationToken);
             throw new PreflightFailed($"role \"{role}\" lacks privileges the plan needs: {string.Join("; ", missing)}");
         }
     }
 
-    internal static string CheckTools(RunContext context)
+    private static string CheckTools(string serverVersion, int serverMajor)
     {
         var found = new List<string>();
         foreach (var name in new[] { "pg_dump", "pg_restore" })
         {
             var tool = PgTools.Find(name)
-                ?? throw new PreflightFailed($"{name} not found on PATH: install the PostgreSQL client (postgresql-client-{context.ServerMajor} or newer), or pass --no-backup to run without a restore point");
-            if (tool.Major < context.ServerMajor)
+                ?? throw new PreflightFailed($"{name} not found on PATH: install the PostgreSQL client (postgresql-client-{serverMajor} or newer), or pass --no-backup to run without a restore point");
+            if (tool.Major < serverMajor)
             {
                 throw new PreflightFailed(
-                    $"{name} {tool.Version} ({tool.Path}) is older than the server (PostgreSQL {context.ServerVersion}): it cannot dump this server reliably. " +
-                    $"Install postgresql-client-{context.ServerMajor} or newer and put it first on PATH");
+                    $"{name} {tool.Version} ({tool.Path}) is older than the server (PostgreSQL {serverVersion}): it cannot dump this server reliably. " +
+                    $"Install postgresql-client-{serverMajor} or newer and put it first on PATH");
             }
 
             found.Add($"{name} {tool.Version}");
@@ -173,9 +182,9 @@ public sealed class PreflightStage : IStage
         return string.Join(", ", found);
     }
 
-    internal static async Task<string> CheckBackupSpaceAsync(RunContext context, NpgsqlConnection connection, CancellationToken cancellationToken)
+    private static async Task<string> CheckBackupSpaceAsync(RunOptions options, NpgsqlConnection connection, CancellationToken cancellationToken)
     {
-        var directory = Path.GetFullPath(context.Options.BackupDirectory);
+        var directory = Path.GetFullPath(options.BackupDirectory);
         try
         {
             Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -188,20 +197,20 @@ public sealed class PreflightStage : IStage
             throw new PreflightFailed($"backup directory {directory} is not writable: {ex.Message}");
         }
 
-        var estimate = await ScalarAsync<long>(connection, """
+        var estimate = await Sql.ScalarAsync<long>(connection, """
             SELECT coalesce(sum(pg_table_size(c.oid)), 0)::bigint FROM pg_class c
             WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'm')
             """, cancellationToken);
-        var required = context.Options.MinFreeBytes ?? (long)(estimate * SpaceMargin);
+        var required = options.MinFreeBytes ?? (long)(estimate * SpaceMargin);
         var free = new DriveInfo(directory).AvailableFreeSpace;
         if (free < required)
         {
             throw new PreflightFailed(
-                $"not enough free space for the backup in {directory}: {Bytes(free)} free, {Bytes(required)} needed " +
-                $"(estimated dump size {Bytes(estimate)} with margin{(context.Options.MinFreeBytes is null ? "" : "; set by --min-free-space")})");
+                $"not enough free space for the backup in {directory}: {Sizes.Bytes(free)} free, {Sizes.Bytes(required)} needed " +
+                $"(estimated dump size {Sizes.Bytes(estimate)} with margin{(options.MinFreeBytes is null ? "" : "; set by --min-free-space")})");
         }
 
-        return $"backup directory {directory}: {Bytes(free)} free, {Bytes(required)} needed";
+        return $"backup directory {directory}: {Sizes.Bytes(free)} free, {Sizes.Bytes(required)} needed";
     }
 
     private static async Task<List<string>> OtherSessionsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
@@ -214,27 +223,6 @@ public sealed class PreflightStage : IStage
               AND application_name NOT LIKE 'iamvet-schema%'
             ORDER BY pid
             """, connection);
-        var sessions = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            sessions.Add(reader.GetString(0));
-        }
-
-        return sessions;
-    }
-
-    internal static string Bytes(long bytes) => bytes switch
-    {
-        >= 1L << 30 => $"{bytes / (double)(1L << 30):0.0} GiB",
-        >= 1L << 20 => $"{bytes / (double)(1L << 20):0.0} MiB",
-        >= 1L << 10 => $"{bytes / (double)(1L << 10):0.0} KiB",
-        _ => $"{bytes} B",
-    };
-
-    private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        return (T)(await command.ExecuteScalarAsync(cancellationToken))!;
+        return await Sql.ColumnAsync(command, cancellationToken);
     }
 }

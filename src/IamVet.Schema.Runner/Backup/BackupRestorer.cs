@@ -1,8 +1,7 @@
 using System.Diagnostics;
-using System.Text.Json.Nodes;
 using Npgsql;
 
-namespace IamVet.Schema.Runner.Postgres;
+namespace IamVet.Schema.Runner.Backup;
 
 /// <summary>What a restore did and found.</summary>
 public sealed record RestoreResult(string Database, TimeSpan Duration, IReadOnlyDictionary<string, long> Expected, IReadOnlyDictionary<string, long> Actual)
@@ -73,14 +72,12 @@ public sealed class BackupRestorer(PgTool pgRestore)
     /// Creates <paramref name="targetDatabase"/> and restores the dump into it. Throws
     /// <see cref="RestoreRefused"/> when it already exists, <see cref="RestoreFailed"/> when pg_restore fails.
     /// </summary>
-    public async Task<RestoreResult> RestoreAsync(NpgsqlConnectionStringBuilder server, string dumpPath, JsonObject manifest, string targetDatabase, CancellationToken cancellationToken,
+    public async Task<RestoreResult> RestoreAsync(MigrationDatabase server, string dumpPath, JsonObject manifest, string targetDatabase, CancellationToken cancellationToken,
         Action<long, long>? progress = null)
     {
         var clock = Stopwatch.StartNew();
-        var admin = new NpgsqlConnectionStringBuilder(server.ConnectionString) { Database = "postgres", Pooling = false, ApplicationName = "iamvet-schema restore" };
-        await using (var connection = new NpgsqlConnection(admin.ConnectionString))
+        await using (var connection = await Maintenance(server).OpenAsync(Roles.Restore, cancellationToken))
         {
-            await connection.OpenAsync(cancellationToken);
             await using var exists = new NpgsqlCommand("SELECT EXISTS (SELECT FROM pg_database WHERE datname = @name)", connection);
             exists.Parameters.AddWithValue("name", targetDatabase);
             if ((bool)(await exists.ExecuteScalarAsync(cancellationToken))!)
@@ -92,7 +89,7 @@ public sealed class BackupRestorer(PgTool pgRestore)
             await create.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        var target = new NpgsqlConnectionStringBuilder(server.ConnectionString) { Database = targetDatabase, Pooling = false, ApplicationName = "iamvet-schema restore" };
+        await using var target = server.Sibling(targetDatabase);
         string[] arguments = ["--exit-on-error", "--single-transaction", "--no-password", "--dbname", targetDatabase, dumpPath];
         Func<string, bool>? progressLine = null;
         if (progress is not null)
@@ -102,7 +99,7 @@ public sealed class BackupRestorer(PgTool pgRestore)
             progressLine = PgTools.TableProgress("processing data for table", Math.Max(1, (manifest["rowCounts"] as JsonObject)?.Count ?? 1), progress);
         }
 
-        var run = PgTools.Run(pgRestore.Path, arguments, PgTools.EnvironmentFor(target, "iamvet-schema pg_restore"), TimeSpan.FromHours(6), progressLine, cancellationToken);
+        var run = PgTools.Run(pgRestore.Path, arguments, target.ClientEnvironment(Roles.PgRestore), TimeSpan.FromHours(6), progressLine, cancellationToken);
         if (run.ExitCode != 0)
         {
             await DropAsync(server, targetDatabase, cancellationToken);
@@ -111,19 +108,35 @@ public sealed class BackupRestorer(PgTool pgRestore)
 
         var expected = (manifest["rowCounts"] as JsonObject ?? [])
             .ToDictionary(pair => pair.Key, pair => pair.Value!.GetValue<long>(), StringComparer.Ordinal);
-        await using var restored = new NpgsqlConnection(target.ConnectionString);
-        await restored.OpenAsync(cancellationToken);
+        await using var restored = await target.OpenAsync(Roles.Restore, cancellationToken);
         var actual = await BackupWriter.CountRowsAsync(restored, null, cancellationToken);
         return new RestoreResult(targetDatabase, clock.Elapsed, expected, actual);
     }
 
-    public static async Task DropAsync(NpgsqlConnectionStringBuilder server, string database, CancellationToken cancellationToken)
+    public static async Task DropAsync(MigrationDatabase server, string database, CancellationToken cancellationToken)
     {
-        NpgsqlConnection.ClearAllPools();
-        var admin = new NpgsqlConnectionStringBuilder(server.ConnectionString) { Database = "postgres", Pooling = false, ApplicationName = "iamvet-schema restore" };
-        await using var connection = new NpgsqlConnection(admin.ConnectionString);
-        await connection.OpenAsync(cancellationToken);
-        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {Identifiers.Quote(database)} WITH (FORCE)", connection);
-        await drop.ExecuteNonQueryAsync(cancellationToken);
+        await using var maintenance = Maintenance(server);
+        await using var connection = await maintenance.OpenAsync(Roles.Restore, cancellationToken);
+        await Sql.ExecuteAsync(connection, $"DROP DATABASE IF EXISTS {Identifiers.Quote(database)} WITH (FORCE)", cancellationToken);
     }
+
+    /// <summary>
+    /// Puts <paramref name="incoming"/> in place of <paramref name="source"/>: ends the sessions on the
+    /// source, renames it <paramref name="replacedAs"/> (kept, never dropped), and gives its name to the copy.
+    /// </summary>
+    public static async Task ReplaceAsync(MigrationDatabase server, string source, string incoming, string replacedAs, CancellationToken cancellationToken)
+    {
+        await using var maintenance = Maintenance(server);
+        await using var connection = await maintenance.OpenAsync(Roles.Restore, cancellationToken);
+        await using var swap = new NpgsqlCommand($"""
+            SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = @source AND pid <> pg_backend_pid();
+            ALTER DATABASE {Identifiers.Quote(source)} RENAME TO {Identifiers.Quote(replacedAs)};
+            ALTER DATABASE {Identifiers.Quote(incoming)} RENAME TO {Identifiers.Quote(source)};
+            """, connection);
+        swap.Parameters.AddWithValue("source", source);
+        await swap.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>The server's maintenance database, where databases are created, renamed and dropped.</summary>
+    private static MigrationDatabase Maintenance(MigrationDatabase server) => server.Sibling("postgres");
 }

@@ -1,14 +1,13 @@
-using IamVet.Schema.Runner.Engine;
 using Npgsql;
 
-namespace IamVet.Schema.Runner.Verification;
+namespace IamVet.Schema.Runner.Audit;
 
 public enum FindingSeverity
 {
     /// <summary>The run is refused (exit 3) before anything changes.</summary>
     Blocking,
 
-    /// <summary>Handled by the rules of DOMAIN.md, and reported.</summary>
+    /// <summary>Handled by the rules of docs/domain.md, and reported.</summary>
     Warning,
 }
 
@@ -16,7 +15,7 @@ public enum FindingSeverity
 public sealed record AuditFinding(string Code, FindingSeverity Severity, string Message, long Count, IReadOnlyList<string> FirstIds);
 
 /// <summary>
-/// The dirty-data checks of DOMAIN.md, run before any DDL for the migrations about to run, so a
+/// The dirty-data checks of docs/domain.md, run before any DDL for the migrations about to run, so a
 /// row that would break a new constraint is named (with ids) up front instead of being discovered
 /// halfway through the move.
 /// </summary>
@@ -44,54 +43,54 @@ public static class DataAudit
 
     private static readonly Check[] Checks =
     [
-        new(202509290500, MigrationDirection.Up, "hospital-without-name", FindingSeverity.Blocking,
+        new(Versions.Hospitals, MigrationDirection.Up, "hospital-without-name", FindingSeverity.Blocking,
             "HOSPITAL users without hospitalName: hospitals.hospitalName is NOT NULL. Fill users.\"hospitalName\" first.",
             UsersCondition: """ "userType" = 'HOSPITAL' AND "hospitalName" IS NULL"""),
-        new(202509290300, MigrationDirection.Up, "veterinarian-with-hospital-columns", FindingSeverity.Warning,
+        new(Versions.Veterinarians, MigrationDirection.Up, "veterinarian-with-hospital-columns", FindingSeverity.Warning,
             "VETERINARIAN users with hospital columns filled: those values move nowhere and exist only in users (the cleanup will refuse until they are cleared).",
             UsersCondition: $""" "userType" = 'VETERINARIAN' AND {HospitalColumnsFilled}"""),
-        new(202509290300, MigrationDirection.Up, "veterinarian-with-university-email", FindingSeverity.Warning,
+        new(Versions.Veterinarians, MigrationDirection.Up, "veterinarian-with-university-email", FindingSeverity.Warning,
             "VETERINARIAN users with universityEmail: the value moves nowhere and exists only in users.",
             UsersCondition: """ "userType" = 'VETERINARIAN' AND "universityEmail" IS NOT NULL"""),
-        new(202509290400, MigrationDirection.Up, "student-with-license-image", FindingSeverity.Warning,
+        new(Versions.VeterinaryStudents, MigrationDirection.Up, "student-with-license-image", FindingSeverity.Warning,
             "VETERINARY_STUDENT users with licenseImage: the value moves nowhere and exists only in users.",
             UsersCondition: """ "userType" = 'VETERINARY_STUDENT' AND "licenseImage" IS NOT NULL"""),
-        new(202509290400, MigrationDirection.Up, "student-with-hospital-columns", FindingSeverity.Warning,
+        new(Versions.VeterinaryStudents, MigrationDirection.Up, "student-with-hospital-columns", FindingSeverity.Warning,
             "VETERINARY_STUDENT users with hospital columns filled: those values move nowhere and exist only in users.",
             UsersCondition: $""" "userType" = 'VETERINARY_STUDENT' AND {HospitalColumnsFilled}"""),
-        new(202509290500, MigrationDirection.Up, "hospital-with-person-columns", FindingSeverity.Warning,
+        new(Versions.Hospitals, MigrationDirection.Up, "hospital-with-person-columns", FindingSeverity.Warning,
             "HOSPITAL users with birthDate, nickname, licenseImage or universityEmail: those values move nowhere and exist only in users.",
             UsersCondition: """ "userType" = 'HOSPITAL' AND ("birthDate" IS NOT NULL OR nickname IS NOT NULL OR "licenseImage" IS NOT NULL OR "universityEmail" IS NOT NULL)"""),
-        new(202509290600, MigrationDirection.Up, "images-all-display-order-zero", FindingSeverity.Warning,
+        new(Versions.HospitalImages, MigrationDirection.Up, "images-all-display-order-zero", FindingSeverity.Warning,
             "Hospitals whose facility images all have displayOrder 0: imageOrder is renumbered 1..n by createdAt, id.",
             IdsSql: """
             SELECT f."userId" FROM hospital_facility_images f JOIN hospital_users h ON h.id = f."userId"
             GROUP BY f."userId" HAVING count(*) > 1 AND max(f."displayOrder") = 0 AND min(f."displayOrder") = 0
             """, AlongsideMigration: true),
-        new(202509290600, MigrationDirection.Up, "images-of-non-hospital-users", FindingSeverity.Warning,
+        new(Versions.HospitalImages, MigrationDirection.Up, "images-of-non-hospital-users", FindingSeverity.Warning,
             "hospital_facility_images rows whose user is not a HOSPITAL (or does not exist): they stay in the legacy table and are not moved.",
             IdsSql: """
             SELECT f.id FROM hospital_facility_images f WHERE NOT EXISTS (SELECT FROM hospital_users h WHERE h.id = f."userId")
             """, AlongsideMigration: true),
-        new(202509290700, MigrationDirection.Up, "duplicate-animals", FindingSeverity.Warning,
+        new(Versions.TreatmentAnimals, MigrationDirection.Up, "duplicate-animals", FindingSeverity.Warning,
             "Hospitals with the same animalType more than once: collapsed to one row (the earliest).",
             IdsSql: """SELECT "userId" FROM hospital_animals GROUP BY "userId", "animalType" HAVING count(*) > 1""", AlongsideMigration: true),
-        new(202509290700, MigrationDirection.Up, "animals-of-non-hospital-users", FindingSeverity.Warning,
+        new(Versions.TreatmentAnimals, MigrationDirection.Up, "animals-of-non-hospital-users", FindingSeverity.Warning,
             "hospital_animals rows whose user is not a HOSPITAL (or does not exist): they stay in the legacy table and are not moved.",
             IdsSql: """
             SELECT a.id FROM hospital_animals a
             WHERE NOT EXISTS (SELECT FROM hospital_users h WHERE h.id = a."userId")
             """, AlongsideMigration: true),
-        new(202509290800, MigrationDirection.Up, "duplicate-specialties", FindingSeverity.Warning,
+        new(Versions.TreatmentSpecialties, MigrationDirection.Up, "duplicate-specialties", FindingSeverity.Warning,
             "Hospitals with the same specialty more than once: collapsed to one row (the earliest).",
             IdsSql: """SELECT "userId" FROM hospital_specialties GROUP BY "userId", specialty HAVING count(*) > 1""", AlongsideMigration: true),
-        new(202509290800, MigrationDirection.Up, "specialties-of-non-hospital-users", FindingSeverity.Warning,
+        new(Versions.TreatmentSpecialties, MigrationDirection.Up, "specialties-of-non-hospital-users", FindingSeverity.Warning,
             "hospital_specialties rows whose user is not a HOSPITAL (or does not exist): they stay in the legacy table and are not moved.",
             IdsSql: """
             SELECT s.id FROM hospital_specialties s
             WHERE NOT EXISTS (SELECT FROM hospital_users h WHERE h.id = s."userId")
             """, AlongsideMigration: true),
-        new(202509291000, MigrationDirection.Up, "cleanup-unrepresented-values", FindingSeverity.Blocking,
+        new(Versions.Cleanup, MigrationDirection.Up, "cleanup-unrepresented-values", FindingSeverity.Blocking,
             "users whose values in the columns the cleanup drops are in no new table (they would be lost): clear or move them first.",
             IdsSql: """
             SELECT u.id FROM users u
@@ -115,7 +114,7 @@ public static class DataAudit
     /// <summary>
     /// Runs the checks that apply to the migrations of <paramref name="plan"/>. With
     /// <paramref name="moreConnections"/>, the checks of different tables run side by side on
-    /// connections opened from it (the audit is a point-in-time look before anything changes, so
+    /// a second connection (role audit) opened from it (the audit is a point-in-time look before anything changes, so
     /// the statements need no common snapshot); otherwise one after the other.
     /// </summary>
     /// <para>
@@ -125,11 +124,11 @@ public static class DataAudit
     /// everything that reads users, is checked here, before anything changes.
     /// </para>
     public static async Task<IReadOnlyList<AuditFinding>> RunAsync(
-        NpgsqlConnection connection, MigrationPlan plan, string? moreConnections, CancellationToken cancellationToken, bool leaveAlongsideChecks = false)
+        NpgsqlConnection connection, MigrationPlan plan, MigrationDatabase? moreConnections, CancellationToken cancellationToken, bool leaveAlongsideChecks = false)
     {
         var versions = plan.Steps.Select(step => step.Version).ToHashSet();
         var findings = new List<AuditFinding>();
-        if (!await TableExistsAsync(connection, "users", cancellationToken))
+        if (!await Sql.TableExistsAsync(connection, "users", cancellationToken))
         {
             return findings; // an empty database: the baseline in this plan creates the tables, there is no data yet
         }
@@ -144,13 +143,13 @@ public static class DataAudit
             jobs.Add(async worker => Found(group, await CountAllAsync(worker, group, cancellationToken)).ToList());
         }
 
-        if (plan.Direction == MigrationDirection.Down && versions.Contains(202509290200))
+        if (plan.Direction == MigrationDirection.Down && versions.Contains(Versions.RelaxUsersRealName))
         {
             // realName becomes NOT NULL again: every user must get one back from a profile table.
             var profiles = new List<string>();
             foreach (var (table, column) in new[] { ("veterinarians", "\"realName\""), ("veterinary_students", "\"realName\""), ("hospitals", "\"representativeName\"") })
             {
-                if (await TableExistsAsync(connection, table, cancellationToken))
+                if (await Sql.TableExistsAsync(connection, table, cancellationToken))
                 {
                     profiles.Add($"""NOT EXISTS (SELECT FROM {table} p WHERE p."userId" = u.id AND p.{column} IS NOT NULL)""");
                 }
@@ -168,8 +167,8 @@ public static class DataAudit
             });
         }
 
-        if (plan.Direction == MigrationDirection.Down && versions.Contains(202509290600)
-            && await TableExistsAsync(connection, "hospital_images", cancellationToken))
+        if (plan.Direction == MigrationDirection.Down && versions.Contains(Versions.HospitalImages)
+            && await Sql.TableExistsAsync(connection, "hospital_images", cancellationToken))
         {
             jobs.Add(worker => ImagesTheLegacyForeignKeyRefusesAsync(worker, cancellationToken));
         }
@@ -180,11 +179,11 @@ public static class DataAudit
         // the write would violate the unique index halfway through. Named before anything changes.
         foreach (var (version, table, column, code) in new[]
                  {
-                     (202509290400L, "veterinary_students", "universityEmail", "university-email-held-by-another-user"),
-                     (202509290500L, "hospitals", "businessNumber", "business-number-held-by-another-user"),
+                     (Versions.VeterinaryStudents, "veterinary_students", "universityEmail", "university-email-held-by-another-user"),
+                     (Versions.Hospitals, "hospitals", "businessNumber", "business-number-held-by-another-user"),
                  })
         {
-            if (plan.Direction != MigrationDirection.Down || !versions.Contains(version) || !await TableExistsAsync(connection, table, cancellationToken))
+            if (plan.Direction != MigrationDirection.Down || !versions.Contains(version) || !await Sql.TableExistsAsync(connection, table, cancellationToken))
             {
                 continue;
             }
@@ -217,8 +216,7 @@ public static class DataAudit
         {
             // Two connections (this one and one more) take the statements in turn: two backends,
             // each on one core, is what a two-core server can run side by side.
-            await using var other = new NpgsqlConnection(moreConnections);
-            await other.OpenAsync(cancellationToken);
+            await using var other = await moreConnections.OpenAsync(Roles.Audit, cancellationToken);
             var next = -1;
             await Task.WhenAll(new[] { connection, other }.Select(async worker =>
             {
@@ -306,13 +304,6 @@ public static class DataAudit
         }
 
         return findings;
-    }
-
-    private static async Task<bool> TableExistsAsync(NpgsqlConnection connection, string table, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand("SELECT to_regclass(@t) IS NOT NULL", connection);
-        command.Parameters.AddWithValue("t", "public." + table);
-        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
     /// <summary>

@@ -1,9 +1,8 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
-using Npgsql;
 
-namespace IamVet.Schema.Runner.Postgres;
+namespace IamVet.Schema.Runner.Backup;
 
 /// <summary>A PostgreSQL client program found on PATH, with its major version.</summary>
 public sealed record PgTool(string Name, string Path, string Version, int Major);
@@ -13,8 +12,8 @@ public sealed record ToolRun(int ExitCode, string StandardOutput, string Standar
 
 /// <summary>
 /// Finds and runs pg_dump / pg_restore. Connection facts go to the child through libpq's
-/// environment (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD), never its arguments, so
-/// no password shows in /proc/&lt;pid&gt;/cmdline or ps.
+/// environment (<see cref="Postgres.MigrationDatabase.ClientEnvironment"/>), never its arguments,
+/// so no password shows in /proc/&lt;pid&gt;/cmdline or ps.
 /// </summary>
 public static partial class PgTools
 {
@@ -37,32 +36,6 @@ public static partial class PgTools
         }
 
         return new PgTool(name, path, match.Groups[0].Value, int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
-    }
-
-    /// <summary>libpq environment for a child process that connects like <paramref name="connection"/>.</summary>
-    public static Dictionary<string, string?> EnvironmentFor(NpgsqlConnectionStringBuilder connection, string applicationName)
-    {
-        var environment = new Dictionary<string, string?>(StringComparer.Ordinal)
-        {
-            ["PGHOST"] = connection.Host,
-            ["PGPORT"] = connection.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["PGDATABASE"] = connection.Database,
-            ["PGUSER"] = connection.Username,
-            ["PGPASSWORD"] = connection.Password,
-            ["PGAPPNAME"] = applicationName,
-            ["PGCONNECT_TIMEOUT"] = "15",
-        };
-        if (connection.SslMode is SslMode.Require or SslMode.VerifyCA or SslMode.VerifyFull)
-        {
-            environment["PGSSLMODE"] = connection.SslMode switch
-            {
-                SslMode.VerifyCA => "verify-ca",
-                SslMode.VerifyFull => "verify-full",
-                _ => "require",
-            };
-        }
-
-        return environment;
     }
 
     /// <summary>

@@ -1,10 +1,9 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Npgsql;
 
-namespace IamVet.Schema.Runner.Postgres;
+namespace IamVet.Schema.Runner.Backup;
 
 /// <summary>A proven backup: the dump, its manifest, and what was measured of it.</summary>
 public sealed record BackupResult(string DumpPath, string ManifestPath, string Sha256, long SizeBytes, TimeSpan Duration, IReadOnlyDictionary<string, long> RowCounts);
@@ -22,10 +21,10 @@ public sealed class BackupWriter(PgTool pgDump, PgTool pgRestore, TimeSpan? lock
 {
     public static readonly UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private static readonly UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-    private static readonly JsonSerializerOptions JsonOptions = Pipeline.Reporting.RunReport.JsonOptions;
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public async Task<BackupResult> WriteAsync(
-        NpgsqlConnectionStringBuilder target,
+        MigrationDatabase target,
         string directory,
         string label,
         JsonObject extraManifestFields,
@@ -38,36 +37,57 @@ public sealed class BackupWriter(PgTool pgDump, PgTool pgRestore, TimeSpan? lock
             Directory.CreateDirectory(directory, DirectoryMode);
         }
 
-        var stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
-        var baseName = $"{Sanitize(target.Database!)}_{stamp}_{label}";
+        var stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+        var baseName = $"{Sanitize(target.Name)}_{stamp}_{label}";
         var dumpPath = Path.GetFullPath(Path.Combine(directory, baseName + ".dump"));
-        var partialPath = dumpPath + ".partial";
         var manifestPath = Path.GetFullPath(Path.Combine(directory, baseName + ".manifest.json"));
 
-        // The snapshot that pg_dump and the row counts share.
-        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(target.ConnectionString)
+        var rowCounts = await DumpAsync(target, dumpPath, progress, cancellationToken);
+        ProveReadable(dumpPath);
+        var sha256 = await Sha256Async(dumpPath, cancellationToken);
+        var size = new FileInfo(dumpPath).Length;
+        var manifest = new JsonObject
         {
-            ApplicationName = "iamvet-schema backup", Pooling = false, CommandTimeout = 0,
-            Options = lockTimeout is { } timeout ? $"{target.Options} -c lock_timeout={(long)timeout.TotalMilliseconds}".Trim() : target.Options,
-        }.ConnectionString);
-        await connection.OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
-        string snapshot;
-        await using (var export = new NpgsqlCommand("SELECT pg_export_snapshot()", connection, transaction))
+            ["format"] = "iamvet-schema-backup/1",
+            ["file"] = Path.GetFileName(dumpPath),
+            ["sizeBytes"] = size,
+            ["sha256"] = sha256,
+            ["createdAt"] = DateTimeOffset.UtcNow.ToString("O"),
+            ["durationMs"] = (long)clock.Elapsed.TotalMilliseconds,
+            ["database"] = target.Target.Database,
+            ["host"] = target.Target.Host,
+            ["port"] = target.Target.Port,
+            ["pgDumpVersion"] = pgDump.Version,
+            ["rowCounts"] = new JsonObject(rowCounts.Select(pair => KeyValuePair.Create(pair.Key, (JsonNode?)pair.Value))),
+        };
+        foreach (var (key, value) in extraManifestFields)
         {
-            snapshot = (string)(await export.ExecuteScalarAsync(cancellationToken))!;
+            manifest[key] = value?.DeepClone();
         }
 
+        await File.WriteAllTextAsync(manifestPath, manifest.ToJsonString(JsonOptions), cancellationToken);
+        File.SetUnixFileMode(manifestPath, FileMode);
+        return new BackupResult(dumpPath, manifestPath, sha256, size, clock.Elapsed, rowCounts);
+    }
+
+    /// <summary>
+    /// pg_dump into <paramref name="dumpPath"/> (written as <c>.partial</c> and renamed only when
+    /// complete) and the exact row count of every table, both in one exported snapshot: pg_dump on
+    /// its own connection importing it, the counts on the connection that exported it, at the same
+    /// time, so the counts cost no wall time beyond the dump's and still match it exactly.
+    /// </summary>
+    private async Task<SortedDictionary<string, long>> DumpAsync(MigrationDatabase target, string dumpPath, Action<long, long>? progress, CancellationToken cancellationToken)
+    {
+        var partialPath = dumpPath + ".partial";
+        await using var connection = await target.OpenAsync(Roles.Backup, cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+        var snapshot = await Sql.ScalarAsync<string>(connection, "SELECT pg_export_snapshot()", cancellationToken, transaction);
         using (File.Create(partialPath, 1, FileOptions.None))
         {
             // Created empty with the default umask; the mode is fixed before pg_dump writes any data.
         }
 
         File.SetUnixFileMode(partialPath, FileMode);
-
-        // pg_dump (on its own connection, importing the snapshot) and the row counts (on this one,
-        // which exported it) read the same snapshot at the same time: the counts cost no wall time
-        // beyond the dump's, and still match it exactly.
         string[] arguments = ["--format=custom", "--no-password", $"--snapshot={snapshot}", "--file", partialPath];
         if (lockTimeout is { } wait)
         {
@@ -78,24 +98,16 @@ public sealed class BackupWriter(PgTool pgDump, PgTool pgRestore, TimeSpan? lock
         if (progress is not null)
         {
             // pg_dump --verbose names each table as it dumps its data: one step per table.
-            await using var tables = new NpgsqlCommand("""
+            var total = await Sql.ScalarAsync<long>(connection, """
                 SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                 WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%'
-                """, connection, transaction);
-            var total = (long)(await tables.ExecuteScalarAsync(cancellationToken))!;
+                """, cancellationToken, transaction);
             arguments = [.. arguments, "--verbose"];
             progressLine = PgTools.TableProgress("dumping contents of table", total, progress);
         }
 
-        var dumping = Task.Run(
-            () => PgTools.Run(
-                pgDump.Path,
-                arguments,
-                DumpEnvironment(target, connection.PostgreSqlVersion.Major),
-                TimeSpan.FromHours(6),
-                progressLine,
-                cancellationToken),
-            CancellationToken.None);
+        var environment = DumpEnvironment(target, connection.PostgreSqlVersion.Major);
+        var dumping = Task.Run(() => PgTools.Run(pgDump.Path, arguments, environment, TimeSpan.FromHours(6), progressLine, cancellationToken), CancellationToken.None);
         SortedDictionary<string, long> rowCounts;
         ToolRun dump;
         try
@@ -130,37 +142,18 @@ public sealed class BackupWriter(PgTool pgDump, PgTool pgRestore, TimeSpan? lock
         }
 
         File.Move(partialPath, dumpPath);
+        return rowCounts;
+    }
+
+    /// <summary>The proof that the dump is a whole custom-format archive: pg_restore --list must read it (else it is deleted).</summary>
+    private void ProveReadable(string dumpPath)
+    {
         var list = PgTools.Run(pgRestore.Path, ["--list", dumpPath], environment: null, TimeSpan.FromMinutes(10));
         if (list.ExitCode != 0 || !list.StandardOutput.Contains("Format: CUSTOM", StringComparison.Ordinal))
         {
             File.Delete(dumpPath);
             throw new BackupException($"pg_restore --list cannot read the dump {dumpPath}: {FirstLines(list.StandardError)}");
         }
-
-        var sha256 = await Sha256Async(dumpPath, cancellationToken);
-        var size = new FileInfo(dumpPath).Length;
-        var manifest = new JsonObject
-        {
-            ["format"] = "iamvet-schema-backup/1",
-            ["file"] = Path.GetFileName(dumpPath),
-            ["sizeBytes"] = size,
-            ["sha256"] = sha256,
-            ["createdAt"] = DateTimeOffset.UtcNow.ToString("O"),
-            ["durationMs"] = (long)clock.Elapsed.TotalMilliseconds,
-            ["database"] = target.Database,
-            ["host"] = target.Host,
-            ["port"] = target.Port,
-            ["pgDumpVersion"] = pgDump.Version,
-            ["rowCounts"] = new JsonObject(rowCounts.Select(pair => KeyValuePair.Create(pair.Key, (JsonNode?)pair.Value))),
-        };
-        foreach (var (key, value) in extraManifestFields)
-        {
-            manifest[key] = value?.DeepClone();
-        }
-
-        await File.WriteAllTextAsync(manifestPath, manifest.ToJsonString(JsonOptions), cancellationToken);
-        File.SetUnixFileMode(manifestPath, FileMode);
-        return new BackupResult(dumpPath, manifestPath, sha256, size, clock.Elapsed, rowCounts);
     }
 
     /// <summary>
@@ -169,16 +162,8 @@ public sealed class BackupWriter(PgTool pgDump, PgTool pgRestore, TimeSpan? lock
     /// for a table lock would otherwise leave that session waiting, and holding the locks it has,
     /// until the lock comes.
     /// </summary>
-    private static Dictionary<string, string?> DumpEnvironment(NpgsqlConnectionStringBuilder target, int serverMajor)
-    {
-        var environment = PgTools.EnvironmentFor(target, "iamvet-schema pg_dump");
-        if (serverMajor >= 14)
-        {
-            environment["PGOPTIONS"] = "-c client_connection_check_interval=1000";
-        }
-
-        return environment;
-    }
+    private static Dictionary<string, string?> DumpEnvironment(MigrationDatabase target, int serverMajor) =>
+        target.ClientEnvironment(Roles.PgDump, serverMajor >= 14 ? "-c client_connection_check_interval=1000" : null);
 
     public static async Task<string> Sha256Async(string path, CancellationToken cancellationToken)
     {

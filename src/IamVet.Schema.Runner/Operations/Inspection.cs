@@ -1,0 +1,112 @@
+using System.Data;
+
+namespace IamVet.Schema.Runner.Operations;
+
+/// <summary>Where a database stands: what <c>status</c> shows.</summary>
+public sealed record DatabaseStatus(string Database, string Phase, IReadOnlyCollection<long> Applied, IReadOnlyList<MigrationLogRow> RecentLog)
+{
+    public long? CurrentVersion => Applied.Count == 0 ? null : Applied.Max();
+}
+
+/// <summary>What <c>verify</c> compared and found (null result: nothing to compare, see <see cref="CleanedUp"/>).</summary>
+public sealed record VerifyOutcome(IReadOnlyList<string> Tables, VerificationResult? Result, bool CleanedUp)
+{
+    public bool Passed => Result?.Passed ?? true;
+}
+
+/// <summary>
+/// The read-only commands: <c>status</c>, <c>verify</c>, and <c>preview</c>'s plan. Each opens one
+/// connection in its own role (a failure to connect is a refusal, exit 3) and changes nothing.
+/// </summary>
+public static class Inspection
+{
+    /// <summary>How many migration_log rows <c>status</c> shows.</summary>
+    public const int RecentLogRows = 5;
+
+    public static async Task<DatabaseStatus> StatusAsync(ConnectionTarget target, CancellationToken cancellationToken)
+    {
+        await using var database = new MigrationDatabase(target);
+        await using var connection = await LockStage.ConnectAsync(database, Roles.Status, cancellationToken);
+        var applied = await VersionHistory.ReadAppliedAsync(connection, cancellationToken);
+        var log = await MigrationLog.ExistsAsync(connection, cancellationToken) ? await MigrationLog.LastAsync(connection, RecentLogRows, cancellationToken) : [];
+        return new DatabaseStatus(target.Database, Phase(applied), applied.ToHashSet(), log);
+    }
+
+    /// <summary>legacy / normalized / cleaned up, as the team names the phases.</summary>
+    public static string Phase(IReadOnlyCollection<long> applied)
+    {
+        var catalog = MigrationCatalog.All;
+        if (applied.Count == 0)
+        {
+            return "no migration history (run `baseline` on an existing legacy database)";
+        }
+
+        var gated = catalog.Where(step => step.RequiredFlag is not null).Select(step => step.Version).ToHashSet();
+        var expand = catalog.Where(step => !gated.Contains(step.Version)).Select(step => step.Version).ToList();
+        if (gated.Count > 0 && gated.All(applied.Contains))
+        {
+            return "cleaned up (moved columns dropped from users)";
+        }
+
+        if (expand.All(applied.Contains))
+        {
+            return "normalized (expand phase: legacy columns still present)";
+        }
+
+        return applied.Any(v => v >= Versions.Veterinarians) ? "partially normalized" : "legacy";
+    }
+
+    /// <summary>
+    /// The post-migration verification on demand, read-only, in one consistent snapshot: do the new
+    /// tables still hold exactly what the legacy columns hold? Right after an up they must; once the
+    /// new application writes, differences are expected and listed.
+    /// </summary>
+    public static async Task<VerifyOutcome> VerifyAsync(ConnectionTarget target, CancellationToken cancellationToken)
+    {
+        await using var database = new MigrationDatabase(target);
+        await using var connection = await LockStage.ConnectAsync(database, Roles.Verify, cancellationToken);
+        var applied = await VersionHistory.ReadAppliedAsync(connection, cancellationToken);
+        var steps = MigrationCatalog.All.Where(s => applied.Contains(s.Version) && Projections.For(s.Version) is not null).ToList();
+        var tables = steps.Select(s => Projections.For(s.Version)!.Table).ToList();
+        if (applied.Contains(Versions.Cleanup))
+        {
+            return new VerifyOutcome(tables, null, CleanedUp: true);
+        }
+
+        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
+        await Sql.ExecuteAsync(connection, "SET TRANSACTION READ ONLY", cancellationToken, transaction);
+        var plan = new MigrationPlan(MigrationDirection.Up, applied.Count == 0 ? null : applied.Max(), applied.Count == 0 ? 0 : applied.Max(), steps);
+        await using var baseline = await Verifier.CaptureAsync(connection, transaction, plan, database, cancellationToken);
+        var result = await Verifier.VerifyAsync(connection, transaction, plan, baseline, null, cancellationToken);
+        await transaction.RollbackAsync(cancellationToken);
+        return new VerifyOutcome(tables, result, CleanedUp: false);
+    }
+
+    /// <summary>The plan <c>preview</c> shows, from the database's applied versions (a plan that cannot be made is a usage error, exit 2).</summary>
+    public static async Task<MigrationPlan> PlanAsync(
+        ConnectionTarget target, MigrationDirection direction, long? to, int? steps, IReadOnlyCollection<string> flags, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<long> applied;
+        await using (var database = new MigrationDatabase(target))
+        await using (var connection = await LockStage.ConnectAsync(database, Roles.Preview, cancellationToken))
+        {
+            applied = await VersionHistory.ReadAppliedAsync(connection, cancellationToken);
+        }
+
+        try
+        {
+            return direction == MigrationDirection.Up ? MigrationPlanner.PlanUp(applied, to, flags) : MigrationPlanner.PlanDown(applied, to, steps);
+        }
+        catch (MigrationPlanningException ex)
+        {
+            throw new ConfigurationException(ex.Message);
+        }
+    }
+
+    /// <summary>Writes the SQL <paramref name="plan"/> would run (FluentMigrator's preview mode: it connects, and executes nothing that changes the database).</summary>
+    public static async Task PreviewAsync(ConnectionTarget target, MigrationPlan plan, TextWriter output)
+    {
+        await using var database = new MigrationDatabase(target);
+        MigrationExecutor.Preview(database.ConnectionStringFor(Roles.Preview), plan, output);
+    }
+}

@@ -1,0 +1,123 @@
+namespace IamVet.Schema.Runner.Operations;
+
+/// <summary>One phase of a rehearsal, as its table shows it.</summary>
+public sealed record RehearsalPhase(string Phase, TimeSpan Duration, string Result);
+
+/// <summary>
+/// What <c>rehearse</c> did: its phases, the up and down runs in the scratch copy (their own
+/// reports), and the forecast (null: a rehearsed run failed, or the backup did and
+/// <see cref="Backup"/> says why).
+/// </summary>
+public sealed record RehearsalOutcome(
+    string Scratch, IReadOnlyList<RehearsalPhase> Phases, RunSummary? Backup, RunSummary? Up, RunSummary? Down, JsonObject? Forecast)
+{
+    /// <summary>The rehearsed run that failed, if one did.</summary>
+    public RunSummary? Failed => Up is null ? Backup : Up.ExitCode != ExitCodes.Success ? Up : Down?.ExitCode is not ExitCodes.Success ? Down : null;
+
+    public int ExitCode => Failed?.ExitCode ?? ExitCodes.Success;
+}
+
+/// <summary>
+/// <c>rehearse [--from FILE]</c>: the runbook's "test the restore" and "run it on staging first",
+/// as one composition of the pipeline's stages: the backup (<see cref="MigrationPipeline.BackupAsync"/>),
+/// or FILE; a restore into a scratch database (<see cref="Restoring"/>); the full <c>migrate up</c>
+/// and <c>migrate down</c> pipelines there; the scratch database dropped (also on failure). Then a
+/// forecast of the real run: the data-move time and how long users is locked.
+/// </summary>
+public static class Rehearsal
+{
+    public static async Task<RehearsalOutcome> RunAsync(RunOptions options, string? from, bool cleanup, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    {
+        var phases = new List<RehearsalPhase>();
+        var pipeline = new MigrationPipeline(loggerFactory);
+        var scratch = Identifiers.Derived(options.Target.Database, $"_rehearse_{DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture)}");
+
+        // 1. The backup: fresh, or the one given.
+        string dump;
+        if (from is not null)
+        {
+            dump = from;
+        }
+        else
+        {
+            var backup = await pipeline.BackupAsync(options, cancellationToken);
+            if (backup.ExitCode != ExitCodes.Success)
+            {
+                return new RehearsalOutcome(scratch, phases, backup, null, null, null);
+            }
+
+            dump = backup.Results.Backup!.DumpPath;
+            phases.Add(new("backup", backup.Results.Backup.Duration, Path.GetFileName(dump)));
+        }
+
+        // 2. Restore into a scratch database: proves the backup restores.
+        var manifest = await Restoring.CheckAsync(dump, cancellationToken);
+        await using var server = new MigrationDatabase(options.Target);
+        RunSummary? up = null;
+        RunSummary? down = null;
+        var scratchIsOurs = true;
+        try
+        {
+            RestoreResult restored;
+            try
+            {
+                restored = await Restoring.IntoNewDatabaseAsync(server, dump, manifest, scratch, !options.Json, "restore into the scratch database: tables loaded", cancellationToken);
+            }
+            catch (RestoreTargetExists)
+            {
+                scratchIsOurs = false; // it existed before this run: not ours to drop
+                throw;
+            }
+
+            if (restored.Mismatches.Count > 0)
+            {
+                throw new BackupFailed("the restored copy does not match the manifest: " + string.Join("; ", restored.Mismatches));
+            }
+
+            phases.Add(new("restore", restored.Duration, $"{restored.Actual.GetValueOrDefault("users")} users in {scratch}"));
+
+            // 3. The real pipelines on the copy (the copy needs no backup of its own).
+            var scratchOptions = options with { Target = options.Target.WithDatabase(scratch), NoBackup = true, Yes = true };
+            up = await pipeline.RunAsync(scratchOptions with
+            {
+                CommandName = "migrate up", Direction = MigrationDirection.Up, Flags = cleanup ? ["--cleanup"] : [],
+            }, cancellationToken);
+            phases.Add(new("migrate up", up.Context.Clock.Elapsed, $"{up.Status} (exit {up.ExitCode})"));
+            if (up.ExitCode == ExitCodes.Success)
+            {
+                down = await pipeline.RunAsync(scratchOptions with { CommandName = "migrate down", Direction = MigrationDirection.Down }, cancellationToken);
+                phases.Add(new("migrate down", down.Context.Clock.Elapsed, $"{down.Status} (exit {down.ExitCode})"));
+            }
+        }
+        finally
+        {
+            if (scratchIsOurs)
+            {
+                // Also after Ctrl-C, whose token is cancelled by now: the drop gets a few seconds of its own.
+                using var dropping = new CancellationTokenSource(TimeSpan.FromSeconds(8));
+                await BackupRestorer.DropAsync(server, scratch, dropping.Token);
+            }
+        }
+
+        var outcome = new RehearsalOutcome(scratch, phases, null, up, down, null);
+        // A forecast only from a rehearsal that passed: a refused or rolled-back run says nothing about the window.
+        return outcome.Failed is null ? outcome with { Forecast = Forecast(up, down) } : outcome;
+    }
+
+    /// <summary>
+    /// The migration transaction takes ACCESS EXCLUSIVE on users at its first ALTER and keeps it to
+    /// COMMIT, so users is locked for about the Migrate + Verify stages; the data move is Migrate.
+    /// </summary>
+    private static JsonObject Forecast(RunSummary up, RunSummary? down)
+    {
+        static double Seconds(RunSummary? summary, params string[] stages) =>
+            summary is null ? 0 : Math.Round(summary.Results.Stages.Where(s => stages.Contains(s.Stage)).Sum(s => s.Duration.TotalSeconds), 2);
+
+        return new JsonObject
+        {
+            ["dataMoveSeconds"] = Seconds(up, MigrateStage.Name),
+            ["usersLockedSeconds"] = Seconds(up, MigrateStage.Name, VerifyReport.Name),
+            ["rollbackSeconds"] = down is null ? null : Seconds(down, MigrateStage.Name, VerifyReport.Name),
+        };
+    }
+}

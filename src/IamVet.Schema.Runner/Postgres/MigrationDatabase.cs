@@ -1,0 +1,150 @@
+using System.Collections.Concurrent;
+using Npgsql;
+
+namespace IamVet.Schema.Runner.Postgres;
+
+/// <summary>
+/// The database layer (the role grate's <c>IDatabase</c> plays): the one place that turns the
+/// resolved <see cref="ConnectionTarget"/> into connections. Each connection role of a run (the
+/// lock connection, the audit's second connection, the migration, its snapshot readers, …) gets one
+/// <see cref="NpgsqlDataSource"/>, built once; its <c>application_name</c> says the role in
+/// pg_stat_activity. The lock, the version history and migration_log are the small helpers beside
+/// this class (<see cref="AdvisoryLock"/>, <see cref="VersionHistory"/>, <see cref="MigrationLog"/>),
+/// which take the connections it opens.
+/// <para>
+/// A run's connections (<paramref name="lockTimeout"/> given) wait at most that long for any table
+/// lock, so neither the run nor the sessions queued behind its lock requests wait longer; the
+/// migration and its readers also get <paramref name="statementTimeout"/> and check every second
+/// that the runner is still there (<c>client_connection_check_interval</c>, PostgreSQL 14 or
+/// later, which pre-flight requires before they connect): a killed runner's transaction is rolled
+/// back (and its locks released) at once, not when the statement it was running ends.
+/// </para>
+/// </summary>
+public sealed class MigrationDatabase(ConnectionTarget target, TimeSpan? lockTimeout = null, TimeSpan statementTimeout = default) : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, NpgsqlDataSource> sources = new(StringComparer.Ordinal);
+
+    public ConnectionTarget Target { get; } = target;
+
+    public string Name => Target.Database;
+
+    /// <summary>The same server, settings and credentials, another database (the maintenance database, a scratch copy).</summary>
+    public MigrationDatabase Sibling(string database) => new(Target.WithDatabase(database), lockTimeout, statementTimeout);
+
+    /// <summary>The connection string of <paramref name="role"/>: for FluentMigrator, which opens its own connection.</summary>
+    public string ConnectionStringFor(string role)
+    {
+        var builder = Target.Settings();
+        builder.ApplicationName = $"iamvet-schema {role}";
+        builder.CommandTimeout = 0;
+        builder.Pooling = false;
+        if (lockTimeout is { } timeout)
+        {
+            var settings = $"-c lock_timeout={Milliseconds(timeout)}";
+            if (role is Roles.Migrate or Roles.Verify)
+            {
+                settings += $" -c statement_timeout={Milliseconds(statementTimeout)} -c client_connection_check_interval=1000";
+            }
+
+            builder.Options = string.IsNullOrWhiteSpace(builder.Options) ? settings : $"{builder.Options} {settings}";
+        }
+
+        return builder.ConnectionString;
+    }
+
+    /// <summary>Opens a connection in <paramref name="role"/>.</summary>
+    public async Task<NpgsqlConnection> OpenAsync(string role, CancellationToken cancellationToken) =>
+        await sources.GetOrAdd(role, r => NpgsqlDataSource.Create(ConnectionStringFor(r))).OpenConnectionAsync(cancellationToken);
+
+    /// <summary>
+    /// libpq's environment for a client program (pg_dump, pg_restore) that connects like this
+    /// database's <paramref name="role"/>: the password goes in <c>PGPASSWORD</c>, never an argument.
+    /// <paramref name="options"/>, when given, becomes <c>PGOPTIONS</c>.
+    /// </summary>
+    public Dictionary<string, string?> ClientEnvironment(string role, string? options = null)
+    {
+        var connection = Target.Settings();
+        var environment = new Dictionary<string, string?>(StringComparer.Ordinal)
+        {
+            ["PGHOST"] = connection.Host,
+            ["PGPORT"] = connection.Port.ToString(CultureInfo.InvariantCulture),
+            ["PGDATABASE"] = connection.Database,
+            ["PGUSER"] = connection.Username,
+            ["PGPASSWORD"] = connection.Password,
+            ["PGAPPNAME"] = $"iamvet-schema {role}",
+            ["PGCONNECT_TIMEOUT"] = "15",
+        };
+        if (connection.SslMode is SslMode.Require or SslMode.VerifyCA or SslMode.VerifyFull)
+        {
+            environment["PGSSLMODE"] = connection.SslMode switch
+            {
+                SslMode.VerifyCA => "verify-ca",
+                SslMode.VerifyFull => "verify-full",
+                _ => "require",
+            };
+        }
+
+        if (options is not null)
+        {
+            environment["PGOPTIONS"] = options;
+        }
+
+        return environment;
+    }
+
+    /// <summary>One sentence for a failed connection attempt (never the password).</summary>
+    public string DescribeConnectFailure(Exception exception) => ConnectionErrors.Describe(exception, Target.Settings());
+
+    /// <summary>Whether <paramref name="exception"/> is a failure to connect (as opposed to one of a statement).</summary>
+    public static bool IsConnectFailure(Exception exception) => exception is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException;
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var source in sources.Values)
+        {
+            await source.DisposeAsync();
+        }
+
+        sources.Clear();
+    }
+
+    private static long Milliseconds(TimeSpan value) => (long)value.TotalMilliseconds;
+}
+
+/// <summary>The connection roles of the runner: each shows as <c>iamvet-schema &lt;role&gt;</c> in pg_stat_activity.</summary>
+public static class Roles
+{
+    /// <summary>Holds the migration lock for the whole run; pre-flight, the audit and migration_log use it.</summary>
+    public const string Lock = "lock";
+
+    /// <summary>The data audit's second connection.</summary>
+    public const string Audit = "audit";
+
+    /// <summary>FluentMigrator's connection: the one transaction of the migrations and their verification.</summary>
+    public const string Migrate = "migrate";
+
+    /// <summary>The verification's snapshot readers (and the <c>verify</c> command).</summary>
+    public const string Verify = "verify";
+
+    /// <summary>Cancels the migration's running statement on Ctrl-C.</summary>
+    public const string Cancel = "cancel";
+
+    /// <summary>The backup's snapshot and row counts.</summary>
+    public const string Backup = "backup";
+
+    /// <summary>pg_dump itself (a connection a killed run may leave working).</summary>
+    public const string PgDump = "pg_dump";
+
+    public const string PgRestore = "pg_restore";
+
+    /// <summary>Creates, renames and drops databases (connected to the maintenance database).</summary>
+    public const string Restore = "restore";
+
+    public const string Status = "status";
+
+    public const string Preview = "preview";
+
+    public const string Baseline = "baseline";
+
+    public const string Seed = "seed";
+}
