@@ -1,8 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using IamVet.Schema.Runner.Configuration;
-using IamVet.Schema.Tests.Infrastructure;
-using Npgsql;
 
 namespace IamVet.Schema.Tests.Faults;
 

@@ -1,9 +1,3 @@
-using System.Text;
-using IamVet.Schema.Runner.Configuration;
-using IamVet.Schema.Runner.Postgres;
-using IamVet.Schema.Tests.Infrastructure;
-using Npgsql;
-
 namespace IamVet.Schema.Tests.Faults;
 
 /// <summary>

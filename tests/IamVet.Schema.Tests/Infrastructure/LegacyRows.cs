@@ -1,5 +1,3 @@
-using Npgsql;
-
 namespace IamVet.Schema.Tests.Infrastructure;
 
 /// <summary>A legacy users row with plausible defaults; tests override what they assert on.</summary>

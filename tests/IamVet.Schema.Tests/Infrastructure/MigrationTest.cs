@@ -1,6 +1,5 @@
 using System.Reflection;
 using FluentMigrator;
-using IamVet.Schema.Runner.Engine;
 
 namespace IamVet.Schema.Tests.Infrastructure;
 

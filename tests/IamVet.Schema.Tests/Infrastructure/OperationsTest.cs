@@ -1,7 +1,3 @@
-using System.Text.Json.Nodes;
-using IamVet.Schema.Runner.Postgres;
-using Npgsql;
-
 namespace IamVet.Schema.Tests.Infrastructure;
 
 /// <summary>A database of the server as <c>pg_database</c> shows it: the oid tells a renamed database from a new one.</summary>

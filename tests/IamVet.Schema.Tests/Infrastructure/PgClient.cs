@@ -1,6 +1,3 @@
-using IamVet.Schema.Runner.Postgres;
-using Npgsql;
-
 namespace IamVet.Schema.Tests.Infrastructure;
 
 /// <summary>

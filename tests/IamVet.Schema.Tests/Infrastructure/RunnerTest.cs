@@ -1,6 +1,4 @@
 using IamVet.Schema.Migrations.Infrastructure;
-using IamVet.Schema.Runner.Configuration;
-using IamVet.Schema.Runner.Postgres;
 
 namespace IamVet.Schema.Tests.Infrastructure;
 

@@ -1,6 +1,3 @@
-using IamVet.Schema.Migrations;
-using IamVet.Schema.Tests.Infrastructure;
-
 namespace IamVet.Schema.Tests.Migrations;
 
 /// <summary>

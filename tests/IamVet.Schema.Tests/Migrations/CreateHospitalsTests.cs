@@ -1,6 +1,3 @@
-using IamVet.Schema.Migrations;
-using IamVet.Schema.Tests.Infrastructure;
-
 namespace IamVet.Schema.Tests.Migrations;
 
 /// <summary>Sonarr shape: migrate to the version before, seed legacy rows, apply, assert exact rows.</summary>

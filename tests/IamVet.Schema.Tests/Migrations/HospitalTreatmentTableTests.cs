@@ -1,5 +1,4 @@
 using FluentMigrator;
-using IamVet.Schema.Tests.Infrastructure;
 
 namespace IamVet.Schema.Tests.Migrations;
 

@@ -1,7 +1,3 @@
-using IamVet.Schema.Runner.Postgres;
-using IamVet.Schema.Tests.Infrastructure;
-using Npgsql;
-
 namespace IamVet.Schema.Tests.Operations;
 
 /// <summary>

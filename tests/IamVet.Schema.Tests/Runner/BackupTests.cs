@@ -1,7 +1,3 @@
-using System.Text.Json.Nodes;
-using IamVet.Schema.Runner.Postgres;
-using IamVet.Schema.Tests.Infrastructure;
-
 namespace IamVet.Schema.Tests.Runner;
 
 /// <summary>The restore point a run takes is real: private files, the checksum its manifest claims, and a dump that restores to the manifest's row counts.</summary>

@@ -1,7 +1,3 @@
-using IamVet.Schema.Runner.Configuration;
-using IamVet.Schema.Tests.Infrastructure;
-using Npgsql;
-
 namespace IamVet.Schema.Tests.Runner;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using IamVet.Schema.Tests.Infrastructure;
-
 namespace IamVet.Schema.Tests.Runner;
 
 /// <summary><c>preview</c> prints the SQL a run would execute and executes none of it: pg_dump sees the same database before and after.</summary>
