@@ -27,10 +27,8 @@ public sealed class CreateHospitalImagesTests : MigrationTest<CreateHospitalImag
     [SetUp]
     public async Task SeedTwoHospitalsAndAVeterinarian()
     {
-        await LegacyRows.InsertAsync(Database,
-            new LegacyUser("h1", "HOSPITAL") { HospitalName = "행복동물병원" },
-            new LegacyUser("h2", "HOSPITAL") { HospitalName = "튼튼병원" },
-            new LegacyUser("v1", "VETERINARIAN"));
+        await LegacyRows.InsertTwoHospitalsAsync(Database);
+        await LegacyRows.InsertAsync(Database, new LegacyUser("v1", "VETERINARIAN"));
     }
 
     [Test]

@@ -42,9 +42,8 @@ public sealed class CreateHospitalsTests : MigrationTest<CreateHospitals>
     public async Task BusinessLicenseFile_is_the_newest_licence_by_uploadedAt_with_a_tie_going_to_the_greater_id_and_NULL_without_one()
     {
         // Given h1 with three licences, h2 with two uploaded at the same instant, h3 with none
+        await LegacyRows.InsertTwoHospitalsAsync(Database);
         await LegacyRows.InsertAsync(Database,
-            new LegacyUser("h1", "HOSPITAL") { HospitalName = "행복동물병원" },
-            new LegacyUser("h2", "HOSPITAL") { HospitalName = "튼튼병원" },
             new LegacyUser("h3", "HOSPITAL") { HospitalName = "새병원" },
             new LegacyLicense("l0", "h1", "oldest.pdf", "https://cdn/h1/oldest.pdf", "pdf", new DateTime(2023, 1, 1), 100),
             new LegacyLicense("l2", "h1", "newest.pdf", "https://cdn/h1/newest.pdf", "pdf", new DateTime(2024, 5, 5, 10, 0, 0, 1), 300),
@@ -152,9 +151,8 @@ public sealed class CreateHospitalsTests : MigrationTest<CreateHospitals>
     public async Task Down_after_the_app_sets_a_new_businessLicenseFile_adds_a_legacy_licence_that_the_next_up_picks_as_newest()
     {
         // Given a hospital with two licences, whose licence file the new application replaces
+        await LegacyRows.InsertTwoHospitalsAsync(Database);
         await LegacyRows.InsertAsync(Database,
-            new LegacyUser("h1", "HOSPITAL") { HospitalName = "행복동물병원" },
-            new LegacyUser("h2", "HOSPITAL") { HospitalName = "튼튼병원" },
             new LegacyLicense("l1", "h1", "old.pdf", "https://cdn/h1/old.pdf", "pdf", new DateTime(2024, 1, 1), 100),
             new LegacyLicense("l2", "h1", "cur.pdf", "https://cdn/h1/cur.pdf", "pdf", new DateTime(2025, 7, 7, 7, 7, 7, 700), 200),
             new LegacyLicense("l3", "h2", "h2.pdf", "https://cdn/h2/h2.pdf", "pdf", new DateTime(2024, 1, 1), 100));
@@ -194,9 +192,8 @@ public sealed class CreateHospitalsTests : MigrationTest<CreateHospitals>
     public async Task Down_stashes_postalCode_coordinates_and_description_and_the_next_up_restores_them()
     {
         // Given the new application fills the columns that have no legacy column
+        await LegacyRows.InsertTwoHospitalsAsync(Database);
         await LegacyRows.InsertAsync(Database,
-            new LegacyUser("h1", "HOSPITAL") { HospitalName = "행복동물병원" },
-            new LegacyUser("h2", "HOSPITAL") { HospitalName = "튼튼병원" },
             new LegacyUser("h3", "HOSPITAL") { HospitalName = "새병원" });
         await ApplyAsync();
         await Database.ExecuteAsync("""

@@ -56,9 +56,8 @@ public abstract class HospitalTreatmentTableTests<TMigration> : MigrationTest<TM
     {
         // h1 has TwiceValue twice (a2 is earlier) and TiedValue twice at the same instant (a3 has the
         // lower id); the veterinarian v1 has a row that is not a hospital's.
+        await LegacyRows.InsertTwoHospitalsAsync(Database);
         await LegacyRows.InsertAsync(Database,
-            new LegacyUser("h1", "HOSPITAL") { HospitalName = "행복동물병원" },
-            new LegacyUser("h2", "HOSPITAL") { HospitalName = "튼튼병원" },
             new LegacyUser("v1", "VETERINARIAN"),
             LegacyRow("a1", "h1", TwiceValue, new DateTime(2024, 1, 2)),
             LegacyRow("a2", "h1", TwiceValue, new DateTime(2024, 1, 1)),
