@@ -97,8 +97,7 @@ public sealed class LockContentionTests : RunnerTest
 
     private async Task<List<string>> BaselineWithRowsAsync()
     {
-        await Migrator.UpToAsync(Database, Migrator.Baseline);
-        await LegacyRows.InsertAsync(Database, SeedRows);
+        await CreateLegacyDatabaseWithRowsAsync();
         return await StateAsync();
     }
 

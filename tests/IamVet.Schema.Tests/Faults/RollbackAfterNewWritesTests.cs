@@ -27,10 +27,7 @@ public sealed class RollbackAfterNewWritesTests : RunnerTest
     public async Task Down_after_new_application_writes_then_up_again_loses_no_value()
     {
         // Given a normalized database the new application has written to
-        await Migrator.UpToAsync(Database, Migrator.Baseline);
-        await LegacyRows.InsertAsync(Database, SeedRows);
-        var up = await RunAsync("migrate", "up", "--yes", "--no-backup");
-        Assert.That(up.ExitCode, Is.Zero, up.ToString());
+        await UpgradeLegacyDatabaseWithRowsAsync();
         await NewApplication.SignUpAsync(Database, "v9", "VETERINARIAN");
         await NewApplication.SignUpAsync(Database, "s9", "VETERINARY_STUDENT");
         await NewApplication.SignUpAsync(Database, "h9", "HOSPITAL");

@@ -94,13 +94,6 @@ public abstract class OperationsTest : RunnerTest
         return state;
     }
 
-    /// <summary>A baselined legacy database holding <see cref="RunnerTest.SeedRows"/>.</summary>
-    protected async Task CreateLegacyDatabaseWithRowsAsync()
-    {
-        await Migrator.UpToAsync(Database, Migrator.Baseline);
-        await LegacyRows.InsertAsync(Database, SeedRows);
-    }
-
     /// <summary>Runs <c>backup</c> (it must succeed) and returns the dump's path and its manifest.</summary>
     protected async Task<(string Dump, JsonObject Manifest)> BackupAsync()
     {
