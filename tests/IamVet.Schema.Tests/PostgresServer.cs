@@ -1,5 +1,4 @@
 using DotNet.Testcontainers.Configurations;
-using Npgsql;
 using Testcontainers.PostgreSql;
 
 namespace IamVet.Schema.Tests;

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using IamVet.Schema.Tests.Infrastructure;
 
 namespace IamVet.Schema.Tests.Architecture;
 

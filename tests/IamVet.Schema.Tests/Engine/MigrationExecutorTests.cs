@@ -1,8 +1,4 @@
-using IamVet.Schema.Runner.Engine;
-using IamVet.Schema.Runner.Postgres;
-using IamVet.Schema.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
-using Npgsql;
 
 namespace IamVet.Schema.Tests.Engine;
 

@@ -1,8 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using IamVet.Schema.Runner.Configuration;
-using IamVet.Schema.Tests.Infrastructure;
-using Npgsql;
 
 namespace IamVet.Schema.Tests.Faults;
 
@@ -51,8 +48,7 @@ public sealed class BadInputTests : RunnerTest
     public async Task Bad_input_is_refused_before_anything_changes(Input input, int exitCode)
     {
         // Given a baselined database with users (normalized, for the cases about the cleanup and the rollback)
-        await Migrator.UpToAsync(Database, Migrator.Baseline);
-        await LegacyRows.InsertAsync(Database, SeedRows);
+        await CreateLegacyDatabaseWithRowsAsync();
         var role = $"iamvet_noprivs_{Guid.NewGuid():N}";
         var environment = new Dictionary<string, string?>();
         string[] arguments = ["migrate", "up", "--yes"];
@@ -157,8 +153,7 @@ public sealed class BadInputTests : RunnerTest
     public async Task A_read_only_command_whose_role_may_not_read_is_refused_not_an_unexpected_error(string command)
     {
         // Given a normalized database and a role with no privileges on its tables
-        await Migrator.UpToAsync(Database, Migrator.Baseline);
-        await LegacyRows.InsertAsync(Database, SeedRows);
+        await CreateLegacyDatabaseWithRowsAsync();
         var role = $"iamvet_noprivs_{Guid.NewGuid():N}";
         var secret = $"Pw-{Guid.NewGuid():N}";
         await ExecuteAsAdminAsync($"CREATE ROLE \"{role}\" LOGIN PASSWORD '{secret}'");

@@ -1,6 +1,3 @@
-using IamVet.Schema.Tests.Infrastructure;
-using Npgsql;
-
 namespace IamVet.Schema.Tests.Faults;
 
 /// <summary>
@@ -26,8 +23,7 @@ public sealed class ConcurrentRunnersTests : RunnerTest
     public async Task Eight_runners_at_once(string? lockTimeout)
     {
         // Given a baselined database with users
-        await Migrator.UpToAsync(Database, Migrator.Baseline);
-        await LegacyRows.InsertAsync(Database, SeedRows);
+        await CreateLegacyDatabaseWithRowsAsync();
         string[] arguments = lockTimeout is null
             ? ["migrate", "up", "--yes", "--no-backup"]
             : ["migrate", "up", "--yes", "--no-backup", "--lock-timeout", lockTimeout];
@@ -70,8 +66,7 @@ public sealed class ConcurrentRunnersTests : RunnerTest
     {
         // Given a winner held inside its transaction, after it altered migration_log (gated on an advisory lock the test holds)
         const long gate = 4242;
-        await Migrator.UpToAsync(Database, Migrator.Baseline);
-        await LegacyRows.InsertAsync(Database, SeedRows);
+        await CreateLegacyDatabaseWithRowsAsync();
         await Database.ExecuteAsync(Sabotage.GateAfterEachInsert("hospitals", gate));
         await using var gatekeeper = await Sessions.OpenAsAsync(Database, "iamvet-tests gate");
         await using (var close = new NpgsqlCommand($"SELECT pg_advisory_lock({gate})", gatekeeper))

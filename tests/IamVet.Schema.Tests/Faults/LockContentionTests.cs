@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using IamVet.Schema.Tests.Infrastructure;
-using Npgsql;
-
 namespace IamVet.Schema.Tests.Faults;
 
 /// <summary>
@@ -101,8 +97,7 @@ public sealed class LockContentionTests : RunnerTest
 
     private async Task<List<string>> BaselineWithRowsAsync()
     {
-        await Migrator.UpToAsync(Database, Migrator.Baseline);
-        await LegacyRows.InsertAsync(Database, SeedRows);
+        await CreateLegacyDatabaseWithRowsAsync();
         return await StateAsync();
     }
 

@@ -1,5 +1,3 @@
-using IamVet.Schema.Tests.Infrastructure;
-
 namespace IamVet.Schema.Tests.Faults;
 
 /// <summary>
@@ -13,8 +11,7 @@ public sealed class NothingToDoTests : RunnerTest
     public async Task Migrate_down_on_a_database_at_the_baseline_does_nothing_and_says_so()
     {
         // Given a baselined legacy database with users
-        await Migrator.UpToAsync(Database, Migrator.Baseline);
-        await LegacyRows.InsertAsync(Database, SeedRows);
+        await CreateLegacyDatabaseWithRowsAsync();
         var before = await StateAsync();
 
         // When

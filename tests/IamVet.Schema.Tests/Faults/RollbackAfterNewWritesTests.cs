@@ -1,5 +1,3 @@
-using IamVet.Schema.Tests.Infrastructure;
-
 namespace IamVet.Schema.Tests.Faults;
 
 /// <summary>
@@ -29,16 +27,11 @@ public sealed class RollbackAfterNewWritesTests : RunnerTest
     public async Task Down_after_new_application_writes_then_up_again_loses_no_value()
     {
         // Given a normalized database the new application has written to
-        await Migrator.UpToAsync(Database, Migrator.Baseline);
-        await LegacyRows.InsertAsync(Database, SeedRows);
-        var up = await RunAsync("migrate", "up", "--yes", "--no-backup");
-        Assert.That(up.ExitCode, Is.Zero, up.ToString());
-        await NewApplication.SignUpAsync(Database, "v9", "VETERINARIAN");
+        await UpgradeLegacyDatabaseWithRowsAsync();
+        await NewApplication.SignUpVeterinarianV9Async(Database);
         await NewApplication.SignUpAsync(Database, "s9", "VETERINARY_STUDENT");
         await NewApplication.SignUpAsync(Database, "h9", "HOSPITAL");
         await Database.ExecuteAsync("""
-            INSERT INTO veterinarians (id, "userId", "realName", "birthDate", nickname, "licenseImage")
-            VALUES ('cuid-v9', 'v9', '신규수의', '1995-06-07', 'newvet', 'https://cdn/v9/licence.png');
             INSERT INTO veterinary_students (id, "userId", "realName", nickname, "universityEmail")
             VALUES ('cuid-s9', 's9', '신입생', '새싹', 's9@cnu.ac.kr');
             INSERT INTO hospitals (id, "userId", "hospitalName", "representativeName", "businessNumber", "businessLicenseFile",
@@ -49,15 +42,11 @@ public sealed class RollbackAfterNewWritesTests : RunnerTest
                 ('cuid-img1', 'cuid-h9', 'h9', 'https://cdn/h9/front.jpg', 1, '정문', '2025-10-01 09:00:00', '2025-10-01 09:00:00'),
                 ('cuid-img2', 'cuid-h9', 'h9', 'https://cdn/h9/room.jpg', 2, NULL, '2025-10-01 09:00:01', '2025-10-02 10:00:00'),
                 ('cuid-img3', 'hosp_hos1', 'hos1', 'https://cdn/i3.png', 3, '수술실', '2025-10-03 09:00:00', '2025-10-03 09:00:00');
-            INSERT INTO hospital_treatment_animals (id, "hospitalId", "userId", "animalType", "createdAt") VALUES
-                ('cuid-ani1', 'cuid-h9', 'h9', 'DOG', '2025-10-01 09:00:00'),
-                ('cuid-ani2', 'cuid-h9', 'h9', 'CAT', '2025-10-01 09:00:00');
-            INSERT INTO hospital_treatment_specialties (id, "hospitalId", "userId", specialty, "createdAt")
-                VALUES ('cuid-spc1', 'cuid-h9', 'h9', '내과', '2025-10-01 09:00:00');
             UPDATE veterinarians SET nickname = '닥터1-수정' WHERE "userId" = 'vet1';
             UPDATE hospitals SET "postalCode" = '04001', "hospitalDescription" = '마포 24시' WHERE "userId" = 'hos1';
             UPDATE hospital_images SET "imageDescription" = '대기실' WHERE id = 'himg_i2';
             """);
+        await NewApplication.AddTreatmentsOfHospitalH9Async(Database);
         var written = await NewTableRowsAsync(renameAsTheNextUpWill: true);
 
         // When the runner rolls back and upgrades again

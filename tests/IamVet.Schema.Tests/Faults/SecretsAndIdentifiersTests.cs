@@ -1,9 +1,3 @@
-using System.Text;
-using IamVet.Schema.Runner.Configuration;
-using IamVet.Schema.Runner.Postgres;
-using IamVet.Schema.Tests.Infrastructure;
-using Npgsql;
-
 namespace IamVet.Schema.Tests.Faults;
 
 /// <summary>
@@ -29,8 +23,7 @@ public sealed class SecretsAndIdentifiersTests : RunnerTest
         await ExecuteAsAdminAsync($"CREATE ROLE \"{role}\" LOGIN SUPERUSER PASSWORD '{password}'");
         try
         {
-            await Migrator.UpToAsync(Database, Migrator.Baseline);
-            await LegacyRows.InsertAsync(Database, SeedRows);
+            await CreateLegacyDatabaseWithRowsAsync();
             await Database.ExecuteAsync("CREATE SCHEMA app_other; CREATE TABLE app_other.audit_trail (id integer)");
             await using var holder = await Sessions.OpenAsAsync(Database, "iamvet-tests holder");
             var transaction = await holder.BeginTransactionAsync();
@@ -77,8 +70,7 @@ public sealed class SecretsAndIdentifiersTests : RunnerTest
     public async Task A_database_named_with_a_capital_and_a_dash_goes_up_down_and_restores()
     {
         // Given
-        await Migrator.UpToAsync(Database, Migrator.Baseline);
-        await LegacyRows.InsertAsync(Database, SeedRows);
+        await CreateLegacyDatabaseWithRowsAsync();
         var before = await LegacyFingerprintsAsync();
         var restoredName = Database.Name + "-Restored";
 

@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using IamVet.Schema.Tests.Infrastructure;
-using Npgsql;
-
 namespace IamVet.Schema.Tests.Faults;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Npgsql;
-
 namespace IamVet.Schema.Tests.Infrastructure;
 
 /// <summary>A legacy users row with plausible defaults; tests override what they assert on.</summary>
@@ -46,6 +44,14 @@ public sealed record LegacyLicense(string Id, string UserId, string FileName, st
 /// <summary>Inserts legacy rows with parameters (no SQL built from values).</summary>
 public static class LegacyRows
 {
+    /// <summary>
+    /// Inserts h1 (행복동물병원) and h2 (튼튼병원): two active hospitals with nothing but a name, the
+    /// owners of the side rows a test then adds.
+    /// </summary>
+    public static Task InsertTwoHospitalsAsync(TestDatabase database) => InsertAsync(database,
+        new LegacyUser("h1", "HOSPITAL") { HospitalName = "행복동물병원" },
+        new LegacyUser("h2", "HOSPITAL") { HospitalName = "튼튼병원" });
+
     public static async Task InsertAsync(TestDatabase database, params object[] rows)
     {
         await using var connection = await database.OpenAsync();

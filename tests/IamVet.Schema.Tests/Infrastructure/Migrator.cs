@@ -1,5 +1,3 @@
-using IamVet.Schema.Runner.Engine;
-using IamVet.Schema.Runner.Postgres;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace IamVet.Schema.Tests.Infrastructure;

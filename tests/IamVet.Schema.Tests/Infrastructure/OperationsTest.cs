@@ -1,8 +1,3 @@
-using System.Text.Json.Nodes;
-using IamVet.Schema.Runner.Backup;
-using IamVet.Schema.Runner.Postgres;
-using Npgsql;
-
 namespace IamVet.Schema.Tests.Infrastructure;
 
 /// <summary>A database of the server as <c>pg_database</c> shows it: the oid tells a renamed database from a new one.</summary>
@@ -97,13 +92,6 @@ public abstract class OperationsTest : RunnerTest
         }
 
         return state;
-    }
-
-    /// <summary>A baselined legacy database holding <see cref="RunnerTest.SeedRows"/>.</summary>
-    protected async Task CreateLegacyDatabaseWithRowsAsync()
-    {
-        await Migrator.UpToAsync(Database, Migrator.Baseline);
-        await LegacyRows.InsertAsync(Database, SeedRows);
     }
 
     /// <summary>Runs <c>backup</c> (it must succeed) and returns the dump's path and its manifest.</summary>

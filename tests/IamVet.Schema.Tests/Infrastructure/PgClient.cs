@@ -1,8 +1,3 @@
-using IamVet.Schema.Runner.Backup;
-using IamVet.Schema.Runner.Configuration;
-using IamVet.Schema.Runner.Postgres;
-using Npgsql;
-
 namespace IamVet.Schema.Tests.Infrastructure;
 
 /// <summary>

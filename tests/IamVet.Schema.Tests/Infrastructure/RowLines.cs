@@ -1,6 +1,3 @@
-using System.Globalization;
-using Npgsql;
-
 namespace IamVet.Schema.Tests.Infrastructure;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using IamVet.Schema.Runner.Configuration;
-
 namespace IamVet.Schema.Tests.Infrastructure;
 
 /// <summary>What one run of the built runner did; prints everything it said, for failure messages.</summary>

@@ -1,6 +1,4 @@
 using IamVet.Schema.Migrations.Infrastructure;
-using IamVet.Schema.Runner.Configuration;
-using IamVet.Schema.Runner.Postgres;
 
 namespace IamVet.Schema.Tests.Infrastructure;
 
@@ -77,6 +75,24 @@ public abstract class RunnerTest
     /// <summary>A production-like legacy database: the legacy schema made by plain SQL, no migration history.</summary>
     protected async Task CreateLegacyDatabaseWithoutHistoryAsync() =>
         await Database.ExecuteAsync(SqlScripts.Load("LegacyBaseline.up.sql"));
+
+    /// <summary>A baselined legacy database holding <see cref="SeedRows"/>.</summary>
+    protected async Task CreateLegacyDatabaseWithRowsAsync()
+    {
+        await Migrator.UpToAsync(Database, Migrator.Baseline);
+        await LegacyRows.InsertAsync(Database, SeedRows);
+    }
+
+    /// <summary>
+    /// <see cref="CreateLegacyDatabaseWithRowsAsync"/>, then the runner's <c>migrate up</c> (no backup),
+    /// which must succeed: the upgraded database a rollback test starts from.
+    /// </summary>
+    protected async Task UpgradeLegacyDatabaseWithRowsAsync()
+    {
+        await CreateLegacyDatabaseWithRowsAsync();
+        var up = await RunAsync("migrate", "up", "--yes", "--no-backup");
+        Assert.That(up.ExitCode, Is.Zero, up.ToString());
+    }
 
     protected Task<IReadOnlyList<long>> AppliedAsync() => Migrator.AppliedAsync(Database);
 

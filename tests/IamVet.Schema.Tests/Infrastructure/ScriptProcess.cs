@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace IamVet.Schema.Tests.Infrastructure;
 
 /// <summary>Runs one of the repository's shell scripts (<c>bash scripts/…</c>) from the repository root, as a person or CI would.</summary>

@@ -1,5 +1,4 @@
 using IamVet.Schema.Tests;
-using Npgsql;
 
 namespace IamVet.Schema.Tests.Infrastructure;
 

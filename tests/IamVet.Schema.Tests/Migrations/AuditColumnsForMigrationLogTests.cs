@@ -1,10 +1,8 @@
-using IamVet.Schema.Tests.Infrastructure;
-
 namespace IamVet.Schema.Tests.Migrations;
 
 /// <summary>Sonarr shape: migrate to the version before, seed legacy rows, apply, assert exact rows.</summary>
 [TestFixture]
-public sealed class AuditColumnsForMigrationLogTests
+public sealed class AuditColumnsForMigrationLogTests : MigrationTest<AuditColumnsForMigrationLog>
 {
     private const string LogQuery = """
         SELECT id, migration_name, executed_at, description, status, started_at, finished_at, duration_ms,
@@ -12,31 +10,23 @@ public sealed class AuditColumnsForMigrationLogTests
         FROM migration_log ORDER BY id
         """;
 
-    private TestDatabase database = null!;
-
     [SetUp]
-    public async Task MigrateToTheVersionBefore()
+    public async Task SeedTheRunbookRows()
     {
-        database = await TestDatabase.CreateAsync();
-        await Migrator.UpToAsync(database, Migrator.Baseline);
-
         // Rows production's migration_log already holds, written by hand from the old runbook
-        await database.ExecuteAsync("""
+        await Database.ExecuteAsync("""
             INSERT INTO migration_log (migration_name, executed_at, description) VALUES
                 ('001_add_hospital_animals', '2025-03-04 10:11:12.123456', '병원 진료동물 테이블 추가'),
                 ('002_add_business_licenses', '2025-05-06 07:08:09', NULL);
             """);
     }
 
-    [TearDown]
-    public async Task Drop() => await database.DisposeAsync();
-
     [Test]
     public async Task Existing_rows_survive_with_null_audit_columns()
     {
-        await Migrator.UpToAsync(database, Migrator.AuditColumns);
+        await ApplyAsync();
 
-        Assert.That(await database.LinesAsync(LogQuery), Is.EqualTo(new[]
+        Assert.That(await Database.LinesAsync(LogQuery), Is.EqualTo(new[]
         {
             "1 | 001_add_hospital_animals | 2025-03-04 10:11:12.123456 | 병원 진료동물 테이블 추가 | NULL | NULL | NULL | NULL | NULL | NULL | NULL | NULL | NULL | NULL | NULL | NULL",
             "2 | 002_add_business_licenses | 2025-05-06 07:08:09 | NULL | NULL | NULL | NULL | NULL | NULL | NULL | NULL | NULL | NULL | NULL | NULL | NULL",
@@ -47,8 +37,8 @@ public sealed class AuditColumnsForMigrationLogTests
     public async Task Audit_values_written_after_up_survive_down_then_up()
     {
         // Given audit values written into an old row and a new audit row, details with a null inside
-        await Migrator.UpToAsync(database, Migrator.AuditColumns);
-        await database.ExecuteAsync("""
+        await ApplyAsync();
+        await Database.ExecuteAsync("""
             UPDATE migration_log
             SET status = 'SUCCESS', started_at = '2025-09-29 01:00:00.123456+00', finished_at = '2025-09-29 01:02:03.5+00',
                 duration_ms = 123377, version_from = 202509290000, version_to = 202509290800,
@@ -59,15 +49,15 @@ public sealed class AuditColumnsForMigrationLogTests
             INSERT INTO migration_log (migration_name, description, status, started_at, details)
             VALUES ('iamvet-schema up', '정규화', 'FAILED', '2025-09-30 02:00:00+00', '{"error": "preflight", "ids": ["h-1"]}');
             """);
-        var before = await database.LinesAsync(LogQuery);
+        var before = await Database.LinesAsync(LogQuery);
 
         // When
-        await Migrator.DownToAsync(database, Migrator.Baseline);
-        Assert.That(await database.ScalarAsync<long>("SELECT count(*) FROM iamvet_rollback_stash WHERE kind = 'migration_log'"), Is.EqualTo(2));
-        await Migrator.UpToAsync(database, Migrator.AuditColumns);
+        await RevertAsync();
+        Assert.That(await Database.ScalarAsync<long>("SELECT count(*) FROM iamvet_rollback_stash WHERE kind = 'migration_log'"), Is.EqualTo(2));
+        await ApplyAsync();
 
         // Then every row is exactly as before, and the stash is gone
-        Assert.That(await database.LinesAsync(LogQuery), Is.EqualTo(before));
-        Assert.That(await database.TableExistsAsync("iamvet_rollback_stash"), Is.False);
+        Assert.That(await Database.LinesAsync(LogQuery), Is.EqualTo(before));
+        Assert.That(await Database.TableExistsAsync("iamvet_rollback_stash"), Is.False);
     }
 }

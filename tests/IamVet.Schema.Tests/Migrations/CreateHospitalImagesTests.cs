@@ -1,5 +1,3 @@
-using IamVet.Schema.Tests.Infrastructure;
-
 namespace IamVet.Schema.Tests.Migrations;
 
 /// <summary>
@@ -8,7 +6,7 @@ namespace IamVet.Schema.Tests.Migrations;
 /// CreateHospitals and CreateHospitalImages together; Down goes back to CreateHospitals.
 /// </summary>
 [TestFixture]
-public sealed class CreateHospitalImagesTests
+public sealed class CreateHospitalImagesTests : MigrationTest<CreateHospitalImages>
 {
     private const string ImagesQuery = """
         SELECT id, "hospitalId", "userId", "imageUrl", "imageOrder", "imageDescription", "createdAt", "updatedAt"
@@ -24,37 +22,30 @@ public sealed class CreateHospitalImagesTests
 
     private static readonly DateTime Updated = new(2024, 6, 1, 0, 0, 0);
 
-    private TestDatabase database = null!;
+    protected override long StartVersion => Migrator.VeterinaryStudents;
 
     [SetUp]
-    public async Task MigrateToTheVersionBeforeHospitals()
+    public async Task SeedTwoHospitalsAndAVeterinarian()
     {
-        database = await TestDatabase.CreateAsync();
-        await Migrator.UpToAsync(database, Migrator.VeterinaryStudents);
-        await LegacyRows.InsertAsync(database,
-            new LegacyUser("h1", "HOSPITAL") { HospitalName = "행복동물병원" },
-            new LegacyUser("h2", "HOSPITAL") { HospitalName = "튼튼병원" },
-            new LegacyUser("v1", "VETERINARIAN"));
+        await LegacyRows.InsertTwoHospitalsAsync(Database);
+        await LegacyRows.InsertAsync(Database, new LegacyUser("v1", "VETERINARIAN"));
     }
-
-    [TearDown]
-    public async Task Drop() => await database.DisposeAsync();
 
     [Test]
     public async Task Images_all_at_displayOrder_0_get_imageOrder_1_to_n_ordered_by_createdAt_then_id()
     {
         // Given h1's images all at displayOrder 0, two of them created at the same instant
-        await LegacyRows.InsertAsync(database,
+        await LegacyRows.InsertAsync(Database,
             new LegacyImage("i3", "h1", "https://cdn/h1/3.jpg", 0, At(10, 0), Updated),
             new LegacyImage("i1", "h1", "https://cdn/h1/1.jpg", 0, At(11, 0), Updated),
             new LegacyImage("i2", "h1", "https://cdn/h1/2.jpg", 0, At(10, 0), Updated),
             new LegacyImage("j1", "h2", "https://cdn/h2/1.jpg", 0, At(9, 0), Updated));
 
         // When
-        await Migrator.UpToAsync(database, Migrator.HospitalImages);
+        await ApplyAsync();
 
         // Then
-        Assert.That(await database.LinesAsync(ImagesQuery), Is.EqualTo(new[]
+        Assert.That(await Database.LinesAsync(ImagesQuery), Is.EqualTo(new[]
         {
             "himg_i2 | hosp_h1 | h1 | https://cdn/h1/2.jpg | 1 | NULL | 2024-04-01 10:00:00 | 2024-06-01 00:00:00",
             "himg_i3 | hosp_h1 | h1 | https://cdn/h1/3.jpg | 2 | NULL | 2024-04-01 10:00:00 | 2024-06-01 00:00:00",
@@ -66,16 +57,16 @@ public sealed class CreateHospitalImagesTests
     [Test]
     public async Task Mixed_displayOrder_is_renumbered_by_displayOrder_then_createdAt()
     {
-        await LegacyRows.InsertAsync(database,
+        await LegacyRows.InsertAsync(Database,
             new LegacyImage("k1", "h1", "https://cdn/k1.jpg", 2, At(8, 0), Updated),
             new LegacyImage("k2", "h1", "https://cdn/k2.jpg", 0, At(12, 0), Updated),
             new LegacyImage("k3", "h1", "https://cdn/k3.jpg", 1, At(9, 0), Updated),
             new LegacyImage("k4", "h1", "https://cdn/k4.jpg", 0, At(11, 0), Updated),
             new LegacyImage("k5", "h1", "https://cdn/k5.jpg", 7, At(7, 0), Updated));
 
-        await Migrator.UpToAsync(database, Migrator.HospitalImages);
+        await ApplyAsync();
 
-        Assert.That(await database.LinesAsync(OrderQuery),
+        Assert.That(await Database.LinesAsync(OrderQuery),
             Is.EqualTo(new[] { "himg_k4 | 1", "himg_k2 | 2", "himg_k3 | 3", "himg_k1 | 4", "himg_k5 | 5" }));
     }
 
@@ -83,36 +74,36 @@ public sealed class CreateHospitalImagesTests
     public async Task Images_of_a_user_who_is_not_a_hospital_stay_in_the_legacy_table_and_are_not_moved()
     {
         // Given an image of a hospital and one of a veterinarian
-        await LegacyRows.InsertAsync(database,
+        await LegacyRows.InsertAsync(Database,
             new LegacyImage("i1", "h1", "https://cdn/h1/1.jpg", 0, At(10, 0), Updated),
             new LegacyImage("x1", "v1", "https://cdn/v1/x.jpg", 3, At(10, 0), Updated));
-        var legacyBefore = await database.LinesAsync(LegacyQuery);
+        var legacyBefore = await Database.LinesAsync(LegacyQuery);
 
         // When
-        await Migrator.UpToAsync(database, Migrator.HospitalImages);
+        await ApplyAsync();
 
         // Then only the hospital's image moved; the legacy table is untouched, before and after Down
-        Assert.That(await database.LinesAsync("SELECT id FROM hospital_images ORDER BY id"), Is.EqualTo(new[] { "himg_i1" }));
-        Assert.That(await database.LinesAsync(LegacyQuery), Is.EqualTo(legacyBefore));
-        await Migrator.DownToAsync(database, Migrator.Hospitals);
-        Assert.That(await database.LinesAsync(LegacyQuery), Is.EqualTo(legacyBefore));
+        Assert.That(await Database.LinesAsync("SELECT id FROM hospital_images ORDER BY id"), Is.EqualTo(new[] { "himg_i1" }));
+        Assert.That(await Database.LinesAsync(LegacyQuery), Is.EqualTo(legacyBefore));
+        await RevertAsync();
+        Assert.That(await Database.LinesAsync(LegacyQuery), Is.EqualTo(legacyBefore));
     }
 
     [Test]
     public async Task Down_leaves_the_legacy_images_untouched_when_nothing_changed()
     {
         await SeedThreeImagesOfH1Async();
-        await LegacyRows.InsertAsync(database,
+        await LegacyRows.InsertAsync(Database,
             new LegacyImage("m1", "h2", "https://cdn/m1.jpg", 5, At(9, 0), Updated),
             new LegacyImage("m2", "h2", "https://cdn/m2.jpg", 0, At(9, 0), Updated));
-        var legacyBefore = await database.LinesAsync(LegacyQuery);
+        var legacyBefore = await Database.LinesAsync(LegacyQuery);
 
-        await Migrator.UpToAsync(database, Migrator.HospitalImages);
-        await Migrator.DownToAsync(database, Migrator.Hospitals);
+        await ApplyAsync();
+        await RevertAsync();
 
-        Assert.That(await database.LinesAsync(LegacyQuery), Is.EqualTo(legacyBefore));
-        Assert.That(await database.TableExistsAsync("hospital_images"), Is.False);
-        Assert.That(await database.TableExistsAsync("iamvet_rollback_stash"), Is.False);
+        Assert.That(await Database.LinesAsync(LegacyQuery), Is.EqualTo(legacyBefore));
+        Assert.That(await Database.TableExistsAsync("hospital_images"), Is.False);
+        Assert.That(await Database.TableExistsAsync("iamvet_rollback_stash"), Is.False);
     }
 
     [Test]
@@ -120,25 +111,25 @@ public sealed class CreateHospitalImagesTests
     {
         // Given
         await SeedThreeImagesOfH1Async();
-        await Migrator.UpToAsync(database, Migrator.HospitalImages);
-        await database.ExecuteAsync("""
+        await ApplyAsync();
+        await Database.ExecuteAsync("""
             INSERT INTO hospital_images (id, "hospitalId", "userId", "imageUrl", "imageOrder", "createdAt", "updatedAt")
             VALUES ('img-new', 'hosp_h1', 'h1', 'https://cdn/h1/new.jpg', 4, '2025-10-01 12:00:00', '2025-10-01 12:00:00');
             """);
 
         // When
-        await Migrator.DownToAsync(database, Migrator.Hospitals);
+        await RevertAsync();
 
         // Then
-        Assert.That(await database.LinesAsync(LegacyQuery), Is.EqualTo(new[]
+        Assert.That(await Database.LinesAsync(LegacyQuery), Is.EqualTo(new[]
         {
             "a | h1 | https://cdn/h1/a.jpg | 0 | 2024-04-01 09:00:00 | 2024-06-01 00:00:00",
             "b | h1 | https://cdn/h1/b.jpg | 0 | 2024-04-01 10:00:00 | 2024-06-01 00:00:00",
             "c | h1 | https://cdn/h1/c.jpg | 0 | 2024-04-01 11:00:00 | 2024-06-01 00:00:00",
             "img-new | h1 | https://cdn/h1/new.jpg | 4 | 2025-10-01 12:00:00 | 2025-10-01 12:00:00",
         }));
-        await Migrator.UpToAsync(database, Migrator.HospitalImages);
-        Assert.That(await database.LinesAsync(OrderQuery),
+        await ApplyAsync();
+        Assert.That(await Database.LinesAsync(OrderQuery),
             Is.EqualTo(new[] { "himg_a | 1", "himg_b | 2", "himg_c | 3", "himg_img-new | 4" }));
     }
 
@@ -146,15 +137,15 @@ public sealed class CreateHospitalImagesTests
     public async Task Down_mirrors_an_image_the_new_application_deleted()
     {
         await SeedThreeImagesOfH1Async();
-        await Migrator.UpToAsync(database, Migrator.HospitalImages);
-        await database.ExecuteAsync("DELETE FROM hospital_images WHERE id = 'himg_b'");
+        await ApplyAsync();
+        await Database.ExecuteAsync("DELETE FROM hospital_images WHERE id = 'himg_b'");
 
-        await Migrator.DownToAsync(database, Migrator.Hospitals);
+        await RevertAsync();
 
-        Assert.That(await database.LinesAsync("""SELECT id, "imageUrl" FROM hospital_facility_images ORDER BY id"""),
+        Assert.That(await Database.LinesAsync("""SELECT id, "imageUrl" FROM hospital_facility_images ORDER BY id"""),
             Is.EqualTo(new[] { "a | https://cdn/h1/a.jpg", "c | https://cdn/h1/c.jpg" }));
-        await Migrator.UpToAsync(database, Migrator.HospitalImages);
-        Assert.That(await database.LinesAsync(OrderQuery), Is.EqualTo(new[] { "himg_a | 1", "himg_c | 2" }));
+        await ApplyAsync();
+        Assert.That(await Database.LinesAsync(OrderQuery), Is.EqualTo(new[] { "himg_a | 1", "himg_c | 2" }));
     }
 
     [Test]
@@ -162,8 +153,8 @@ public sealed class CreateHospitalImagesTests
     {
         // Given the new application puts c first (through free slots: UNIQUE (hospitalId, imageOrder))
         await SeedThreeImagesOfH1Async();
-        await Migrator.UpToAsync(database, Migrator.HospitalImages);
-        await database.ExecuteAsync("""
+        await ApplyAsync();
+        await Database.ExecuteAsync("""
             UPDATE hospital_images SET "imageOrder" = "imageOrder" + 100 WHERE "hospitalId" = 'hosp_h1';
             UPDATE hospital_images SET "imageOrder" = 1 WHERE id = 'himg_c';
             UPDATE hospital_images SET "imageOrder" = 2 WHERE id = 'himg_a';
@@ -171,25 +162,25 @@ public sealed class CreateHospitalImagesTests
             """);
 
         // When
-        await Migrator.DownToAsync(database, Migrator.Hospitals);
+        await RevertAsync();
 
         // Then
-        Assert.That(await database.LinesAsync("""SELECT id, "displayOrder" FROM hospital_facility_images ORDER BY id"""),
+        Assert.That(await Database.LinesAsync("""SELECT id, "displayOrder" FROM hospital_facility_images ORDER BY id"""),
             Is.EqualTo(new[] { "a | 2", "b | 3", "c | 1" }));
-        await Migrator.UpToAsync(database, Migrator.HospitalImages);
-        Assert.That(await database.LinesAsync(OrderQuery), Is.EqualTo(new[] { "himg_c | 1", "himg_a | 2", "himg_b | 3" }));
+        await ApplyAsync();
+        Assert.That(await Database.LinesAsync(OrderQuery), Is.EqualTo(new[] { "himg_c | 1", "himg_a | 2", "himg_b | 3" }));
     }
 
     [Test]
     public async Task Down_mirrors_a_changed_url()
     {
         await SeedThreeImagesOfH1Async();
-        await Migrator.UpToAsync(database, Migrator.HospitalImages);
-        await database.ExecuteAsync("""UPDATE hospital_images SET "imageUrl" = 'https://cdn/h1/b-v2.webp' WHERE id = 'himg_b'""");
+        await ApplyAsync();
+        await Database.ExecuteAsync("""UPDATE hospital_images SET "imageUrl" = 'https://cdn/h1/b-v2.webp' WHERE id = 'himg_b'""");
 
-        await Migrator.DownToAsync(database, Migrator.Hospitals);
+        await RevertAsync();
 
-        Assert.That(await database.LinesAsync(LegacyQuery), Is.EqualTo(new[]
+        Assert.That(await Database.LinesAsync(LegacyQuery), Is.EqualTo(new[]
         {
             "a | h1 | https://cdn/h1/a.jpg | 0 | 2024-04-01 09:00:00 | 2024-06-01 00:00:00",
             "b | h1 | https://cdn/h1/b-v2.webp | 0 | 2024-04-01 10:00:00 | 2024-06-01 00:00:00",
@@ -202,38 +193,38 @@ public sealed class CreateHospitalImagesTests
     {
         // Given descriptions on a moved image and on one the new application added
         await SeedThreeImagesOfH1Async();
-        await Migrator.UpToAsync(database, Migrator.HospitalImages);
-        await database.ExecuteAsync("""
+        await ApplyAsync();
+        await Database.ExecuteAsync("""
             UPDATE hospital_images SET "imageDescription" = '진료실 전경' WHERE id = 'himg_a';
             INSERT INTO hospital_images (id, "hospitalId", "userId", "imageUrl", "imageOrder", "imageDescription")
             VALUES ('img-new', 'hosp_h2', 'h2', 'https://cdn/h2/new.jpg', 1, '대기실');
             """);
 
         // When it rolls back
-        await Migrator.DownToAsync(database, Migrator.Hospitals);
+        await RevertAsync();
 
         // Then the descriptions wait in the stash, keyed by legacy id
-        Assert.That(await database.LinesAsync("SELECT kind, key, payload ->> 'imageDescription' FROM iamvet_rollback_stash ORDER BY key"),
+        Assert.That(await Database.LinesAsync("SELECT kind, key, payload ->> 'imageDescription' FROM iamvet_rollback_stash ORDER BY key"),
             Is.EqualTo(new[] { "hospital_images | a | 진료실 전경", "hospital_images | img-new | 대기실" }));
 
         // When it upgrades again
-        await Migrator.UpToAsync(database, Migrator.HospitalImages);
+        await ApplyAsync();
 
         // Then they are back and the stash is gone
-        Assert.That(await database.LinesAsync("""SELECT id, "imageDescription" FROM hospital_images ORDER BY id"""), Is.EqualTo(new[]
+        Assert.That(await Database.LinesAsync("""SELECT id, "imageDescription" FROM hospital_images ORDER BY id"""), Is.EqualTo(new[]
         {
             "himg_a | 진료실 전경",
             "himg_b | NULL",
             "himg_c | NULL",
             "himg_img-new | 대기실",
         }));
-        Assert.That(await database.TableExistsAsync("iamvet_rollback_stash"), Is.False);
+        Assert.That(await Database.TableExistsAsync("iamvet_rollback_stash"), Is.False);
     }
 
     private static DateTime At(int hour, int minute) => new(2024, 4, 1, hour, minute, 0);
 
     /// <summary>h1: a, b, c, all at displayOrder 0, created in that order (imageOrder 1, 2, 3).</summary>
-    private Task SeedThreeImagesOfH1Async() => LegacyRows.InsertAsync(database,
+    private Task SeedThreeImagesOfH1Async() => LegacyRows.InsertAsync(Database,
         new LegacyImage("a", "h1", "https://cdn/h1/a.jpg", 0, At(9, 0), Updated),
         new LegacyImage("b", "h1", "https://cdn/h1/b.jpg", 0, At(10, 0), Updated),
         new LegacyImage("c", "h1", "https://cdn/h1/c.jpg", 0, At(11, 0), Updated));

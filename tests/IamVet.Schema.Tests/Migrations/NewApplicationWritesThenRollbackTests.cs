@@ -1,5 +1,3 @@
-using IamVet.Schema.Tests.Infrastructure;
-
 namespace IamVet.Schema.Tests.Migrations;
 
 /// <summary>
@@ -28,11 +26,9 @@ public sealed class NewApplicationWritesThenRollbackTests
 
         // The new application: a vet and a hospital sign up (users rows without realName), the
         // hospital adds images, animals, a specialty and its licence file, and v1 edits a nickname.
-        await NewApplication.SignUpAsync(database, "v9", "VETERINARIAN");
+        await NewApplication.SignUpVeterinarianV9Async(database);
         await NewApplication.SignUpAsync(database, "h9", "HOSPITAL");
         await database.ExecuteAsync("""
-            INSERT INTO veterinarians (id, "userId", "realName", "birthDate", nickname, "licenseImage")
-            VALUES ('cuid-v9', 'v9', '신규수의', '1995-06-07', 'newvet', 'https://cdn/v9/licence.png');
             INSERT INTO hospitals (id, "userId", "hospitalName", "representativeName", "businessNumber", "businessLicenseFile",
                                    "hospitalAddress", "hospitalAddressDetail", "hospitalWebsite")
             VALUES ('cuid-h9', 'h9', '신규동물병원', '최원장', '999-99-99999', 'https://cdn/h9/licence.pdf',
@@ -40,13 +36,9 @@ public sealed class NewApplicationWritesThenRollbackTests
             INSERT INTO hospital_images (id, "hospitalId", "userId", "imageUrl", "imageOrder", "createdAt", "updatedAt") VALUES
                 ('cuid-img1', 'cuid-h9', 'h9', 'https://cdn/h9/front.jpg', 1, '2025-10-01 09:00:00', '2025-10-01 09:00:00'),
                 ('cuid-img2', 'cuid-h9', 'h9', 'https://cdn/h9/room.jpg', 2, '2025-10-01 09:00:01', '2025-10-01 09:00:01');
-            INSERT INTO hospital_treatment_animals (id, "hospitalId", "userId", "animalType", "createdAt") VALUES
-                ('cuid-ani1', 'cuid-h9', 'h9', 'DOG', '2025-10-01 09:00:00'),
-                ('cuid-ani2', 'cuid-h9', 'h9', 'CAT', '2025-10-01 09:00:00');
-            INSERT INTO hospital_treatment_specialties (id, "hospitalId", "userId", specialty, "createdAt")
-                VALUES ('cuid-spc1', 'cuid-h9', 'h9', '내과', '2025-10-01 09:00:00');
             UPDATE veterinarians SET nickname = '닥터김2' WHERE "userId" = 'v1';
             """);
+        await NewApplication.AddTreatmentsOfHospitalH9Async(database);
     }
 
     [TearDown]

@@ -1,8 +1,3 @@
-using System.Text;
-using System.Text.Json.Nodes;
-using IamVet.Schema.Runner.Postgres;
-using IamVet.Schema.Tests.Infrastructure;
-
 namespace IamVet.Schema.Tests.Operations;
 
 /// <summary>

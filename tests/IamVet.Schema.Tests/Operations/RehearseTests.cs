@@ -1,6 +1,3 @@
-using System.Text.Json;
-using IamVet.Schema.Tests.Infrastructure;
-
 namespace IamVet.Schema.Tests.Operations;
 
 /// <summary>

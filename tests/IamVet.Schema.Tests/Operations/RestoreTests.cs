@@ -1,8 +1,3 @@
-using IamVet.Schema.Runner.Backup;
-using IamVet.Schema.Runner.Postgres;
-using IamVet.Schema.Tests.Infrastructure;
-using Npgsql;
-
 namespace IamVet.Schema.Tests.Operations;
 
 /// <summary>

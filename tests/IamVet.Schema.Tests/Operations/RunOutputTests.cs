@@ -1,7 +1,3 @@
-using System.Text.Json;
-using IamVet.Schema.Runner.Configuration;
-using IamVet.Schema.Tests.Infrastructure;
-
 namespace IamVet.Schema.Tests.Operations;
 
 /// <summary>

@@ -1,6 +1,4 @@
 using System.Text.RegularExpressions;
-using IamVet.Schema.Tests.Infrastructure;
-using Npgsql;
 
 namespace IamVet.Schema.Tests.Operations;
 

@@ -1,5 +1,4 @@
 using CsCheck;
-using IamVet.Schema.Tests.Infrastructure;
 
 namespace IamVet.Schema.Tests.Properties;
 

@@ -1,8 +1,4 @@
-using System.Globalization;
 using System.Reflection;
-using System.Text;
-using IamVet.Schema.Tests.Infrastructure;
-using Npgsql;
 using NpgsqlTypes;
 
 namespace IamVet.Schema.Tests.Properties;

@@ -1,9 +1,3 @@
-using System.Text;
-using System.Text.Json;
-using IamVet.Schema.Runner.Postgres;
-using IamVet.Schema.Tests.Infrastructure;
-using Npgsql;
-
 namespace IamVet.Schema.Tests.Properties;
 
 /// <summary>A round-trip property did not hold; the message names the tables, counts and differing rows.</summary>

@@ -1,8 +1,4 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Text;
 using CsCheck;
-using Npgsql;
 
 namespace IamVet.Schema.Tests.Properties;
 

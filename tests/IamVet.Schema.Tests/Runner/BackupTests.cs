@@ -1,8 +1,3 @@
-using System.Text.Json.Nodes;
-using IamVet.Schema.Runner.Backup;
-using IamVet.Schema.Runner.Postgres;
-using IamVet.Schema.Tests.Infrastructure;
-
 namespace IamVet.Schema.Tests.Runner;
 
 /// <summary>The restore point a run takes is real: private files, the checksum its manifest claims, and a dump that restores to the manifest's row counts.</summary>
@@ -15,8 +10,7 @@ public sealed class BackupTests : RunnerTest
     public async Task The_dump_of_a_migrate_up_restores_into_a_new_database_with_the_row_counts_of_its_manifest()
     {
         // Given a baselined legacy database with data
-        await Migrator.UpToAsync(Database, Migrator.Baseline);
-        await LegacyRows.InsertAsync(Database, SeedRows);
+        await CreateLegacyDatabaseWithRowsAsync();
 
         // When
         var result = await RunAsync("migrate", "up", "--yes");

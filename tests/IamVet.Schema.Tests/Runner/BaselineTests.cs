@@ -1,6 +1,3 @@
-using IamVet.Schema.Runner.Postgres;
-using IamVet.Schema.Tests.Infrastructure;
-
 namespace IamVet.Schema.Tests.Runner;
 
 /// <summary>

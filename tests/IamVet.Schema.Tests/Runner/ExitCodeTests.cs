@@ -1,7 +1,3 @@
-using IamVet.Schema.Runner.Configuration;
-using IamVet.Schema.Tests.Infrastructure;
-using Npgsql;
-
 namespace IamVet.Schema.Tests.Runner;
 
 /// <summary>
@@ -70,8 +66,7 @@ public sealed class ExitCodeTests : RunnerTest
     [TestCaseSource(nameof(UsageErrors))]
     public async Task Exit_2_on_a_usage_error(string[] arguments, bool withoutConnection, string message)
     {
-        await Migrator.UpToAsync(Database, Migrator.Baseline);
-        await LegacyRows.InsertAsync(Database, SeedRows);
+        await CreateLegacyDatabaseWithRowsAsync();
         var before = await StateAsync();
         var environment = new Dictionary<string, string?>();
         if (withoutConnection)
@@ -139,8 +134,7 @@ public sealed class ExitCodeTests : RunnerTest
     public async Task Exit_4_when_pg_dump_fails_and_nothing_changed()
     {
         // Given a pg_dump first on PATH that answers --version like the real one and fails to dump
-        await Migrator.UpToAsync(Database, Migrator.Baseline);
-        await LegacyRows.InsertAsync(Database, SeedRows);
+        await CreateLegacyDatabaseWithRowsAsync();
         var before = await StateAsync();
         var fakes = Directory.CreateDirectory(Path.Combine(WorkDirectory, "fake-bin")).FullName;
         PgClient.WriteScript(fakes, "pg_dump", $"""
@@ -163,8 +157,7 @@ public sealed class ExitCodeTests : RunnerTest
     public async Task Exit_5_when_another_session_holds_a_lock_on_users_beyond_the_lock_timeout()
     {
         // Given the application in a long transaction that has read users
-        await Migrator.UpToAsync(Database, Migrator.Baseline);
-        await LegacyRows.InsertAsync(Database, SeedRows);
+        await CreateLegacyDatabaseWithRowsAsync();
         var before = await StateAsync();
         await using var application = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(Database.ConnectionString) { ApplicationName = "iamvet-tests app", Pooling = false }.ConnectionString);
         await application.OpenAsync();
@@ -208,8 +201,7 @@ public sealed class ExitCodeTests : RunnerTest
     public async Task Exit_6_when_verification_finds_a_moved_row_missing_and_everything_is_rolled_back()
     {
         // Given a trigger, attached as soon as veterinarians is created, that deletes every row inserted into it
-        await Migrator.UpToAsync(Database, Migrator.Baseline);
-        await LegacyRows.InsertAsync(Database, SeedRows);
+        await CreateLegacyDatabaseWithRowsAsync();
         await Database.ExecuteAsync(Sabotage.DeleteEveryInsertedRow("veterinarians"));
         var before = await StateAsync();
 

@@ -1,6 +1,3 @@
-using System.Text.Json;
-using IamVet.Schema.Tests.Infrastructure;
-
 namespace IamVet.Schema.Tests.Runner;
 
 /// <summary><c>--json</c>: one JSON document on stdout and nothing else, whatever the outcome, so scripts can parse it.</summary>

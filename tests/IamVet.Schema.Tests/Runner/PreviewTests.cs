@@ -1,5 +1,3 @@
-using IamVet.Schema.Tests.Infrastructure;
-
 namespace IamVet.Schema.Tests.Runner;
 
 /// <summary><c>preview</c> prints the SQL a run would execute and executes none of it: pg_dump sees the same database before and after.</summary>
@@ -10,8 +8,7 @@ public sealed class PreviewTests : RunnerTest
     public async Task Preview_up_prints_the_sql_and_leaves_a_legacy_database_with_data_byte_for_byte_unchanged()
     {
         // Given a baselined legacy database with data
-        await Migrator.UpToAsync(Database, Migrator.Baseline);
-        await LegacyRows.InsertAsync(Database, SeedRows);
+        await CreateLegacyDatabaseWithRowsAsync();
         var before = PgClient.DumpPlain(Database.ConnectionString);
 
         // When
@@ -40,8 +37,7 @@ public sealed class PreviewTests : RunnerTest
     [Test]
     public async Task Preview_down_prints_the_sql_and_leaves_a_normalized_database_byte_for_byte_unchanged()
     {
-        await Migrator.UpToAsync(Database, Migrator.Baseline);
-        await LegacyRows.InsertAsync(Database, SeedRows);
+        await CreateLegacyDatabaseWithRowsAsync();
         await Migrator.UpToAsync(Database, Migrator.Expanded);
         var before = PgClient.DumpPlain(Database.ConnectionString);
 

@@ -1,5 +1,3 @@
-using IamVet.Schema.Tests.Infrastructure;
-
 namespace IamVet.Schema.Tests.Runner;
 
 /// <summary>The new application deletes a hospital image that is not the last: imageOrder keeps a gap.</summary>

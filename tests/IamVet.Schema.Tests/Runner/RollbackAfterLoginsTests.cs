@@ -1,5 +1,3 @@
-using IamVet.Schema.Tests.Infrastructure;
-
 namespace IamVet.Schema.Tests.Runner;
 
 /// <summary>
@@ -13,10 +11,7 @@ public sealed class RollbackAfterLoginsTests : RunnerTest
     public async Task Down_succeeds_after_logins_changed_users_lastLoginAt_and_keeps_those_values()
     {
         // Given an upgraded database whose users logged in since
-        await Migrator.UpToAsync(Database, Migrator.Baseline);
-        await LegacyRows.InsertAsync(Database, SeedRows);
-        var up = await RunAsync("migrate", "up", "--yes", "--no-backup");
-        Assert.That(up.ExitCode, Is.Zero, up.ToString());
+        await UpgradeLegacyDatabaseWithRowsAsync();
         await Database.ExecuteAsync("""UPDATE users SET "lastLoginAt" = '2026-11-29 10:00:00.123456'""");
 
         // When rolling back

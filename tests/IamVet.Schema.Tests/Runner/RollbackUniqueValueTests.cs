@@ -1,5 +1,3 @@
-using IamVet.Schema.Tests.Infrastructure;
-
 namespace IamVet.Schema.Tests.Runner;
 
 /// <summary>
@@ -22,10 +20,7 @@ public sealed class RollbackUniqueValueTests : RunnerTest
     public async Task Down_is_refused_naming_the_user_that_still_holds_the_value(string applicationWrites, string code)
     {
         // Given an upgraded database where the application passed a unique value on
-        await Migrator.UpToAsync(Database, Migrator.Baseline);
-        await LegacyRows.InsertAsync(Database, SeedRows);
-        var up = await RunAsync("migrate", "up", "--yes", "--no-backup");
-        Assert.That(up.ExitCode, Is.Zero, up.ToString());
+        await UpgradeLegacyDatabaseWithRowsAsync();
         await Database.ExecuteAsync(applicationWrites);
         var before = await StateAsync();
 

@@ -1,6 +1,3 @@
-using IamVet.Schema.Tests.Infrastructure;
-using Npgsql;
-
 namespace IamVet.Schema.Tests.Runner;
 
 /// <summary>

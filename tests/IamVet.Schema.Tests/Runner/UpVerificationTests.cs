@@ -1,5 +1,3 @@
-using IamVet.Schema.Tests.Infrastructure;
-
 namespace IamVet.Schema.Tests.Runner;
 
 /// <summary>
@@ -17,8 +15,7 @@ public sealed class UpVerificationTests : RunnerTest
     public async Task A_value_the_up_got_wrong_fails_verification_and_rolls_back(string table, string column, string expression, string mismatch)
     {
         // Given a trigger, attached as soon as the table is created, that changes a value on its way in
-        await Migrator.UpToAsync(Database, Migrator.Baseline);
-        await LegacyRows.InsertAsync(Database, SeedRows);
+        await CreateLegacyDatabaseWithRowsAsync();
         await Database.ExecuteAsync(Sabotage.RewriteEveryInsertedValue(table, column, expression));
 
         // When
