@@ -97,7 +97,7 @@ internal static class LegacySeedSql
         FROM seed_hospitals s, generate_series(1, (s.h / 13 % 3)::int) i;
         """;
 
-    /// <summary>One of each kind of dirty row that DOMAIN.md lists (ids start with 'dirty_').</summary>
+    /// <summary>Dirty rows of the kinds docs/domain.md lists (ids start with 'dirty_').</summary>
     public const string Dirty = """
         INSERT INTO users (id, email, phone, "userType", "termsAgreedAt", "privacyAgreedAt", "updatedAt", "realName",
                            "hospitalName", "businessNumber", "licenseImage", "universityEmail", "isActive")

@@ -5,7 +5,7 @@ namespace IamVet.Schema.Tests.Faults;
 /// <c>migrate up</c> again: every value comes back (the migration-level detail of the rollback is in
 /// NewApplicationWritesThenRollbackTests). Ids the application gave its own rows are renamed the way
 /// docs/adr/0003 says (prefix + the user's id for profiles, prefix + the row's id for side rows);
-/// every other id stays. Not compared: a profile's createdAt/updatedAt, which DOMAIN.md derives
+/// every other id stays. Not compared: a profile's createdAt/updatedAt, which docs/domain.md derives
 /// from users on every up, so the new application's own timestamps of a profile do not survive a
 /// rollback (docs/reliability.md lists this).
 /// </summary>

@@ -3,7 +3,7 @@ namespace IamVet.Schema.Tests.Operations;
 /// <summary>
 /// <c>seed</c>: the realistic legacy data that rehearsals, the demo and the benchmarks run on. It
 /// has the documented shape, it is deterministic, its dirty variant holds every kind of dirty row
-/// of DOMAIN.md, and it never writes into a database that already has users.
+/// of docs/domain.md, and it never writes into a database that already has users.
 /// </summary>
 [TestFixture]
 public sealed class SeedTests : OperationsTest
@@ -65,7 +65,7 @@ public sealed class SeedTests : OperationsTest
         var seed = await RunAsync("seed", "--users", "300", "--dirty", "--yes");
         var check = await RunAsync("check");
 
-        // Then each kind of dirty row of DOMAIN.md is there
+        // Then each kind of dirty row of docs/domain.md is there
         Assert.That(seed.ExitCode, Is.Zero, seed.ToString());
         var kinds = new Dictionary<string, string>
         {

@@ -2,7 +2,7 @@ namespace IamVet.Schema.Tests.Runner;
 
 /// <summary>
 /// In production hospital_facility_images."userId" references detailed_hospital_profiles("userId"),
-/// a table we do not manage (DOMAIN.md). A rollback that writes new images back must not fail
+/// a table we do not manage (docs/domain.md). A rollback that writes new images back must not fail
 /// halfway on that key: the audit finds such hospitals first and names them.
 /// </summary>
 [TestFixture]
