@@ -12,7 +12,7 @@ public sealed class MigrationExecutorTests
     public async Task CreateDatabaseAtTheBaseline()
     {
         database = await TestDatabase.CreateAsync();
-        await Migrator.UpToAsync(database, Migrator.Baseline);
+        await Migrator.UpToAsync(database, Versions.Baseline);
     }
 
     [TearDown]
@@ -34,7 +34,7 @@ public sealed class MigrationExecutorTests
 
         // Then nothing of the first five migrations is left either
         Assert.That(failure!.ToString(), Does.Contain("h1"));
-        Assert.That(await Migrator.AppliedAsync(database), Is.EqualTo(new[] { Migrator.Baseline }));
+        Assert.That(await Migrator.AppliedAsync(database), Is.EqualTo(new[] { Versions.Baseline }));
         Assert.That((await SnapshotAsync()).Diff(before), Is.Empty, "the schema changed although the plan failed");
     }
 
@@ -56,7 +56,7 @@ public sealed class MigrationExecutorTests
             }));
 
         Assert.That(seenInsideTransaction, Is.EqualTo(1), "the check did not see the migrated data inside the transaction");
-        Assert.That(await Migrator.AppliedAsync(database), Is.EqualTo(new[] { Migrator.Baseline }));
+        Assert.That(await Migrator.AppliedAsync(database), Is.EqualTo(new[] { Versions.Baseline }));
         Assert.That((await SnapshotAsync()).Diff(before), Is.Empty);
     }
 

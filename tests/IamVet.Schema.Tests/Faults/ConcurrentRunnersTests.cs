@@ -14,8 +14,8 @@ public sealed class ConcurrentRunnersTests : RunnerTest
 
     private static readonly long[] ExpandPhase =
     [
-        Migrator.Baseline, Migrator.AuditColumns, Migrator.RelaxRealName, Migrator.Veterinarians, Migrator.VeterinaryStudents,
-        Migrator.Hospitals, Migrator.HospitalImages, Migrator.TreatmentAnimals, Migrator.TreatmentSpecialties,
+        Versions.Baseline, Versions.AuditColumns, Versions.RelaxUsersRealName, Versions.Veterinarians, Versions.VeterinaryStudents,
+        Versions.Hospitals, Versions.HospitalImages, Versions.TreatmentAnimals, Versions.TreatmentSpecialties,
     ];
 
     [TestCase(null, TestName = "Eight_runners_at_once_with_the_default_lock_timeout_one_applies_the_others_find_nothing_to_do_or_exit_7")]

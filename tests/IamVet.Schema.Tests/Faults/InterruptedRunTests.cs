@@ -59,7 +59,7 @@ public sealed class InterruptedRunTests : RunnerTest
     {
         // Given what a runner killed during its backup leaves behind: its pg_dump (a process of its own,
         // not killed with it) still dumping, holding locks on every table, and the attempt's RUNNING row
-        await Migrator.UpToAsync(Database, Migrator.AuditColumns);
+        await Migrator.UpToAsync(Database, Versions.AuditColumns);
         await LegacyRows.InsertAsync(Database, SeedRows);
         await Database.ExecuteAsync("""
             INSERT INTO migration_log (migration_name, description, status, started_at)
@@ -174,7 +174,7 @@ public sealed class InterruptedRunTests : RunnerTest
     /// <summary>Audit columns, the seed rows, and a trigger that stalls the move in hospitals; returns the state to compare with.</summary>
     private async Task<List<string>> StallTheMoveAsync()
     {
-        await Migrator.UpToAsync(Database, Migrator.AuditColumns);
+        await Migrator.UpToAsync(Database, Versions.AuditColumns);
         await LegacyRows.InsertAsync(Database, SeedRows);
         await Database.ExecuteAsync(Sabotage.SleepAfterEachInsert("hospitals", StallSeconds));
         return await StateAsync();

@@ -23,6 +23,6 @@ public sealed class NothingToDoTests : RunnerTest
         Assert.That(await StateAsync(), Is.EqualTo(before), "the database changed\n" + result);
         Assert.That(BackupFiles(), Is.Empty, "a run with nothing to do takes no backup");
         Assert.That(await Database.LinesAsync("SELECT description FROM migration_log"),
-            Is.EqualTo(new[] { $"NOTHING_TO_DO: nothing to do: the database is already at {Migrator.Baseline}" }), "migration_log still has its legacy shape: the status leads the description");
+            Is.EqualTo(new[] { $"NOTHING_TO_DO: nothing to do: the database is already at {Versions.Baseline}" }), "migration_log still has its legacy shape: the status leads the description");
     }
 }

@@ -87,7 +87,7 @@ public sealed class SecretsAndIdentifiersTests : RunnerTest
             Assert.That(down.ExitCode, Is.Zero, down.ToString());
             Assert.That(restore.ExitCode, Is.Zero, restore.ToString());
             Assert.That(await LegacyFingerprintsAsync(), Is.EqualTo(before), "up then down did not give the legacy tables back");
-            Assert.That(await AppliedAsync(), Is.EqualTo(new[] { Migrator.Baseline }));
+            Assert.That(await AppliedAsync(), Is.EqualTo(new[] { Versions.Baseline }));
             await using var restored = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(Database.ConnectionString) { Database = restoredName, Pooling = false }.ConnectionString);
             await restored.OpenAsync();
             await using var count = new NpgsqlCommand("SELECT count(*) FROM users", restored);

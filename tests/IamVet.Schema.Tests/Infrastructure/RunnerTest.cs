@@ -79,7 +79,7 @@ public abstract class RunnerTest
     /// <summary>A baselined legacy database holding <see cref="SeedRows"/>.</summary>
     protected async Task CreateLegacyDatabaseWithRowsAsync()
     {
-        await Migrator.UpToAsync(Database, Migrator.Baseline);
+        await Migrator.UpToAsync(Database, Versions.Baseline);
         await LegacyRows.InsertAsync(Database, SeedRows);
     }
 

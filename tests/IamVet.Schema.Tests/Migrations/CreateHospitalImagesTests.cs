@@ -22,7 +22,7 @@ public sealed class CreateHospitalImagesTests : MigrationTest<CreateHospitalImag
 
     private static readonly DateTime Updated = new(2024, 6, 1, 0, 0, 0);
 
-    protected override long StartVersion => Migrator.VeterinaryStudents;
+    protected override long StartVersion => Versions.VeterinaryStudents;
 
     [SetUp]
     public async Task SeedTwoHospitalsAndAVeterinarian()

@@ -81,8 +81,8 @@ public sealed class CreateHospitalsTests : MigrationTest<CreateHospitals>
         Assert.That(error.MessageText, Does.Contain("h-bad1, h-bad2"));
         Assert.That(await Database.TableExistsAsync("hospitals"), Is.False);
         Assert.That(await Database.TableExistsAsync("iamvet_rollback_stash"), Is.False);
-        Assert.That(await Migrator.AppliedAsync(Database), Has.No.Member(Migrator.Hospitals));
-        Assert.That((await Migrator.AppliedAsync(Database)).Max(), Is.EqualTo(Migrator.VeterinaryStudents));
+        Assert.That(await Migrator.AppliedAsync(Database), Has.No.Member(Versions.Hospitals));
+        Assert.That((await Migrator.AppliedAsync(Database)).Max(), Is.EqualTo(Versions.VeterinaryStudents));
         Assert.That(await Database.LinesAsync("SELECT to_jsonb(u)::text FROM users u ORDER BY id"), Is.EqualTo(usersBefore));
     }
 

@@ -16,7 +16,7 @@ public sealed class DropMovedUserColumnsTests : MigrationTest<DropMovedUserColum
         FROM users ORDER BY id
         """;
 
-    protected override long StartVersion => Migrator.RelaxRealName;
+    protected override long StartVersion => Versions.RelaxUsersRealName;
 
     [SetUp]
     public async Task SeedBeforeTheProfileTables()
@@ -74,7 +74,7 @@ public sealed class DropMovedUserColumnsTests : MigrationTest<DropMovedUserColum
         await ApplyAsync();
 
         // Then all twelve columns are gone
-        Assert.That(await Migrator.AppliedAsync(Database), Does.Contain(Migrator.Cleanup));
+        Assert.That(await Migrator.AppliedAsync(Database), Does.Contain(Versions.Cleanup));
         Assert.That(await Database.ScalarAsync<long>("""
             SELECT count(*) FROM information_schema.columns
             WHERE table_schema = 'public' AND table_name = 'users'

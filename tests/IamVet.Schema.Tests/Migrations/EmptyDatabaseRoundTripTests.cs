@@ -8,7 +8,7 @@ public sealed class EmptyDatabaseRoundTripTests
     {
         // Given a database holding only the legacy baseline
         await using var database = await TestDatabase.CreateAsync();
-        await Migrator.UpToAsync(database, Migrator.Baseline);
+        await Migrator.UpToAsync(database, Versions.Baseline);
         var baseline = await SnapshotAsync(database);
 
         // When every migration, the cleanup included, goes up and comes back down
@@ -20,17 +20,17 @@ public sealed class EmptyDatabaseRoundTripTests
         var after = await SnapshotAsync(database);
         Assert.That(baseline.Diff(after), Is.Empty, "schema differs from the legacy baseline after up → down");
         Assert.That(expanded.Diff(after), Is.Not.Empty, "the up did not change the schema at all");
-        Assert.That(await Migrator.AppliedAsync(database), Is.EqualTo(new[] { Migrator.Baseline }));
+        Assert.That(await Migrator.AppliedAsync(database), Is.EqualTo(new[] { Versions.Baseline }));
     }
 
     [Test]
     public async Task Up_with_cleanup_then_down_restores_every_legacy_column_and_index()
     {
         await using var database = await TestDatabase.CreateAsync();
-        await Migrator.UpToAsync(database, Migrator.Baseline);
+        await Migrator.UpToAsync(database, Versions.Baseline);
         var baseline = await SnapshotAsync(database);
 
-        await Migrator.UpToAsync(database, Migrator.Cleanup);
+        await Migrator.UpToAsync(database, Versions.Cleanup);
         await Migrator.DownToAsync(database);
 
         var after = await SnapshotAsync(database);
@@ -41,7 +41,7 @@ public sealed class EmptyDatabaseRoundTripTests
     public async Task The_legacy_baseline_has_the_production_shape_of_users()
     {
         await using var database = await TestDatabase.CreateAsync();
-        await Migrator.UpToAsync(database, Migrator.Baseline);
+        await Migrator.UpToAsync(database, Versions.Baseline);
         var snapshot = await SnapshotAsync(database);
 
         Assert.That(snapshot.Lines, Does.Contain("column users.realName text NOT NULL"));

@@ -14,7 +14,7 @@ namespace IamVet.Schema.Tests.Migrations;
 public abstract class HospitalTreatmentTableTests<TMigration> : MigrationTest<TMigration>
     where TMigration : IMigration
 {
-    protected override long StartVersion => Migrator.VeterinaryStudents;
+    protected override long StartVersion => Versions.VeterinaryStudents;
 
     /// <summary>The legacy table, e.g. <c>hospital_animals</c>.</summary>
     protected abstract string LegacyTable { get; }

@@ -15,7 +15,7 @@ public sealed class NewApplicationWritesThenRollbackTests
     public async Task ExpandWithLegacyRowsThenLetTheNewApplicationWrite()
     {
         database = await TestDatabase.CreateAsync();
-        await Migrator.UpToAsync(database, Migrator.Baseline);
+        await Migrator.UpToAsync(database, Versions.Baseline);
         await LegacyRows.InsertAsync(database,
             new LegacyUser("v1", "VETERINARIAN") { RealName = "김철수", Nickname = "닥터김", LicenseImage = "https://cdn/l1.png" },
             new LegacyUser("s1", "VETERINARY_STUDENT") { RealName = "최학생", UniversityEmail = "s1@snu.ac.kr" },
@@ -91,7 +91,7 @@ public sealed class NewApplicationWritesThenRollbackTests
         await Migrator.DownToAsync(database);
 
         Assert.That(await database.IsNullableAsync("users", "realName"), Is.False);
-        Assert.That(await Migrator.AppliedAsync(database), Is.EqualTo(new[] { Migrator.Baseline }));
+        Assert.That(await Migrator.AppliedAsync(database), Is.EqualTo(new[] { Versions.Baseline }));
         Assert.That(await database.LinesAsync("""
             SELECT table_name::text FROM information_schema.tables
             WHERE table_schema = 'public' AND table_name <> 'VersionInfo' ORDER BY table_name

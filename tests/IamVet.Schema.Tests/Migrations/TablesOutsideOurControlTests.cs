@@ -16,7 +16,7 @@ public sealed class TablesOutsideOurControlTests
     public async Task BaselineWithForeignTablesAndRows()
     {
         database = await TestDatabase.CreateAsync();
-        await Migrator.UpToAsync(database, Migrator.Baseline);
+        await Migrator.UpToAsync(database, Versions.Baseline);
         await LegacyRows.InsertAsync(database,
             new LegacyUser("v1", "VETERINARIAN") { Nickname = "닥터김", LicenseImage = "https://cdn/l1.png" },
             new LegacyUser("v2", "VETERINARIAN") { IsActive = false, DeletedAt = new DateTime(2025, 1, 1) },
@@ -65,7 +65,7 @@ public sealed class TablesOutsideOurControlTests
         Assert.That(keysBefore, Has.Count.EqualTo(5 + 4), "foreign keys of the foreign tables and of the legacy side tables");
 
         // When everything goes up, the cleanup included
-        await Migrator.UpToAsync(database, Migrator.Cleanup);
+        await Migrator.UpToAsync(database, Versions.Cleanup);
 
         // Then the foreign rows and keys are untouched and still point at existing users
         Assert.That(await FingerprintsAsync(ForeignTables), Is.EqualTo(rowsBefore.Take(ForeignTables.Length)));

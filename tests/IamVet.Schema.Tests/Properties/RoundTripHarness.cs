@@ -144,7 +144,7 @@ public sealed class RoundTripHarness : IAsyncDisposable
         await DisposeAsync();
         database = await TestDatabase.CreateAsync();
         DatabasesCreated++;
-        await Migrator.UpToAsync(database, Migrator.Baseline);
+        await Migrator.UpToAsync(database, Versions.Baseline);
         legacyShape ??= await ShapeAsync(database);
         reusable = true;
         return database;

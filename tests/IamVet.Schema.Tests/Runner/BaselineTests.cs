@@ -70,7 +70,7 @@ public sealed class BaselineTests : RunnerTest
         Assert.That(baseline.ExitCode, Is.Zero, baseline.ToString());
         Assert.That(up.ExitCode, Is.Zero, up.ToString());
         Assert.That(down.ExitCode, Is.Zero, down.ToString());
-        Assert.That(await AppliedAsync(), Is.EqualTo(new[] { Migrator.Baseline }));
+        Assert.That(await AppliedAsync(), Is.EqualTo(new[] { Versions.Baseline }));
         var logAfter = await LinesAsync("SELECT format('%s|%s|%s|%s', id, migration_name, executed_at, description) FROM migration_log ORDER BY id");
         Assert.That(logAfter.Take(logBefore.Count), Is.EqualTo(logBefore), "the hand-written migration_log rows changed");
         Assert.That(logAfter, Has.Count.EqualTo(logBefore.Count + 3), "one row each for baseline, up and down:\n" + string.Join("\n", logAfter));

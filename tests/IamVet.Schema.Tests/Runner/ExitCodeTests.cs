@@ -10,8 +10,8 @@ public sealed class ExitCodeTests : RunnerTest
 {
     private static readonly long[] ExpandPhase =
     [
-        Migrator.Baseline, Migrator.AuditColumns, Migrator.RelaxRealName, Migrator.Veterinarians, Migrator.VeterinaryStudents,
-        Migrator.Hospitals, Migrator.HospitalImages, Migrator.TreatmentAnimals, Migrator.TreatmentSpecialties,
+        Versions.Baseline, Versions.AuditColumns, Versions.RelaxUsersRealName, Versions.Veterinarians, Versions.VeterinaryStudents,
+        Versions.Hospitals, Versions.HospitalImages, Versions.TreatmentAnimals, Versions.TreatmentSpecialties,
     ];
 
     [Test]
@@ -100,7 +100,7 @@ public sealed class ExitCodeTests : RunnerTest
     public async Task Exit_3_when_a_hospital_has_no_name_naming_its_id_and_changing_nothing()
     {
         // Given a baselined database with a HOSPITAL whose hospitalName is NULL
-        await Migrator.UpToAsync(Database, Migrator.Baseline);
+        await Migrator.UpToAsync(Database, Versions.Baseline);
         await LegacyRows.InsertAsync(Database, [.. SeedRows, new LegacyUser("hos-nameless", "HOSPITAL") { HospitalName = null }]);
         var before = await StateAsync();
 
@@ -214,7 +214,7 @@ public sealed class ExitCodeTests : RunnerTest
         Assert.That(result.Output, Does.Contain("rolled back"), result.ToString());
         Assert.That(await StateAsync(), Is.EqualTo(before), "the database changed\n" + result);
         Assert.That(await TableExistsAsync("veterinarians"), Is.False);
-        Assert.That(await AppliedAsync(), Is.EqualTo(new[] { Migrator.Baseline }));
+        Assert.That(await AppliedAsync(), Is.EqualTo(new[] { Versions.Baseline }));
     }
 
     [TestCase("migrate", "up", "--yes", "--lock-timeout", "1s", TestName = "Exit_7_for_migrate_up_while_another_session_holds_the_migration_lock")]

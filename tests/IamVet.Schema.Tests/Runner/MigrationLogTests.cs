@@ -20,7 +20,7 @@ public sealed class MigrationLogTests : RunnerTest
     public async Task A_failed_attempt_leaves_its_row_with_the_status_of_its_outcome(Failure failure, int exitCode, string status)
     {
         // Given migration_log with its audit columns, seed rows, and one way for the next up to fail
-        var toAuditColumns = await RunAsync("migrate", "up", "--yes", "--no-backup", "--to", Migrator.AuditColumns.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var toAuditColumns = await RunAsync("migrate", "up", "--yes", "--no-backup", "--to", Versions.AuditColumns.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Assert.That(toAuditColumns.ExitCode, Is.Zero, toAuditColumns.ToString());
         await LegacyRows.InsertAsync(Database, SeedRows);
         switch (failure)
@@ -43,14 +43,14 @@ public sealed class MigrationLogTests : RunnerTest
 
         // Then
         Assert.That(result.ExitCode, Is.EqualTo(exitCode), result.ToString());
-        Assert.That(await AppliedAsync(), Is.EqualTo(new[] { Migrator.Baseline, Migrator.AuditColumns }));
+        Assert.That(await AppliedAsync(), Is.EqualTo(new[] { Versions.Baseline, Versions.AuditColumns }));
         var rows = await Database.RowsAsync("""
             SELECT status, version_from, version_to, finished_at IS NOT NULL AS finished, description, (details->>'exitCode')::int AS exit_code
             FROM migration_log ORDER BY id
             """);
         Assert.That(rows.Select(r => r["status"]), Is.EqualTo(new[] { "SUCCESS", status }), "rows: " + string.Join("; ", rows.Select(r => $"{r["status"]} {r["description"]}")));
         var row = rows[1];
-        Assert.That(row["version_from"], Is.EqualTo(Migrator.AuditColumns));
+        Assert.That(row["version_from"], Is.EqualTo(Versions.AuditColumns));
         Assert.That(row["version_to"], Is.EqualTo(Migrator.Expanded));
         Assert.That(row["finished"], Is.True);
         Assert.That(row["exit_code"], Is.EqualTo(exitCode));

@@ -8,7 +8,7 @@ public sealed class RollbackAfterImageDeletedTests : RunnerTest
     public async Task Down_after_a_middle_image_was_deleted_succeeds_and_keeps_the_order_of_the_others()
     {
         // Given an upgraded hospital with three images, of which the application deleted the second
-        await Migrator.UpToAsync(Database, Migrator.Baseline);
+        await Migrator.UpToAsync(Database, Versions.Baseline);
         await LegacyRows.InsertAsync(Database,
             new LegacyUser("h1", "HOSPITAL") { HospitalName = "행복동물병원" },
             new LegacyImage("i1", "h1", "https://cdn/1.jpg", 0, new DateTime(2024, 1, 1), new DateTime(2024, 1, 1)),

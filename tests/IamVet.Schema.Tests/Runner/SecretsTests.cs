@@ -16,7 +16,7 @@ public sealed class SecretsTests : RunnerTest
         await ExecuteAsAdminAsync($"CREATE ROLE \"{role}\" LOGIN SUPERUSER PASSWORD '{password}'");
         try
         {
-            await Migrator.UpToAsync(Database, Migrator.AuditColumns);
+            await Migrator.UpToAsync(Database, Versions.AuditColumns);
             await LegacyRows.InsertAsync(Database, SeedRows);
             var fakes = Directory.CreateDirectory(Path.Combine(WorkDirectory, "fake-bin")).FullName;
             var argv = Path.Combine(WorkDirectory, "pg_dump.argv");
