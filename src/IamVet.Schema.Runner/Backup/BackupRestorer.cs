@@ -121,16 +121,25 @@ public sealed class BackupRestorer(PgTool pgRestore)
     }
 
     /// <summary>
-    /// Puts <paramref name="incoming"/> in place of <paramref name="source"/>: ends the sessions on the
-    /// source, renames it <paramref name="replacedAs"/> (kept, never dropped), and gives its name to the copy.
+    /// Puts <paramref name="incoming"/> in place of <paramref name="source"/>. First the incoming copy
+    /// takes every database-level property of the source that a restore does not carry (owner, ACL,
+    /// per-role and per-database settings, comment, connection limit): a replaced database must be
+    /// the same database to its users and roles. Then, in one statement batch, the source stops
+    /// taking connections, its sessions are ended (the caller's migration lock connection with them),
+    /// it is renamed <paramref name="replacedAs"/> (kept, never dropped, its connection setting put
+    /// back) and the copy takes its name.
     /// </summary>
     public static async Task ReplaceAsync(MigrationDatabase server, string source, string incoming, string replacedAs, CancellationToken cancellationToken)
     {
         await using var maintenance = Maintenance(server);
         await using var connection = await maintenance.OpenAsync(Roles.Restore, cancellationToken);
+        var properties = await DatabaseProperties.ReadAsync(connection, source, cancellationToken);
+        await properties.ApplyToAsync(connection, incoming, cancellationToken);
         await using var swap = new NpgsqlCommand($"""
+            ALTER DATABASE {Identifiers.Quote(source)} WITH ALLOW_CONNECTIONS false;
             SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = @source AND pid <> pg_backend_pid();
             ALTER DATABASE {Identifiers.Quote(source)} RENAME TO {Identifiers.Quote(replacedAs)};
+            ALTER DATABASE {Identifiers.Quote(replacedAs)} WITH ALLOW_CONNECTIONS {(properties.AllowConnections ? "true" : "false")};
             ALTER DATABASE {Identifiers.Quote(incoming)} RENAME TO {Identifiers.Quote(source)};
             """, connection);
         swap.Parameters.AddWithValue("source", source);

@@ -19,7 +19,7 @@ public static class RestoreCommand
     public static Command Create()
     {
         var command = CommonOptions.Define("restore", "Restore a backup into a new database and prove it against its manifest",
-            From, TargetDb, Replace, CommonOptions.Connection, CommonOptions.Yes, CommonOptions.Json);
+            From, TargetDb, Replace, CommonOptions.Connection, CommonOptions.Yes, CommonOptions.Json, CommonOptions.LockTimeout);
         command.SetAction(async (parse, cancel) =>
         {
             var server = ConnectionSettings.Resolve(parse.GetValue(CommonOptions.Connection));
@@ -38,7 +38,7 @@ public static class RestoreCommand
             }
 
             var json = parse.GetValue(CommonOptions.Json);
-            var outcome = await Restoring.RunAsync(server, parse.GetValue(From)!.FullName, parse.GetValue(TargetDb), replace, showProgress: !json, cancel);
+            var outcome = await Restoring.RunAsync(server, parse.GetValue(From)!.FullName, parse.GetValue(TargetDb), replace, showProgress: !json, parse.GetValue(CommonOptions.LockTimeout), cancel);
             var result = outcome.Result;
             var mismatches = result.Mismatches;
             var exitCode = mismatches.Count == 0 ? ExitCodes.Success : ExitCodes.VerificationFailed;

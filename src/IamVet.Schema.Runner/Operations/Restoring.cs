@@ -29,8 +29,14 @@ public static class Restoring
         }
     }
 
+    /// <summary>
+    /// The restore. With <paramref name="replace"/> it takes the migration lock on the database it
+    /// replaces first, like every writer (another run holding it: exit 7), and holds it until the
+    /// swap ends that database's sessions, so no migration can change (or be committed to) the
+    /// database that is being put aside.
+    /// </summary>
     public static async Task<RestoreOutcome> RunAsync(
-        ConnectionTarget server, string dump, string? targetDatabase, bool replace, bool showProgress, CancellationToken cancellationToken)
+        ConnectionTarget server, string dump, string? targetDatabase, bool replace, bool showProgress, TimeSpan lockTimeout, CancellationToken cancellationToken)
     {
         var manifest = await CheckAsync(dump, cancellationToken);
         var stamp = DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
@@ -42,6 +48,15 @@ public static class Restoring
         }
 
         await using var database = new MigrationDatabase(server);
+        await using var lockOnSource = replace
+            ? new RunContext(new RunOptions { CommandName = "restore", Target = server.WithDatabase(source), LockTimeout = lockTimeout })
+            : null;
+        await using var held = new RunResults();
+        if (lockOnSource is not null)
+        {
+            await LockStage.RunAsync(lockOnSource, held.Keep, cancellationToken);
+        }
+
         var result = await IntoNewDatabaseAsync(database, dump, manifest, target, showProgress, "restore: tables loaded", cancellationToken);
         string? replacedAs = null;
         if (replace && result.Mismatches.Count == 0)

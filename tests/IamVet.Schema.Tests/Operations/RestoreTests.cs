@@ -184,4 +184,128 @@ public sealed class RestoreTests : OperationsTest
         Assert.That(await LegacyFingerprintsAsync(replaced[0].Name), Is.EqualTo(fingerprintsBeforeReplace), "the kept database lost data");
         Assert.That(Unwrapped(result.StandardOutput), Does.Contain($"now serving as {Database.Name}, the previous database kept as {replaced[0].Name}"), result.ToString());
     }
+
+    [Test]
+    public async Task Restore_replace_keeps_the_owner_acl_settings_and_comment_of_the_database_it_replaces()
+    {
+        // Given a database owned by its own role, that only one role may connect to, with settings
+        // for itself and for that role, a comment and a connection limit
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        var (owner, app, stranger) = ($"owner_{suffix}", $"app_{suffix}", $"stranger_{suffix}");
+        await CreateLegacyDatabaseWithRowsAsync();
+        await ExecuteOnServerAsync($"""
+            CREATE ROLE {owner} LOGIN PASSWORD 'pw-{suffix}';
+            CREATE ROLE {app} LOGIN PASSWORD 'pw-{suffix}';
+            CREATE ROLE {stranger} LOGIN PASSWORD 'pw-{suffix}';
+            ALTER DATABASE "{Database.Name}" OWNER TO {owner};
+            REVOKE ALL ON DATABASE "{Database.Name}" FROM PUBLIC;
+            GRANT CONNECT, TEMPORARY ON DATABASE "{Database.Name}" TO {app};
+            ALTER ROLE {app} IN DATABASE "{Database.Name}" SET statement_timeout = '7s';
+            ALTER DATABASE "{Database.Name}" SET search_path = "$user", public;
+            ALTER DATABASE "{Database.Name}" SET work_mem = '8MB';
+            ALTER DATABASE "{Database.Name}" WITH CONNECTION LIMIT 50;
+            COMMENT ON DATABASE "{Database.Name}" IS '운영 데이터베이스 (iamvet)';
+            """);
+        try
+        {
+            var (dump, _) = await BackupAsync();
+            var before = await DatabasePropertiesAsync(Database.Name);
+
+            // When
+            var result = await RunAsync("restore", "--from", dump, "--replace", "--yes");
+            NpgsqlConnection.ClearAllPools(); // the swap terminated our pooled sessions
+
+            // Then the database now serving under the name is the same database to every role
+            Assert.That(result.ExitCode, Is.Zero, result.ToString());
+            Assert.That(await DatabasePropertiesAsync(Database.Name), Is.EqualTo(before), result.ToString());
+            var replaced = (await DerivedDatabasesAsync()).Single();
+            Assert.That(await DatabasePropertiesAsync(replaced.Name), Is.EqualTo(before), "the kept database lost its properties");
+            Assert.That(await CanConnectAsync(app, $"pw-{suffix}"), Is.True, "the role granted CONNECT lost it");
+            Assert.That(await CanConnectAsync(stranger, $"pw-{suffix}"), Is.False, "a role never granted CONNECT can connect");
+        }
+        finally
+        {
+            NpgsqlConnection.ClearAllPools();
+            foreach (var database in (await DerivedDatabasesAsync()).Select(d => d.Name).Append(Database.Name))
+            {
+                await ExecuteOnServerAsync($"""ALTER DATABASE "{database}" OWNER TO CURRENT_USER""");
+            }
+
+            await ExecuteOnServerAsync($"DROP OWNED BY {app}, {owner}, {stranger}; DROP ROLE {app}; DROP ROLE {owner}; DROP ROLE {stranger}");
+        }
+    }
+
+    [Test]
+    public async Task Restore_replace_while_another_run_holds_the_migration_lock_exits_7_and_replaces_nothing()
+    {
+        // Given a backup, and another run holding the migration lock on the database (a migrate up, say)
+        await CreateLegacyDatabaseWithRowsAsync();
+        var (dump, _) = await BackupAsync();
+        var original = (await DatabasesAsync()).Single(d => d.Name == Database.Name);
+        await using var other = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(Database.ConnectionString) { ApplicationName = "iamvet-tests other run", Pooling = false }.ConnectionString);
+        await other.OpenAsync();
+        await using (var take = new NpgsqlCommand("SELECT pg_advisory_lock(@key)", other))
+        {
+            take.Parameters.AddWithValue("key", AdvisoryLock.Key);
+            await take.ExecuteScalarAsync();
+        }
+
+        // When
+        var result = await RunAsync("restore", "--from", dump, "--replace", "--yes", "--lock-timeout", "1s");
+
+        // Then it waits for the lock, gives up naming the holder, and leaves every database as it was
+        Assert.That(result.ExitCode, Is.EqualTo(7), result.ToString());
+        Assert.That(result.Output, Does.Contain($"pid {other.ProcessID} (iamvet-tests other run)"), result.ToString());
+        Assert.That(await DerivedDatabasesAsync(), Is.Empty, "no copy may be created or swapped in\n" + result);
+        Assert.That((await DatabasesAsync()).Single(d => d.Name == Database.Name).Oid, Is.EqualTo(original.Oid));
+    }
+
+    /// <summary>Owner, ACL, settings (per database and per role), comment and connection limit of a database, one line each.</summary>
+    private static async Task<List<string>> DatabasePropertiesAsync(string database)
+    {
+        await using var connection = new NpgsqlConnection(PostgresServer.AdminConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            SELECT 'owner ' || pg_get_userbyid(datdba) FROM pg_database WHERE datname = @db
+            UNION ALL SELECT 'acl ' || coalesce(array_to_string(ARRAY(SELECT x::text FROM unnest(datacl) x ORDER BY 1), ','), 'default') FROM pg_database WHERE datname = @db
+            UNION ALL SELECT 'comment ' || coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = @db
+            UNION ALL SELECT 'connection limit ' || datconnlimit FROM pg_database WHERE datname = @db
+            UNION ALL SELECT 'allow connections ' || datallowconn FROM pg_database WHERE datname = @db
+            UNION ALL SELECT 'setting ' || coalesce(pg_get_userbyid(nullif(s.setrole, 0)), '(database)') || ' ' || c
+                      FROM pg_db_role_setting s CROSS JOIN LATERAL unnest(s.setconfig) c
+                      WHERE s.setdatabase = (SELECT oid FROM pg_database WHERE datname = @db)
+            ORDER BY 1
+            """, connection);
+        command.Parameters.AddWithValue("db", database);
+        var lines = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            lines.Add(reader.GetString(0));
+        }
+
+        return lines;
+    }
+
+    private async Task<bool> CanConnectAsync(string role, string password)
+    {
+        try
+        {
+            await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(Database.ConnectionString) { Username = role, Password = password, Pooling = false }.ConnectionString);
+            await connection.OpenAsync();
+            return true;
+        }
+        catch (PostgresException denied) when (denied.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+        {
+            return false;
+        }
+    }
+
+    private static async Task ExecuteOnServerAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(PostgresServer.AdminConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
 }
