@@ -133,6 +133,8 @@ public static class DataAudit
             return findings; // an empty database: the baseline in this plan creates the tables, there is no data yet
         }
 
+        findings.AddRange(await SchemaAudit.RunAsync(connection, plan, cancellationToken));
+
         // One statement per table the checks read: users, then each side table (and the cleanup's);
         // then the checks of a down. Each is a job; two connections take them in turn.
         var jobs = new List<Func<NpgsqlConnection, Task<List<AuditFinding>>>>();
@@ -372,7 +374,8 @@ public static class DataAudit
         return result;
     }
 
-    private static async Task<(long Count, IReadOnlyList<string> Ids)> CountAsync(NpgsqlConnection connection, string idsSql, CancellationToken cancellationToken)
+    /// <summary>How many distinct offenders <paramref name="idsSql"/> returns, and the first of them in order.</summary>
+    internal static async Task<(long Count, IReadOnlyList<string> Ids)> CountAsync(NpgsqlConnection connection, string idsSql, CancellationToken cancellationToken)
     {
         var sql = $"""
             WITH offenders AS (SELECT DISTINCT o.x::text AS x FROM ({idsSql}) o(x))

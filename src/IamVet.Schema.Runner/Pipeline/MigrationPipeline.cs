@@ -203,8 +203,9 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
 
             // A run refused the migration lock writes this row while the lock holder may be adding the
             // audit columns: lock the table first, so the shape read next is the shape the row goes into.
+            // READ WRITE: a role whose sessions are read-only by default is refused by pre-flight, and that refusal is logged too.
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await Sql.ExecuteAsync(connection, "LOCK TABLE migration_log IN ROW EXCLUSIVE MODE", cancellationToken, transaction);
+            await Sql.ExecuteAsync(connection, "SET TRANSACTION READ WRITE; LOCK TABLE migration_log IN ROW EXCLUSIVE MODE", cancellationToken, transaction);
             results.KeepLogRow(await MigrationLog.CompleteAsync(connection, results.LogRowId, Entry(context, results, summary.Status, summary.Message, summary), cancellationToken));
             await transaction.CommitAsync(cancellationToken);
         }

@@ -38,16 +38,21 @@ public sealed class MigrationDatabase(ConnectionTarget target, TimeSpan? lockTim
         builder.ApplicationName = $"iamvet-schema {role}";
         builder.CommandTimeout = 0;
         builder.Pooling = false;
+
+        // The tables are public's: a search_path that a role or the database puts another schema
+        // first in (with a users table of its own, say) must not decide which table a migration,
+        // its verification or a check reads; nor where FluentMigrator keeps VersionInfo.
+        var settings = "-c search_path=public";
         if (lockTimeout is { } timeout)
         {
-            var settings = $"-c lock_timeout={Milliseconds(timeout)}";
+            settings += $" -c lock_timeout={Milliseconds(timeout)}";
             if (role is Roles.Migrate or Roles.Verify)
             {
                 settings += $" -c statement_timeout={Milliseconds(statementTimeout)} -c client_connection_check_interval=1000";
             }
-
-            builder.Options = string.IsNullOrWhiteSpace(builder.Options) ? settings : $"{builder.Options} {settings}";
         }
+
+        builder.Options = string.IsNullOrWhiteSpace(builder.Options) ? settings : $"{builder.Options} {settings}";
 
         return builder.ConnectionString;
     }

@@ -71,6 +71,7 @@ public static class PreflightStage
             return new(facts, new StageResult(Name, StageStatus.Pass, TimeSpan.Zero, "nothing to do", notes));
         }
 
+        await CheckWritableAsync(connection, cancellationToken);
         await CheckPrivilegesAsync(connection, cancellationToken);
         notes.Add("privileges: CREATE on schema public, TEMPORARY on the database, owner of every table the plan alters");
 
@@ -131,6 +132,27 @@ public static class PreflightStage
         catch (MigrationPlanningException ex)
         {
             throw new ConfigurationException(ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// A standby, or a role (or database) whose sessions are read-only by default, would let every
+    /// read of pre-flight and the audit pass and stop the run at its first write: said here instead.
+    /// </summary>
+    private static async Task CheckWritableAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        if (await Sql.ScalarAsync<bool>(connection, "SELECT pg_is_in_recovery()", cancellationToken))
+        {
+            throw new PreflightFailed("the server is a standby (read-only, in recovery): connect to the primary");
+        }
+
+        if (await Sql.ScalarAsync<string>(connection, "SHOW default_transaction_read_only", cancellationToken) == "on")
+        {
+            var role = await Sql.ScalarAsync<string>(connection, "SELECT current_user::text", cancellationToken);
+            throw new PreflightFailed(
+                $"sessions of role \"{role}\" are read-only by default (default_transaction_read_only = on, set for the role, the database or the server), " +
+                "and a migration writes: connect as a role that may write, or lift the setting for the window " +
+                $"(ALTER ROLE \"{role}\" SET default_transaction_read_only = off)");
         }
     }
 
