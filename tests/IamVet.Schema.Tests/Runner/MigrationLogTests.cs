@@ -29,7 +29,9 @@ public sealed class MigrationLogTests : RunnerTest
                 await LegacyRows.InsertAsync(Database, new LegacyUser("hos-nameless", "HOSPITAL") { HospitalName = null });
                 break;
             case Failure.ConflictingTable:
-                await Database.ExecuteAsync("CREATE TABLE hospitals (id integer)");
+                // A name the migration creates, taken by another kind of object: the audit (which names a hand-made
+                // table up front) does not foresee it, so the migration itself fails at CREATE INDEX.
+                await Database.ExecuteAsync("CREATE SEQUENCE hospitals_latitude_longitude_idx");
                 break;
             case Failure.TamperedValue:
                 await Database.ExecuteAsync(Sabotage.OverwriteEveryInsertedValue("veterinary_students", "nickname", "tampered"));
