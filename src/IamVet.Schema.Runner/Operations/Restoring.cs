@@ -42,12 +42,25 @@ public static class Restoring
         }
 
         await using var database = new MigrationDatabase(server);
+        await using (var maintenance = BackupRestorer.Maintenance(database))
+        {
+            // pg_restore sets session settings and --replace renames databases: not through a transaction pooler.
+            await LockStage.RefuseATransactionPoolerAsync(maintenance, cancellationToken);
+        }
+
         var result = await IntoNewDatabaseAsync(database, dump, manifest, target, showProgress, "restore: tables loaded", cancellationToken);
         string? replacedAs = null;
         if (replace && result.Mismatches.Count == 0)
         {
             replacedAs = Identifiers.Derived(source, $"_replaced_{stamp}");
-            await BackupRestorer.ReplaceAsync(database, source, target, replacedAs, cancellationToken);
+            try
+            {
+                await BackupRestorer.ReplaceAsync(database, source, target, replacedAs, cancellationToken);
+            }
+            catch (RestoreRefused refused)
+            {
+                throw new PreflightFailed(refused.Message);
+            }
         }
 
         return new RestoreOutcome(result, source, replacedAs);
