@@ -161,3 +161,26 @@ pgbouncer_stop() {
   rm -rf "$PGBOUNCER_DIR"
   unset PGBOUNCER_DIR PGBOUNCER_PORT PGBOUNCER_CONNECTION
 }
+
+# Run as a program rather than sourced (test fixtures, which cannot keep a shell's exports):
+#   bash scripts/lib/pgbouncer.sh start [pgbouncer_start's arguments…]
+#       -> PGBOUNCER_DIR=…, PGBOUNCER_PORT=… and PGBOUNCER_CONNECTION=… lines on stdout; PgBouncer keeps running
+#   bash scripts/lib/pgbouncer.sh stop DIR   -> stops the PgBouncer started in DIR and removes DIR
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  set -euo pipefail
+  case "${1:-}" in
+    start)
+      shift
+      # PgBouncer inherits stdout: not the caller's pipe, which would then never close.
+      pgbouncer_start "$@" >/dev/null
+      printf 'PGBOUNCER_DIR=%s\nPGBOUNCER_PORT=%s\nPGBOUNCER_CONNECTION=%s\n' "$PGBOUNCER_DIR" "$PGBOUNCER_PORT" "$PGBOUNCER_CONNECTION"
+      ;;
+    stop)
+      [ $# -eq 2 ] || { echo "usage: $0 stop DIR" >&2; exit 2; }
+      case "$2" in /tmp/iamvet-pgbouncer.*) ;; *) echo "$0 stop: not a directory of pgbouncer_start: $2" >&2; exit 2 ;; esac
+      PGBOUNCER_DIR=$2
+      pgbouncer_stop
+      ;;
+    *) echo "usage: $0 start [--pool-mode MODE] [--ignore-options] [--set KEY=VALUE]… [UPSTREAM] | stop DIR" >&2; exit 2 ;;
+  esac
+fi
