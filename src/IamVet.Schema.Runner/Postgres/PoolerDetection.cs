@@ -68,6 +68,7 @@ public static class PoolerDetection
             }
         };
 
+        var notified = false;
         var seenA = new HashSet<int>();
         var seenB = new HashSet<int>();
         try
@@ -112,6 +113,7 @@ public static class PoolerDetection
                     {
                         await using var notify = new NpgsqlCommand($"NOTIFY {channel}, '{nonce}'", b, transaction);
                         await notify.ExecuteNonQueryAsync(cancellationToken);
+                        notified = true;
                     }
 
                     if (transaction is not null)
@@ -127,7 +129,8 @@ public static class PoolerDetection
                         return new(PoolerKind.TransactionPooler, evidence);
                     }
 
-                    if (round == 1)
+                    // (no NOTIFY when B's transaction had to give way: a slow server, too, can keep A waiting 2 s)
+                    if (round == 1 && notified)
                     {
                         // A session has the notification before (or with) the answer to this statement.
                         seenA.Add(await PidAsync(a, "", null, cancellationToken));
