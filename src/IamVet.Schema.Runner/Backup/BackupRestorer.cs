@@ -128,24 +128,94 @@ public sealed class BackupRestorer(PgTool pgRestore)
     /// taking connections, its sessions are ended (the caller's migration lock connection with them),
     /// it is renamed <paramref name="replacedAs"/> (kept, never dropped, its connection setting put
     /// back) and the copy takes its name.
+    /// A role that may not end a session there (another role's, without pg_signal_backend; a
+    /// superuser's) or may not rename the source (not its owner, or no CREATEDB) renames nothing:
+    /// <see cref="RestoreRefused"/> says what it may not do, and that the copy is kept as <paramref name="incoming"/>.
     /// </summary>
     public static async Task ReplaceAsync(MigrationDatabase server, string source, string incoming, string replacedAs, CancellationToken cancellationToken)
     {
         await using var maintenance = Maintenance(server);
         await using var connection = await maintenance.OpenAsync(Roles.Restore, cancellationToken);
+        var role = await Sql.ScalarAsync<string>(connection, "SELECT current_user::text", cancellationToken);
+        var renameYourself =
+            $"The restored copy is kept as \"{incoming}\" and \"{source}\" is unchanged. Once nobody is connected to \"{source}\", run restore --replace again, " +
+            $"or swap them yourself: ALTER DATABASE {Identifiers.Quote(source)} RENAME TO {Identifiers.Quote(replacedAs)}; ALTER DATABASE {Identifiers.Quote(incoming)} RENAME TO {Identifiers.Quote(source)};";
+
+        // No new session may arrive between ending the others and the rename (the caller's migration
+        // lock connection is ended with them); the setting is put back on whichever database keeps it.
         var properties = await DatabaseProperties.ReadAsync(connection, source, cancellationToken);
         await properties.ApplyToAsync(connection, incoming, cancellationToken);
+        var allowConnections = properties.AllowConnections ? "true" : "false";
+        await Sql.ExecuteAsync(connection, $"ALTER DATABASE {Identifiers.Quote(source)} WITH ALLOW_CONNECTIONS false", cancellationToken);
+        var mayNotEnd = new List<string>();
+        foreach (var session in await SessionsOnAsync(connection, source, cancellationToken))
+        {
+            try
+            {
+                // Waits (up to 5 s) until the session has ended, so the rename does not find it still there.
+                await using var terminate = new NpgsqlCommand("SELECT pg_terminate_backend(@pid, 5000)", connection);
+                terminate.Parameters.AddWithValue("pid", session.Pid);
+                await terminate.ExecuteScalarAsync(cancellationToken);
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+            {
+                mayNotEnd.Add(session.Description);
+            }
+        }
+
+        if (mayNotEnd.Count > 0)
+        {
+            await Sql.ExecuteAsync(connection, $"ALTER DATABASE {Identifiers.Quote(source)} WITH ALLOW_CONNECTIONS {allowConnections}", cancellationToken);
+            throw new RestoreRefused(
+                $"restore --replace renamed nothing: role \"{role}\" may not end the sessions of other roles connected to \"{source}\" ({string.Join("; ", mayNotEnd)}); " +
+                "ending another role's session needs membership in that role or in pg_signal_backend, a superuser's needs a superuser. " +
+                "Have them disconnect (stop the application), or ask an administrator to end them. " + renameYourself);
+        }
+
         await using var swap = new NpgsqlCommand($"""
-            ALTER DATABASE {Identifiers.Quote(source)} WITH ALLOW_CONNECTIONS false;
-            SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = @source AND pid <> pg_backend_pid();
             ALTER DATABASE {Identifiers.Quote(source)} RENAME TO {Identifiers.Quote(replacedAs)};
-            ALTER DATABASE {Identifiers.Quote(replacedAs)} WITH ALLOW_CONNECTIONS {(properties.AllowConnections ? "true" : "false")};
+            ALTER DATABASE {Identifiers.Quote(replacedAs)} WITH ALLOW_CONNECTIONS {allowConnections};
             ALTER DATABASE {Identifiers.Quote(incoming)} RENAME TO {Identifiers.Quote(source)};
             """, connection);
-        swap.Parameters.AddWithValue("source", source);
-        await swap.ExecuteNonQueryAsync(cancellationToken);
+        try
+        {
+            await swap.ExecuteNonQueryAsync(cancellationToken);
+        }
+        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.InsufficientPrivilege or PostgresErrorCodes.ObjectInUse)
+        {
+            // The batch is one transaction: nothing was renamed, and the source takes connections again.
+            await Sql.ExecuteAsync(connection, $"ALTER DATABASE {Identifiers.Quote(source)} WITH ALLOW_CONNECTIONS {allowConnections}", CancellationToken.None);
+            if (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+            {
+                throw new RestoreRefused(
+                    $"restore --replace renamed nothing: role \"{role}\" may not rename \"{source}\" ({e.MessageText}); renaming a database needs its owner with CREATEDB, or a superuser. " + renameYourself);
+            }
+
+            var still = await SessionsOnAsync(connection, source, cancellationToken);
+            throw new RestoreRefused(
+                $"restore --replace renamed nothing: \"{source}\" is in use ({e.MessageText}{(still.Count > 0 ? ": " + string.Join("; ", still.Select(s => s.Description)) : "")}), " +
+                "a session connected again after the others were ended. Stop the application first. " + renameYourself);
+        }
+    }
+
+    /// <summary>The sessions connected to <paramref name="database"/> other than this one: user and application name are visible to every role.</summary>
+    private static async Task<List<(int Pid, string Description)>> SessionsOnAsync(NpgsqlConnection connection, string database, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("""
+            SELECT pid, format('pid %s user %s (%s)', pid, coalesce(usename::text, '?'), coalesce(nullif(application_name, ''), 'no application name'))
+            FROM pg_stat_activity WHERE datname = @database AND pid <> pg_backend_pid() ORDER BY pid
+            """, connection);
+        command.Parameters.AddWithValue("database", database);
+        var sessions = new List<(int, string)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            sessions.Add((reader.GetInt32(0), reader.GetString(1)));
+        }
+
+        return sessions;
     }
 
     /// <summary>The server's maintenance database, where databases are created, renamed and dropped.</summary>
-    private static MigrationDatabase Maintenance(MigrationDatabase server) => server.Sibling("postgres");
+    public static MigrationDatabase Maintenance(MigrationDatabase server) => server.Sibling("postgres");
 }

@@ -48,6 +48,12 @@ public static class Restoring
         }
 
         await using var database = new MigrationDatabase(server);
+        await using (var maintenance = BackupRestorer.Maintenance(database))
+        {
+            // pg_restore sets session settings and --replace renames databases: not through a transaction pooler.
+            await LockStage.RefuseATransactionPoolerAsync(maintenance, cancellationToken);
+        }
+
         await using var lockOnSource = replace
             ? new RunContext(new RunOptions { CommandName = "restore", Target = server.WithDatabase(source), LockTimeout = lockTimeout })
             : null;
@@ -62,7 +68,14 @@ public static class Restoring
         if (replace && result.Mismatches.Count == 0)
         {
             replacedAs = Identifiers.Derived(source, $"_replaced_{stamp}");
-            await BackupRestorer.ReplaceAsync(database, source, target, replacedAs, cancellationToken);
+            try
+            {
+                await BackupRestorer.ReplaceAsync(database, source, target, replacedAs, cancellationToken);
+            }
+            catch (RestoreRefused refused)
+            {
+                throw new PreflightFailed(refused.Message);
+            }
         }
 
         return new RestoreOutcome(result, source, replacedAs);

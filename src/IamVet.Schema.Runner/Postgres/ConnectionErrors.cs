@@ -19,6 +19,10 @@ public static class ConnectionErrors
                 $"database \"{target.Database}\" does not exist on {target.Host}:{target.Port}",
             PostgresException { SqlState: PostgresErrorCodes.TooManyConnections } pg =>
                 $"the server has no free connection slots: {pg.MessageText}",
+            PostgresException { SqlState: PostgresErrorCodes.ProtocolViolation } pg when pg.MessageText.Contains("unsupported startup parameter", StringComparison.OrdinalIgnoreCase) =>
+                $"the connection to \"{target.Host}\" goes through a connection pooler (PgBouncer or similar): it refused the runner's session settings " +
+                $"({pg.MessageText}), which PostgreSQL itself accepts; the runner needs a server session of its own (the migration lock, lock_timeout/statement_timeout). " +
+                "Connect directly: on Neon use the direct endpoint, the host without \"-pooler\"",
             PostgresException pg => $"PostgreSQL refused the connection to {where}: {pg.MessageText}",
             NpgsqlException { InnerException: SocketException socket } =>
                 $"cannot reach PostgreSQL at {target.Host}:{target.Port}: {socket.SocketErrorCode}",

@@ -38,6 +38,15 @@ public sealed class MigrationDatabase(ConnectionTarget target, TimeSpan? lockTim
         builder.ApplicationName = $"iamvet-schema {role}";
         builder.CommandTimeout = 0;
         builder.Pooling = false;
+        if (role == Roles.PoolerCheck)
+        {
+            // The pooler check (PoolerDetection) sends no startup options: a pooler that refuses them
+            // must still answer it, so the operator hears "a pooler" rather than "refused".
+            builder.Options = null;
+            builder.Multiplexing = false;
+            builder.CommandTimeout = 30;
+            return builder.ConnectionString;
+        }
 
         // The tables are public's: a search_path that a role or the database puts another schema
         // first in (with a users table of its own, say) must not decide which table a migration,
@@ -60,6 +69,23 @@ public sealed class MigrationDatabase(ConnectionTarget target, TimeSpan? lockTim
     /// <summary>Opens a connection in <paramref name="role"/>.</summary>
     public async Task<NpgsqlConnection> OpenAsync(string role, CancellationToken cancellationToken) =>
         await sources.GetOrAdd(role, r => NpgsqlDataSource.Create(ConnectionStringFor(r))).OpenConnectionAsync(cancellationToken);
+
+    /// <summary>
+    /// Null when <paramref name="connection"/> (opened by this database) runs with the <c>lock_timeout</c>
+    /// the run asked for in its startup options; otherwise what it found instead. A pooler configured
+    /// with <c>ignore_startup_parameters = options</c> accepts the options and silently drops them.
+    /// </summary>
+    public async Task<string?> SettingsNotInForceAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        if (lockTimeout is not { } timeout)
+        {
+            return null;
+        }
+
+        var actual = await Sql.ScalarAsync<string>(connection, "SELECT setting FROM pg_settings WHERE name = 'lock_timeout'", cancellationToken);
+        var expected = Milliseconds(timeout).ToString(CultureInfo.InvariantCulture);
+        return actual == expected ? null : $"lock_timeout is {actual} ms on the server, the runner asked for {expected} ms";
+    }
 
     /// <summary>
     /// libpq's environment for a client program (pg_dump, pg_restore) that connects like this
@@ -152,4 +178,7 @@ public static class Roles
     public const string Baseline = "baseline";
 
     public const string Seed = "seed";
+
+    /// <summary>The two short connections of <see cref="PoolerDetection"/>, before the lock is taken.</summary>
+    public const string PoolerCheck = "pooler-check";
 }

@@ -29,11 +29,50 @@ public static class LockStage
     /// </summary>
     public static async Task<StageOutput<LockedSession>> RunAsync(RunContext context, Action<LockedSession> connected, CancellationToken cancellationToken)
     {
+        var route = await RefuseATransactionPoolerAsync(context.Database, cancellationToken);
         var connection = await ConnectAsync(context.Database, Roles.Lock, cancellationToken);
+        if (await context.Database.SettingsNotInForceAsync(connection, cancellationToken) is { } dropped)
+        {
+            await connection.DisposeAsync();
+            throw new PreflightFailed(
+                $"the connection to \"{context.Options.Target.Host}\" dropped the runner's session settings ({dropped}): " +
+                "a connection pooler that ignores the startup parameter \"options\" (PgBouncer's ignore_startup_parameters) or a proxy that does not pass it on. " +
+                "Without them no wait for a lock is bounded. Nothing was changed. Connect directly: on Neon use the direct endpoint, the host without \"-pooler\"");
+        }
+
         var session = new LockedSession(connection);
         connected(session);
         await AcquireAsync(context, connection, cancellationToken);
-        return new(session, new StageResult(Name, StageStatus.Pass, TimeSpan.Zero, $"holding the migration lock (pid {connection.ProcessID})", []));
+        // ProcessID is what the server's first message said: through a proxy it is not the backend's pid.
+        var pid = await Sql.ScalarAsync<int>(connection, "SELECT pg_backend_pid()", cancellationToken);
+        var via = route.Kind == PoolerKind.SessionProxy ? ", through a session-preserving proxy" : "";
+        return new(session, new StageResult(Name, StageStatus.Pass, TimeSpan.Zero, $"holding the migration lock (pid {pid}{via})", []));
+    }
+
+    /// <summary>
+    /// Before any connection with the run's settings: refuses (exit 3) a way to the server that does
+    /// not keep one server session per connection (a pooler in transaction or statement mode, see
+    /// <see cref="PoolerDetection"/>), or on which that cannot be checked. Every command that locks
+    /// or writes goes through here (and restore, which creates and renames databases).
+    /// </summary>
+    public static async Task<PoolerVerdict> RefuseATransactionPoolerAsync(MigrationDatabase database, CancellationToken cancellationToken)
+    {
+        PoolerVerdict verdict;
+        try
+        {
+            verdict = await PoolerDetection.CheckAsync(database, cancellationToken);
+        }
+        catch (Exception ex) when (MigrationDatabase.IsConnectFailure(ex))
+        {
+            throw new PreflightFailed(database.DescribeConnectFailure(ex), ex);
+        }
+
+        return verdict.Kind switch
+        {
+            PoolerKind.TransactionPooler => throw new PreflightFailed(PoolerDetection.Refusal(database.Target.Host, verdict.Evidence)),
+            PoolerKind.CannotCheck => throw new PreflightFailed(PoolerDetection.CannotCheck(database.Target.Host, verdict.Evidence)),
+            _ => verdict,
+        };
     }
 
     /// <summary>Opens a connection in <paramref name="role"/>; a failure to connect is a refusal (exit 3) in one sentence.</summary>

@@ -238,10 +238,13 @@ public static class PreflightStage
     private static async Task<List<string>> OtherSessionsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand("""
-            SELECT format('pid %s %s%s', pid, coalesce(nullif(application_name, ''), '(no application name)'),
-                          coalesce(' from ' || client_addr::text, ''))
+            SELECT format('pid %s %s%s%s', pid, coalesce(nullif(application_name, ''), '(no application name)'),
+                          coalesce(' user ' || usename::text, ''), coalesce(' from ' || client_addr::text, ''))
             FROM pg_stat_activity
-            WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+            WHERE datname = current_database() AND pid <> pg_backend_pid()
+              -- another role's session shows no backend_type to a role without pg_read_all_stats (the owner role):
+              -- a session with a user is a client's all the same (autovacuum workers have none)
+              AND (backend_type = 'client backend' OR (backend_type IS NULL AND usesysid IS NOT NULL))
               AND application_name NOT LIKE 'iamvet-schema%'
             ORDER BY pid
             """, connection);
