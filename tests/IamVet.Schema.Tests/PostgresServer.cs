@@ -7,15 +7,22 @@ namespace IamVet.Schema.Tests;
 /// Owns the PostgreSQL server for the whole test run (root namespace: a SetUpFixture covers only its namespace and below). In order: the admin connection string in
 /// <c>IAMVET_TEST_POSTGRES</c> (what scripts/test.sh exports for its throwaway cluster); else a
 /// Testcontainers PostgreSQL (production's major, image overridable by
-/// <c>IAMVET_TEST_POSTGRES_IMAGE</c>) when a Docker engine answers; else no server, and every
-/// database test fails with a message saying how to provide one. Never a silent skip.
+/// <c>IAMVET_TEST_POSTGRES_IMAGE</c>) when a Docker engine answers, started within
+/// <c>IAMVET_TEST_POSTGRES_START_TIMEOUT</c> seconds (default 180); else no server, and every
+/// database test fails at once with a message saying how to provide one. Never a silent skip.
 /// </summary>
 [SetUpFixture]
 public sealed class PostgresServer
 {
     public const string EnvironmentVariable = "IAMVET_TEST_POSTGRES";
     public const string ImageVariable = "IAMVET_TEST_POSTGRES_IMAGE";
+    public const string StartTimeoutVariable = "IAMVET_TEST_POSTGRES_START_TIMEOUT";
     private const string DefaultImage = "postgres:17.6-bookworm";
+
+    private const string HowToProvide =
+        "Run ./scripts/test.sh (it starts a throwaway local cluster), or export " +
+        EnvironmentVariable + "=\"Host=…;Port=…;Username=postgres;Password=…;Database=postgres\" (a superuser on a disposable server), " +
+        "or start a Docker engine for Testcontainers.";
 
     private static PostgreSqlContainer? container;
     private static string? adminConnectionString;
@@ -38,35 +45,59 @@ public sealed class PostgresServer
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        var fromEnvironment = Environment.GetEnvironmentVariable(EnvironmentVariable);
+        (adminConnectionString, unavailableReason) = await DiscoverAsync(
+            Environment.GetEnvironmentVariable(EnvironmentVariable),
+            () => TestcontainersSettings.OS.DockerEndpointAuthConfig is not null,
+            StartContainerAsync,
+            StartTimeout());
+    }
+
+    /// <summary>How long the Testcontainers path may take to start its server (image pull included): IAMVET_TEST_POSTGRES_START_TIMEOUT seconds, default 180.</summary>
+    internal static TimeSpan StartTimeout() =>
+        int.TryParse(Environment.GetEnvironmentVariable(StartTimeoutVariable), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds > 0
+            ? TimeSpan.FromSeconds(seconds)
+            : TimeSpan.FromMinutes(3);
+
+    /// <summary>
+    /// The server, in order: <paramref name="fromEnvironment"/>; else a container when
+    /// <paramref name="dockerFound"/> (Testcontainers' own endpoint discovery, which answers at once
+    /// without an engine), started within <paramref name="startTimeout"/>; else no server, and the
+    /// reason says how to provide one. Never waits longer than the timeout.
+    /// </summary>
+    internal static async Task<(string? ConnectionString, string? Reason)> DiscoverAsync(
+        string? fromEnvironment, Func<bool> dockerFound, Func<CancellationToken, Task<string>> startContainer, TimeSpan startTimeout)
+    {
         if (!string.IsNullOrWhiteSpace(fromEnvironment))
         {
-            adminConnectionString = await CheckReachableAsync(fromEnvironment, $"{EnvironmentVariable}");
-            return;
+            return await CheckReachableAsync(fromEnvironment, EnvironmentVariable);
         }
 
-        // Testcontainers' own endpoint discovery: null when no Docker engine is configured or found.
-        if (TestcontainersSettings.OS.DockerEndpointAuthConfig is null)
+        if (!dockerFound())
         {
-            unavailableReason =
-                $"No PostgreSQL for the database tests: {EnvironmentVariable} is not set and no Docker engine was found. " +
-                "Run ./scripts/test.sh (it starts a throwaway local cluster), or export " +
-                $"{EnvironmentVariable}=\"Host=…;Port=…;Username=postgres;Password=…;Database=postgres\" (a superuser on a disposable server), " +
-                "or start a Docker engine for Testcontainers.";
-            return;
+            return (null, $"No PostgreSQL for the database tests: {EnvironmentVariable} is not set and no Docker engine was found. " + HowToProvide);
         }
 
+        using var cancel = new CancellationTokenSource(startTimeout);
         try
         {
-            container = new PostgreSqlBuilder(Environment.GetEnvironmentVariable(ImageVariable) ?? DefaultImage).Build();
-            await container.StartAsync();
-            adminConnectionString = container.GetConnectionString();
+            return (await startContainer(cancel.Token).WaitAsync(cancel.Token), null);
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            return (null, $"A Docker engine was found but the PostgreSQL container did not start within {startTimeout.TotalSeconds:0} s " +
+                          $"({StartTimeoutVariable} sets the limit). " + HowToProvide);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            unavailableReason = $"Docker engine found but the PostgreSQL container did not start ({ex.Message}). " +
-                                $"Set {EnvironmentVariable} or run ./scripts/test.sh instead.";
+            return (null, $"A Docker engine was found but the PostgreSQL container did not start ({ex.Message}). " + HowToProvide);
         }
+    }
+
+    private static async Task<string> StartContainerAsync(CancellationToken cancellationToken)
+    {
+        container = new PostgreSqlBuilder(Environment.GetEnvironmentVariable(ImageVariable) ?? DefaultImage).Build();
+        await container.StartAsync(cancellationToken);
+        return container.GetConnectionString();
     }
 
     [OneTimeTearDown]
@@ -79,19 +110,18 @@ public sealed class PostgresServer
         }
     }
 
-    private static async Task<string?> CheckReachableAsync(string connectionString, string source)
+    private static async Task<(string? ConnectionString, string? Reason)> CheckReachableAsync(string connectionString, string source)
     {
         try
         {
             await using var connection = new NpgsqlConnection(connectionString);
             await connection.OpenAsync();
-            return connectionString;
+            return (connectionString, null);
         }
         catch (Exception ex) when (ex is NpgsqlException or ArgumentException or InvalidOperationException)
         {
-            unavailableReason = $"{source} is set but PostgreSQL is not reachable with it: {ex.Message}. " +
-                                "Fix the connection string or run ./scripts/test.sh.";
-            return null;
+            return (null, $"{source} is set but PostgreSQL is not reachable with it: {ex.Message}. " +
+                          "Fix the connection string or run ./scripts/test.sh.");
         }
     }
 }

@@ -11,12 +11,13 @@ public static class BaselineCommand
             CommonOptions.Connection, CommonOptions.Yes, CommonOptions.LockTimeout);
         command.SetAction(async (parse, cancel) =>
         {
+            var settings = CommonOptions.ResolveSettings(parse);
             var options = new RunOptions
             {
                 CommandName = "baseline",
-                Target = ConnectionSettings.Resolve(parse.GetValue(CommonOptions.Connection)),
+                Target = settings.Target,
                 Yes = parse.GetValue(CommonOptions.Yes),
-                LockTimeout = parse.GetValue(CommonOptions.LockTimeout),
+                LockTimeout = settings.LockTimeout.Value,
             };
             if (!CommonOptions.Confirm(options, $"record {MigrationCatalog.Baseline.Version} (legacy baseline) as applied"))
             {

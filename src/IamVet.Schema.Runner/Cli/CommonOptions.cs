@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
-using System.Text.RegularExpressions;
 
 namespace IamVet.Schema.Runner.Cli;
 
@@ -9,7 +8,7 @@ public static partial class CommonOptions
 {
     public static readonly Option<string?> Connection = new("--connection", "-c")
     {
-        Description = "PostgreSQL connection string, e.g. \"Host=…;Database=…;Username=…\" (else env IAMVET_SCHEMA_CONNECTION, else ConnectionStrings:IamVet in appsettings.json / appsettings.{DOTNET_ENVIRONMENT}.json)",
+        Description = "PostgreSQL connection string, e.g. \"Host=…;Database=…;Username=…\" (else env IAMVET_SCHEMA_CONNECTION or ConnectionStrings__IamVet, else ConnectionStrings:IamVet in appsettings.json; see Configuration in docs/cli.md)",
     };
 
     public static readonly Option<string> BackupDirectory = new("--backup-dir")
@@ -54,7 +53,9 @@ public static partial class CommonOptions
 
     public static readonly Option<long?> MinFreeSpace = new("--min-free-space")
     {
-        Description = "Bytes that must be free in the backup directory (default: estimated dump size with a 20% margin)",
+        Description = "Free space the backup directory must have: 10GB, 500MiB or plain bytes (default: estimated dump size with a 20% margin)",
+        HelpName = "size",
+        CustomParser = ParseSize,
     };
 
     /// <summary>The options of <c>migrate up/down</c> and <c>check</c>.</summary>
@@ -72,20 +73,47 @@ public static partial class CommonOptions
         return command;
     }
 
-    public static Pipeline.RunOptions ToRunOptions(ParseResult parse, string commandName, MigrationDirection direction = MigrationDirection.Up) => new()
+    /// <summary>
+    /// The run's options: each setting from its flag when given, else from the configuration
+    /// (appsettings.json next to the tool, then in the working directory, then the environment),
+    /// else the flag's default. See <see cref="RunnerConfiguration"/>.
+    /// </summary>
+    public static Pipeline.RunOptions ToRunOptions(ParseResult parse, string commandName, MigrationDirection direction = MigrationDirection.Up)
     {
-        CommandName = commandName,
-        Target = ConnectionSettings.Resolve(parse.GetValue(Connection)),
-        Direction = direction,
-        BackupDirectory = parse.GetValue(BackupDirectory) ?? "backups",
-        NoBackup = parse.GetValue(NoBackup),
-        Yes = parse.GetValue(Yes),
-        Json = parse.GetValue(Json),
-        LockTimeout = parse.GetValue(LockTimeout),
-        StatementTimeout = parse.GetValue(StatementTimeout),
-        RequireIdle = parse.GetValue(RequireIdle),
-        MinFreeBytes = parse.GetValue(MinFreeSpace),
-    };
+        var settings = ResolveSettings(parse);
+        return new()
+        {
+            CommandName = commandName,
+            Target = settings.Target,
+            Direction = direction,
+            BackupDirectory = settings.BackupDirectory.Value,
+            NoBackup = parse.GetValue(NoBackup),
+            Yes = parse.GetValue(Yes),
+            Json = parse.GetValue(Json),
+            LockTimeout = settings.LockTimeout.Value,
+            StatementTimeout = settings.StatementTimeout.Value,
+            RequireIdle = settings.RequireIdle.Value,
+            MinFreeBytes = settings.MinFreeSpace.Value,
+            MinFreeBytesSource = settings.MinFreeSpace.Source,
+        };
+    }
+
+    /// <summary>Every setting of <see cref="Setting.All"/> resolved for this command line, with where it came from.</summary>
+    public static ResolvedSettings ResolveSettings(ParseResult parse)
+    {
+        var configuration = RunnerConfiguration.Load();
+        return new ResolvedSettings(
+            ConnectionSettings.Resolve(parse.GetValue(Connection), configuration),
+            configuration.ResolveText(Setting.BackupDirectory, parse.GetValue(BackupDirectory), Given(parse, BackupDirectory), "backups"),
+            configuration.ResolveDuration(Setting.LockTimeout, parse.GetValue(LockTimeout), Given(parse, LockTimeout), TimeSpan.FromSeconds(10)),
+            configuration.ResolveDuration(Setting.StatementTimeout, parse.GetValue(StatementTimeout), Given(parse, StatementTimeout), TimeSpan.Zero),
+            configuration.ResolveSize(Setting.MinFreeSpace, parse.GetValue(MinFreeSpace), Given(parse, MinFreeSpace)),
+            configuration.ResolveBoolean(Setting.RequireIdle, parse.GetValue(RequireIdle), Given(parse, RequireIdle)),
+            configuration.Files);
+    }
+
+    /// <summary>Whether the operator typed <paramref name="option"/> (its default does not count).</summary>
+    private static bool Given(ParseResult parse, Option option) => parse.GetResult(option) is { Implicit: false };
 
     /// <summary>
     /// Asks before a command that changes the database. Without --yes and without a terminal it
@@ -111,23 +139,24 @@ public static partial class CommonOptions
     private static TimeSpan ParseDuration(ArgumentResult result)
     {
         var text = result.Tokens.Count == 0 ? "" : result.Tokens[0].Value;
-        var match = DurationPattern().Match(text);
-        if (!match.Success)
+        if (!SettingValues.TryParseDuration(text, out var duration))
         {
-            result.AddError($"'{text}' is not a duration: use e.g. 30s, 5m, 1h, 500ms or a number of seconds");
-            return TimeSpan.Zero;
+            result.AddError($"'{text}' is not a duration: {SettingValues.DurationHint}");
         }
 
-        var value = double.Parse(match.Groups["value"].Value, CultureInfo.InvariantCulture);
-        return match.Groups["unit"].Value switch
-        {
-            "ms" => TimeSpan.FromMilliseconds(value),
-            "m" or "min" => TimeSpan.FromMinutes(value),
-            "h" => TimeSpan.FromHours(value),
-            _ => TimeSpan.FromSeconds(value),
-        };
+        return duration;
     }
 
-    [GeneratedRegex(@"^(?<value>\d+(?:\.\d+)?)(?<unit>ms|s|m|min|h)?$")]
-    private static partial Regex DurationPattern();
+    private static long? ParseSize(ArgumentResult result)
+    {
+        var text = result.Tokens.Count == 0 ? "" : result.Tokens[0].Value;
+        if (!SettingValues.TryParseSize(text, out var bytes))
+        {
+            var name = result.Parent is OptionResult option ? option.Option.Name : "this option";
+            result.AddError($"'{text}' is not a size for {name}: {SettingValues.SizeHint}");
+            return null;
+        }
+
+        return bytes;
+    }
 }

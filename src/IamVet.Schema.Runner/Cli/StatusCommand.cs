@@ -11,14 +11,18 @@ public static class StatusCommand
         var command = CommonOptions.Define("status", "Show applied and pending migrations, the phase (legacy / normalized / cleaned up) and the last five migration_log rows", CommonOptions.Connection, CommonOptions.Json);
         command.SetAction(async (parse, cancel) =>
         {
-            var status = await Inspection.StatusAsync(ConnectionSettings.Resolve(parse.GetValue(CommonOptions.Connection)), cancel);
+            var settings = CommonOptions.ResolveSettings(parse);
+            var status = await Inspection.StatusAsync(settings.Target, cancel);
             if (parse.GetValue(CommonOptions.Json))
             {
-                Console.Out.WriteLine(ToJson(status).ToJsonString(RunReport.JsonOptions));
+                var json = ToJson(status);
+                json["settings"] = SettingsToJson(settings);
+                Console.Out.WriteLine(json.ToJsonString(RunReport.JsonOptions));
             }
             else
             {
                 Write(status);
+                WriteSettings(settings);
             }
 
             return ExitCodes.Success;
@@ -44,6 +48,33 @@ public static class StatusCommand
             ["status"] = row.Status, ["durationMs"] = row.DurationMs, ["description"] = row.Description,
         }).ToArray()),
     };
+
+    /// <summary>Where each setting a migrating run would use came from (flag, environment, which appsettings.json, default); never a password.</summary>
+    private static JsonObject SettingsToJson(ResolvedSettings settings)
+    {
+        var json = new JsonObject();
+        foreach (var (flag, value, source) in settings.Rows())
+        {
+            json[flag.TrimStart('-')] = new JsonObject { ["value"] = value, ["source"] = source };
+        }
+
+        json["files"] = new JsonArray(settings.Files.Select(file => (JsonNode?)file).ToArray());
+        return json;
+    }
+
+    private static void WriteSettings(ResolvedSettings settings)
+    {
+        var table = new Table().Border(TableBorder.Simple).Title("settings (flag > IAMVET_SCHEMA_* > .NET environment > appsettings.json here > next to the tool > default)");
+        table.AddColumn("Setting");
+        table.AddColumn("Value");
+        table.AddColumn("From");
+        foreach (var (flag, value, source) in settings.Rows())
+        {
+            table.AddRow(Markup.Escape(flag), Markup.Escape(value), Markup.Escape(source));
+        }
+
+        AnsiConsole.Write(table);
+    }
 
     private static void Write(DatabaseStatus status)
     {

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using Npgsql;
 
 namespace IamVet.Schema.Runner.Configuration;
@@ -7,22 +6,27 @@ namespace IamVet.Schema.Runner.Configuration;
 public sealed class ConfigurationException(string message) : Exception(message);
 
 /// <summary>
-/// Where the connection string comes from, first match wins: <c>--connection</c>, the environment
-/// variable <c>IAMVET_SCHEMA_CONNECTION</c>, then <c>ConnectionStrings:IamVet</c> in
-/// appsettings.json / appsettings.{Environment}.json beside the working directory.
+/// Where the connection string comes from, later wins (see <see cref="RunnerConfiguration"/>):
+/// <c>ConnectionStrings:IamVet</c> in appsettings.json / appsettings.{Environment}.json next to the
+/// tool, then in the working directory, then the environment variable <c>ConnectionStrings__IamVet</c>,
+/// then <c>IAMVET_SCHEMA_CONNECTION</c>, then <c>--connection</c>.
 /// </summary>
 public static class ConnectionSettings
 {
     public const string EnvironmentVariable = "IAMVET_SCHEMA_CONNECTION";
 
-    public static ConnectionTarget Resolve(string? fromCommandLine)
+    public static ConnectionTarget Resolve(string? fromCommandLine) => Resolve(fromCommandLine, RunnerConfiguration.Load());
+
+    public static ConnectionTarget Resolve(string? fromCommandLine, RunnerConfiguration configuration)
     {
-        var (value, source) = Find(fromCommandLine);
+        var (value, source) = !string.IsNullOrWhiteSpace(fromCommandLine)
+            ? (fromCommandLine, Setting.Connection.Flag)
+            : configuration.Find(Setting.Connection) is { } configured ? (configured.Text, configured.Source) : (null, "");
         if (string.IsNullOrWhiteSpace(value))
         {
             throw new ConfigurationException(
-                $"no connection string: pass --connection \"Host=…;Database=…;Username=…\", set {EnvironmentVariable}, " +
-                "or set ConnectionStrings:IamVet in appsettings.json");
+                $"no connection string: pass --connection \"Host=…;Database=…;Username=…\", set {EnvironmentVariable} (or ConnectionStrings__IamVet), " +
+                "or set ConnectionStrings:IamVet in appsettings.json (in the working directory or next to the tool)");
         }
 
         return Parse(value, source);
@@ -47,27 +51,5 @@ public static class ConnectionSettings
         }
 
         return new ConnectionTarget(builder, source);
-    }
-
-    private static (string? Value, string Source) Find(string? fromCommandLine)
-    {
-        if (!string.IsNullOrWhiteSpace(fromCommandLine))
-        {
-            return (fromCommandLine, "--connection");
-        }
-
-        var fromEnvironment = Environment.GetEnvironmentVariable(EnvironmentVariable);
-        if (!string.IsNullOrWhiteSpace(fromEnvironment))
-        {
-            return (fromEnvironment, EnvironmentVariable);
-        }
-
-        var environment = Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT") ?? "Production";
-        var configuration = new ConfigurationBuilder()
-            .SetBasePath(Directory.GetCurrentDirectory())
-            .AddJsonFile("appsettings.json", optional: true)
-            .AddJsonFile($"appsettings.{environment}.json", optional: true)
-            .Build();
-        return (configuration.GetConnectionString("IamVet"), "appsettings (ConnectionStrings:IamVet)");
     }
 }

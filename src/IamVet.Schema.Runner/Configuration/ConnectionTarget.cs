@@ -28,6 +28,9 @@ public sealed class ConnectionTarget
 
     public string? Username => builder.Username;
 
+    /// <summary><c>user@host:port/database</c>: what may be shown of the connection (never the password).</summary>
+    public string Display => $"{Username}@{Server}/{Database}";
+
     /// <summary><c>host:port</c>, for messages.</summary>
     public string Server => $"{Host}:{Port}";
 

@@ -38,6 +38,9 @@ public sealed record RunOptions
     /// <summary>Free bytes the backup directory must have; null: estimated from the database size.</summary>
     public long? MinFreeBytes { get; init; }
 
+    /// <summary>Where <see cref="MinFreeBytes"/> came from (a flag, an environment variable, appsettings.json), for the refusal's message.</summary>
+    public string MinFreeBytesSource { get; init; } = "--min-free-space";
+
     /// <summary>Read-only run: lock, pre-flight and audit only (the <c>check</c> command).</summary>
     public bool CheckOnly { get; init; }
 }

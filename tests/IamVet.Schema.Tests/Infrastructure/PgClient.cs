@@ -47,6 +47,17 @@ public static class PgClient
     public static void Restore(string connectionString, string dumpPath) =>
         Run("pg_restore", connectionString, ["--no-password", "--exit-on-error", "--dbname", new NpgsqlConnectionStringBuilder(connectionString).Database!, dumpPath]);
 
+    /// <summary>
+    /// <c>pg_dump --schema-only --no-owner --no-privileges</c> into <paramref name="path"/>: the
+    /// schema-only dump of production that the application's CI example loads (docs/ci.md).
+    /// </summary>
+    public static void DumpSchemaOnly(string connectionString, string path) =>
+        Run("pg_dump", connectionString, ["--schema-only", "--no-owner", "--no-privileges", "--no-password", "--file", path]);
+
+    /// <summary><c>psql -v ON_ERROR_STOP=1 -f</c>: loads a plain SQL file as the CI example does.</summary>
+    public static void LoadSql(string connectionString, string path) =>
+        Run("psql", connectionString, ["--no-password", "-v", "ON_ERROR_STOP=1", "-q", "-f", path]);
+
     private static string Run(string tool, string connectionString, IReadOnlyList<string> arguments)
     {
         var run = PgTools.Run(Which(tool), arguments, new MigrationDatabase(ConnectionTarget.Parse(connectionString)).ClientEnvironment("tests pg client"), TimeSpan.FromMinutes(2));

@@ -229,7 +229,7 @@ public static class PreflightStage
         {
             throw new PreflightFailed(
                 $"not enough free space for the backup in {directory}: {Sizes.Bytes(free)} free, {Sizes.Bytes(required)} needed " +
-                $"(estimated dump size {Sizes.Bytes(estimate)} with margin{(options.MinFreeBytes is null ? "" : "; set by --min-free-space")})");
+                $"(estimated dump size {Sizes.Bytes(estimate)} with margin{(options.MinFreeBytes is null ? "" : $"; set by {options.MinFreeBytesSource}")})");
         }
 
         return $"backup directory {directory}: {Sizes.Bytes(free)} free, {Sizes.Bytes(required)} needed";
