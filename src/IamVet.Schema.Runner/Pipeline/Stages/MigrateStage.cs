@@ -163,6 +163,10 @@ public static class MigrateStage
             {
                 await LockLegacyTablesAsync(connection, transaction);
             }
+            else
+            {
+                await LockNewTablesAsync(connection, transaction);
+            }
 
             // The readers wait for locks and statements no longer than the migration's own connection.
             baseline = await Verifier.CaptureAsync(connection, transaction, plan, context.Database, cancellationToken,
@@ -285,6 +289,35 @@ public static class MigrateStage
                     END IF;
                 END $$
                 """, cancellationToken, transaction);
+
+        /// <summary>
+        /// The down's counterpart of <see cref="LockLegacyTablesAsync"/>: holds the new tables the
+        /// Downs read (those present whose migration is in the plan; all of them when the cleanup's
+        /// Down, which reads every one, is) in SHARE mode from here to COMMIT, before anything reads
+        /// them. A write the application has in flight either commits before the down reads (and is
+        /// carried back) or waits until after COMMIT and then fails against the dropped table: it
+        /// can no longer commit between the down's copy and its DROP TABLE and vanish. Readers go
+        /// on; waits at most lock_timeout.
+        /// </summary>
+        private async Task LockNewTablesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction)
+        {
+            var tables = plan.Steps.Any(step => step.Version == Versions.Cleanup)
+                ? Projections.All.Select(projection => projection.Table)
+                : plan.Steps.Select(step => Projections.For(step.Version)?.Table).OfType<string>();
+            var present = new List<string>();
+            foreach (var table in tables.Distinct())
+            {
+                if (await Sql.TableExistsAsync(connection, table, cancellationToken, transaction))
+                {
+                    present.Add(table);
+                }
+            }
+
+            if (present.Count > 0)
+            {
+                await Sql.ExecuteAsync(connection, $"LOCK TABLE {string.Join(", ", present.Select(Identifiers.Quote))} IN SHARE MODE", cancellationToken, transaction);
+            }
+        }
 
         /// <summary>The row count of a table just ANALYZEd inside this transaction (no scan).</summary>
         private async Task<long?> EstimatedRowsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string table)
