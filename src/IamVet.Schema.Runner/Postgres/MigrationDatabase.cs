@@ -19,6 +19,11 @@ namespace IamVet.Schema.Runner.Postgres;
 /// later, which pre-flight requires before they connect): a killed runner's transaction is rolled
 /// back (and its locks released) at once, not when the statement it was running ends.
 /// </para>
+/// <para>
+/// Every connection, of every role, has <c>row_security = off</c>: a row-level security policy
+/// that would hide a row from the runner's role is an error, never a silent filter
+/// (<see cref="RowSecurity"/> names such tables before anything runs).
+/// </para>
 /// </summary>
 public sealed class MigrationDatabase(ConnectionTarget target, TimeSpan? lockTimeout = null, TimeSpan statementTimeout = default) : IAsyncDisposable
 {
@@ -38,16 +43,20 @@ public sealed class MigrationDatabase(ConnectionTarget target, TimeSpan? lockTim
         builder.ApplicationName = $"iamvet-schema {role}";
         builder.CommandTimeout = 0;
         builder.Pooling = false;
+        // Every connection reads every row or fails: a row-level security policy that would hide a
+        // row makes PostgreSQL refuse the query ("query would be affected by row-level security
+        // policy") instead of silently filtering it (a superuser or BYPASSRLS role is not affected).
+        var settings = "-c row_security=off";
         if (lockTimeout is { } timeout)
         {
-            var settings = $"-c lock_timeout={Milliseconds(timeout)}";
+            settings += $" -c lock_timeout={Milliseconds(timeout)}";
             if (role is Roles.Migrate or Roles.Verify)
             {
                 settings += $" -c statement_timeout={Milliseconds(statementTimeout)} -c client_connection_check_interval=1000";
             }
-
-            builder.Options = string.IsNullOrWhiteSpace(builder.Options) ? settings : $"{builder.Options} {settings}";
         }
+
+        builder.Options = string.IsNullOrWhiteSpace(builder.Options) ? settings : $"{builder.Options} {settings}";
 
         return builder.ConnectionString;
     }
