@@ -3,6 +3,12 @@ using Npgsql;
 
 namespace IamVet.Schema.Runner.Pipeline.Stages;
 
+/// <summary>
+/// Writes the attempt's migration_log row as committed, on the migration's connection inside its
+/// transaction, just before COMMIT (the pipeline builds the row; a failure rolls the migration back).
+/// </summary>
+public delegate Task RecordCommitted(NpgsqlConnection connection, NpgsqlTransaction transaction, VerifyReport verification, JsonObject? fingerprints);
+
 /// <summary>What the migrations did (a note per step) and what their verification found; for an up, the fingerprints a later down compares with.</summary>
 public sealed record MigrationOutcome(IReadOnlyList<string> StepNotes, VerifyReport Verification, JsonObject? Fingerprints);
 
@@ -30,12 +36,12 @@ public static class MigrateStage
     /// </summary>
     public static async Task<StageOutput<MigrationOutcome>> RunAsync(
         RunContext context, LockedSession session, MigrationPlan plan, AuditReport audit, Action<IReadOnlyList<AuditFinding>, string?> alongsideDone,
-        ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+        RecordCommitted recordCommitted, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
         var expectedAfterDown = plan.Direction == MigrationDirection.Down
             ? RecordedUp.From(await MigrationLog.FingerprintsOfUpAsync(session.Connection, plan.FromVersion ?? 0, plan.TargetVersion, TableFingerprints.Format, cancellationToken))
             : null;
-        var run = new MigrationRun(context, plan, audit.ChecksLeftToMigration, expectedAfterDown, alongsideDone, cancellationToken);
+        var run = new MigrationRun(context, plan, audit.ChecksLeftToMigration, expectedAfterDown, alongsideDone, recordCommitted, cancellationToken);
         try
         {
             void Migrate(Action<long, long>? progress) => new MigrationExecutor(loggerFactory).Apply(
@@ -131,7 +137,7 @@ public static class MigrateStage
     /// </summary>
     private sealed class MigrationRun(
         RunContext context, MigrationPlan plan, bool auditChecksAlongside, RecordedUp? expectedAfterDown,
-        Action<IReadOnlyList<AuditFinding>, string?> alongsideDone, CancellationToken cancellationToken) : IAsyncDisposable
+        Action<IReadOnlyList<AuditFinding>, string?> alongsideDone, RecordCommitted recordCommitted, CancellationToken cancellationToken) : IAsyncDisposable
     {
         private readonly Stopwatch migrateClock = Stopwatch.StartNew();
         private readonly Stopwatch verifyClock = new();
@@ -197,7 +203,7 @@ public static class MigrateStage
             progress?.Invoke(stepNotes.Count, plan.Steps.Count);
         }
 
-        /// <summary>Before COMMIT: the audit's side-table findings, then the verification; a mismatch rolls everything back.</summary>
+        /// <summary>Before COMMIT: the audit's side-table findings, then the verification (a mismatch rolls everything back), then the attempt's migration_log row.</summary>
         public async Task BeforeCommitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction)
         {
             if (auditAlongside is not null)
@@ -219,6 +225,10 @@ public static class MigrateStage
             {
                 throw new VerificationMismatch(Verification);
             }
+
+            // The attempt's migration_log row says "committed" in the transaction that commits: a
+            // committed migration always has its row, whatever becomes of the run afterwards.
+            await recordCommitted(connection, transaction, Verification, Fingerprints);
         }
 
         public async ValueTask DisposeAsync()
