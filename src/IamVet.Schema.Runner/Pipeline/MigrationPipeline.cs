@@ -9,9 +9,11 @@ public sealed record RunSummary(int ExitCode, string Status, string Message, Run
 /// The runbook as software: Lock → Pre-flight → (Log: begin) → Data audit → Backup → Migrate
 /// (+ the audit's side-table checks alongside, then Verify, in one transaction) → (Log: end) →
 /// report, stopping safely at the first problem. Each stage returns a typed result that the
-/// pipeline hands to the stages after it. Every attempt leaves one migration_log row, written on
-/// the lock connection (autocommit), so a rolled-back attempt still leaves its row; a RUNNING row
-/// left by a killed run is marked ABORTED by the next.
+/// pipeline hands to the stages after it. Every attempt leaves one migration_log row, begun and
+/// completed on the lock connection (autocommit), so a rolled-back attempt still leaves its row; a
+/// migration that commits marks it SUCCESS inside its own transaction (docs/adr/0005), so a
+/// committed migration always has its row; a RUNNING row left by a killed run is marked ABORTED by
+/// the next.
 /// </summary>
 public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
 {
