@@ -36,6 +36,33 @@ public sealed class WriteDuringDownTests : RunnerTest
     }
 
     [Test]
+    public async Task A_nickname_edit_that_commits_while_the_cleanups_down_runs_is_in_the_restored_users_column()
+    {
+        // Given a cleaned-up database (the moved columns dropped from users) and an uncommitted nickname edit
+        await UpgradeLegacyDatabaseWithRowsAsync();
+        var up = await RunAsync("migrate", "up", "--yes", "--no-backup", "--cleanup");
+        Assert.That(up.ExitCode, Is.Zero, up.ToString());
+        await using var writer = await Sessions.OpenAsAsync(Database, "the application");
+        await using var transaction = await writer.BeginTransactionAsync();
+        await using (var edit = new NpgsqlCommand("""UPDATE veterinarians SET nickname = '늦은수정' WHERE "userId" = 'vet1'""", writer, transaction))
+        {
+            await edit.ExecuteNonQueryAsync();
+        }
+
+        // When only the cleanup is rolled back (its Down refills users from every profile table) and the writer commits meanwhile
+        using var down = Start("migrate", "down", "--steps", "1", "--yes", "--no-backup", "--lock-timeout", "30s");
+        await Sessions.WaitForAsync(Database,
+            "a.application_name = 'iamvet-schema migrate' AND a.wait_event_type = 'Lock'", TimeSpan.FromSeconds(60), "the down waiting on the writer's lock", down);
+        await transaction.CommitAsync();
+        var result = await down.WaitAsync(TimeSpan.FromSeconds(120));
+
+        // Then the restored users column holds the committed edit, as veterinarians does
+        Assert.That(result.ExitCode, Is.Zero, result.ToString());
+        Assert.That(await Database.ScalarAsync<string>("SELECT nickname FROM users WHERE id = 'vet1'"), Is.EqualTo("늦은수정"));
+        Assert.That(await Database.ScalarAsync<string>("""SELECT nickname FROM veterinarians WHERE "userId" = 'vet1'"""), Is.EqualTo("늦은수정"));
+    }
+
+    [Test]
     public async Task A_write_started_after_the_down_holds_the_new_tables_waits_and_then_fails_instead_of_vanishing()
     {
         // Given an upgraded database and a session holding the lock on users (so the down, once it holds the new tables, waits there)
