@@ -206,6 +206,20 @@ public static class DataAudit
             });
         }
 
+        if (plan.Direction == MigrationDirection.Down)
+        {
+            // Values the legacy columns cannot hold: the cleanup's Down writes the profiles' values into users too.
+            foreach (var table in WrittenBack.Where(m => versions.Contains(m.Version) || (m.LegacyTable == "users" && versions.Contains(Versions.Cleanup)))
+                         .GroupBy(m => m.NewTable))
+            {
+                if (await Sql.TableExistsAsync(connection, table.Key, cancellationToken))
+                {
+                    var columns = table.ToList();
+                    jobs.Add(worker => ValuesTheLegacyColumnsCannotHoldAsync(worker, columns, cancellationToken));
+                }
+            }
+        }
+
         var found = new List<AuditFinding>[jobs.Count];
         if (moreConnections is null || jobs.Count < 2)
         {
@@ -259,6 +273,117 @@ public static class DataAudit
         checks.Zip(counted)
             .Where(found => found.Second.Count > 0)
             .Select(found => new AuditFinding(found.First.Code, found.First.Severity, found.First.Message, found.Second.Count, found.Second.Ids));
+
+    /// <summary>
+    /// A value a Down writes back from a new table's column into a legacy column. <see cref="Named"/>
+    /// is what a finding names (the user for a profile, the row for a side table);
+    /// <see cref="Rows"/> limits the check to the rows whose value the Down writes (a side row the
+    /// new application added: the ones the up moved keep their legacy values).
+    /// </summary>
+    private sealed record WriteBack(long Version, string NewTable, string NewColumn, string LegacyTable, string LegacyColumn, string Named, string Rows = "true");
+
+    private static readonly WriteBack[] WrittenBack =
+    [
+        .. new[] { "realName", "birthDate", "nickname", "licenseImage" }.Select(c => new WriteBack(Versions.Veterinarians, "veterinarians", c, "users", c, "userId")),
+        .. new[] { "realName", "birthDate", "nickname", "universityEmail" }.Select(c => new WriteBack(Versions.VeterinaryStudents, "veterinary_students", c, "users", c, "userId")),
+        new(Versions.Hospitals, "hospitals", "representativeName", "users", "realName", "userId"),
+        .. new[] { "hospitalName", "businessNumber", "establishedDate", "hospitalAddress", "hospitalAddressDetail", "hospitalLogo", "hospitalWebsite" }
+            .Select(c => new WriteBack(Versions.Hospitals, "hospitals", c, "users", c, "userId")),
+        new(Versions.Hospitals, "hospitals", "businessLicenseFile", "hospital_business_licenses", "fileUrl", "userId"),
+        .. new[] { "imageUrl", "createdAt", "updatedAt" }
+            .Select(c => new WriteBack(Versions.HospitalImages, "hospital_images", c, "hospital_facility_images", c, "id", @"n.id NOT LIKE 'himg\_%'")),
+        .. new[] { "animalType", "createdAt" }
+            .Select(c => new WriteBack(Versions.TreatmentAnimals, "hospital_treatment_animals", c, "hospital_animals", c, "id", @"n.id NOT LIKE 'hta\_%'")),
+        .. new[] { "specialty", "createdAt" }
+            .Select(c => new WriteBack(Versions.TreatmentSpecialties, "hospital_treatment_specialties", c, "hospital_specialties", c, "id", @"n.id NOT LIKE 'hts\_%'")),
+    ];
+
+    /// <summary>The types the cleanup's Down gives the users columns it adds back (while they are dropped, the catalog has none).</summary>
+    private static readonly Dictionary<string, string> CleanupRestoresAs = new(StringComparer.Ordinal)
+    {
+        ["birthDate"] = "timestamp(3) without time zone",
+        ["establishedDate"] = "timestamp(3) without time zone",
+        ["nickname"] = "character varying(100)",
+    };
+
+    /// <summary>
+    /// Values of the new tables that the legacy columns they go back into cannot hold, compared on
+    /// the columns' actual types: a string longer than a bounded legacy column (varchar(n)) would
+    /// make the Down fail halfway, so it blocks; a timestamp with more fractional digits than the
+    /// legacy column keeps (timestamp(3): milliseconds) comes back rounded, so it is named as a warning.
+    /// </summary>
+    private static async Task<List<AuditFinding>> ValuesTheLegacyColumnsCannotHoldAsync(NpgsqlConnection connection, List<WriteBack> columns, CancellationToken cancellationToken)
+    {
+        var findings = new List<AuditFinding>();
+        foreach (var column in columns)
+        {
+            var target = await TypeOfAsync(connection, column.LegacyTable, column.LegacyColumn, cancellationToken)
+                         ?? (column.LegacyTable == "users" ? CleanupRestoresAs.GetValueOrDefault(column.LegacyColumn, "text") : null);
+            var source = await TypeOfAsync(connection, column.NewTable, column.NewColumn, cancellationToken);
+            if (target is null || source is null)
+            {
+                continue;
+            }
+
+            var value = $"n.{Identifiers.Quote(column.NewColumn)}";
+            var rows = $"SELECT n.{Identifiers.Quote(column.Named)} FROM {Identifiers.Quote(column.NewTable)} n WHERE ({column.Rows})";
+            var from = $"{column.NewTable}.{column.NewColumn}";
+            var into = $"{column.LegacyTable}.{column.LegacyColumn}";
+            if (Bound(target, "character varying") is { } length && (Bound(source, "character varying") is not { } sourceLength || sourceLength > length))
+            {
+                var (count, ids) = await CountAsync(connection, $"{rows} AND char_length({value}) > {length}", cancellationToken);
+                if (count > 0)
+                {
+                    findings.Add(new AuditFinding("value-too-long-for-legacy-column", FindingSeverity.Blocking,
+                        $"{from} holds values longer than {into} ({target}) allows: the rollback would fail halfway. Shorten them first.", count, ids));
+                }
+            }
+
+            if (Bound(target, "timestamp") is { } digits && (Bound(source, "timestamp") ?? 0) > digits)
+            {
+                var (count, ids) = await CountAsync(connection, $"{rows} AND {value} <> {value}::timestamp({digits})", cancellationToken);
+                if (count > 0)
+                {
+                    findings.Add(new AuditFinding("sub-millisecond-precision", FindingSeverity.Warning,
+                        $"{from} holds values with more fractional digits than {into} ({target}) keeps: they come back rounded to {digits} digit(s).", count, ids));
+                }
+            }
+        }
+
+        return findings;
+    }
+
+    /// <summary>The type of <paramref name="table"/>.<paramref name="column"/> as format_type writes it, or null when there is no such column.</summary>
+    private static async Task<string?> TypeOfAsync(NpgsqlConnection connection, string table, string column, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("""
+            SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+            WHERE attrelid = to_regclass(@table) AND attname = @column AND NOT attisdropped AND attnum > 0
+            """, connection);
+        command.Parameters.AddWithValue("table", "public." + Identifiers.Quote(table));
+        command.Parameters.AddWithValue("column", column);
+        return await command.ExecuteScalarAsync(cancellationToken) as string;
+    }
+
+    /// <summary>
+    /// The n of a type format_type writes "<paramref name="kind"/>(n)…" (a varchar's length, a
+    /// timestamp's fractional digits); a timestamp without one keeps 6; null: unbounded or another type.
+    /// </summary>
+    private static int? Bound(string type, string kind)
+    {
+        if (!type.StartsWith(kind, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var open = type.IndexOf('(', StringComparison.Ordinal);
+        if (open < 0)
+        {
+            return type == "timestamp without time zone" ? 6 : null;
+        }
+
+        return int.Parse(type[(open + 1)..type.IndexOf(')', open)], CultureInfo.InvariantCulture);
+    }
 
     /// <summary>
     /// In production hospital_facility_images."userId" references detailed_hospital_profiles, a

@@ -26,9 +26,19 @@ public static class MigrateCommand
         return migrate;
     }
 
-    /// <summary>The Markdown report goes next to the backup; its path goes to stderr (stdout may be --json).</summary>
-    internal static void WriteMarkdownReport(RunSummary summary)
+    /// <summary>
+    /// The Markdown report (0600) goes next to the backup, in the backup directory; its path goes to
+    /// stderr (stdout may be --json). With --no-backup there is no backup to lie beside: no report
+    /// file, and stderr says so (rehearse, which always has its backup, passes <paramref name="besideABackup"/>).
+    /// </summary>
+    internal static void WriteMarkdownReport(RunSummary summary, bool besideABackup = false)
     {
+        if (!besideABackup && summary.Context.Options.NoBackup)
+        {
+            Console.Error.WriteLine("report: not written (--no-backup: the Markdown report is written beside a backup only; the console table or --json and the migration_log row hold the run's outcome)");
+            return;
+        }
+
         try
         {
             var path = MarkdownReport.Write(summary, summary.Context.Options.BackupDirectory);

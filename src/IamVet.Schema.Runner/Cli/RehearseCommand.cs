@@ -18,6 +18,12 @@ public static class RehearseCommand
         {
             var options = CommonOptions.ToRunOptions(parse, "rehearse");
             var outcome = await Rehearsal.RunAsync(options, parse.GetValue(From)?.FullName, parse.GetValue(Cleanup), loggerFactory, cancel);
+            foreach (var name in outcome.LeftOver)
+            {
+                Console.Error.WriteLine(
+                    $"warning: scratch database \"{name}\" of an earlier rehearse is still on the server (a full copy of the database; a rehearse killed before it could drop it?). " +
+                    $"Not dropped (a rehearse still running may be using it): once none is, DROP DATABASE \"{name}\";");
+            }
             if (outcome.Up is null)
             {
                 // The backup failed: its report says why.
@@ -39,6 +45,8 @@ public static class RehearseCommand
                     ["up"] = RunReport.ToJson(outcome.Up),
                     ["down"] = outcome.Down is null ? null : RunReport.ToJson(outcome.Down),
                     ["forecast"] = outcome.Forecast,
+                    ["nothingToRehearse"] = outcome.NothingToRehearse,
+                    ["leftOverScratchDatabases"] = new JsonArray(outcome.LeftOver.Select(name => (JsonNode?)name).ToArray()),
                 }.ToJsonString(RunReport.JsonOptions));
             }
             else
@@ -46,10 +54,10 @@ public static class RehearseCommand
                 Write(options.Target.Database, outcome);
             }
 
-            MigrateCommand.WriteMarkdownReport(outcome.Up);
+            MigrateCommand.WriteMarkdownReport(outcome.Up, besideABackup: true);
             if (outcome.Down is not null)
             {
-                MigrateCommand.WriteMarkdownReport(outcome.Down);
+                MigrateCommand.WriteMarkdownReport(outcome.Down, besideABackup: true);
             }
 
             return outcome.ExitCode;
@@ -76,7 +84,9 @@ public static class RehearseCommand
 
         AnsiConsole.Write(table);
         var forecast = outcome.Forecast;
-        AnsiConsole.MarkupLine(forecast is null
+        AnsiConsole.MarkupLine(outcome.NothingToRehearse
+            ? $"nothing to rehearse: {Markup.Escape(database)} is already where migrate up would take it ({Markup.Escape(outcome.Up!.Message)}); no migration ran in the copy, so there is no forecast"
+            : forecast is null
             ? $"[red]no forecast[/]: the rehearsed {Markup.Escape(outcome.Failed!.Context.Options.CommandName)} ended {Markup.Escape(outcome.Failed.Status)} (exit {outcome.Failed.ExitCode}) " +
               "in the scratch copy; fix what its report above says, then rehearse again"
             : $"forecast for the real run: data move {forecast["dataMoveSeconds"]} s; users locked for about {forecast["usersLockedSeconds"]} s " +

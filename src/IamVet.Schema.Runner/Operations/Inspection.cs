@@ -66,6 +66,7 @@ public static class Inspection
         await using var database = new MigrationDatabase(target);
         await using var connection = await LockStage.ConnectAsync(database, Roles.Verify, cancellationToken);
         var applied = await VersionHistory.ReadAppliedAsync(connection, cancellationToken);
+        await PreflightStage.CheckRowSecurityAsync(connection, cancellationToken);
         var steps = MigrationCatalog.All.Where(s => applied.Contains(s.Version) && Projections.For(s.Version) is not null).ToList();
         var tables = steps.Select(s => Projections.For(s.Version)!.Table).ToList();
         if (applied.Contains(Versions.Cleanup))

@@ -11,6 +11,12 @@ public sealed record RehearsalPhase(string Phase, TimeSpan Duration, string Resu
 public sealed record RehearsalOutcome(
     string Scratch, IReadOnlyList<RehearsalPhase> Phases, RunSummary? Backup, RunSummary? Up, RunSummary? Down, JsonObject? Forecast)
 {
+    /// <summary>Scratch databases of earlier rehearsals still on the server (a killed rehearse leaves its copy): named, not dropped.</summary>
+    public IReadOnlyList<string> LeftOver { get; init; } = [];
+
+    /// <summary>The source is already where the rehearsed up would take it: nothing was rehearsed, there is no forecast.</summary>
+    public bool NothingToRehearse => Up?.Status == LogStatuses.NothingToDo;
+
     /// <summary>The rehearsed run that failed, if one did.</summary>
     public RunSummary? Failed => Up is null ? Backup : Up.ExitCode != ExitCodes.Success ? Up : Down?.ExitCode is not ExitCodes.Success ? Down : null;
 
@@ -30,7 +36,8 @@ public static class Rehearsal
     {
         var phases = new List<RehearsalPhase>();
         var pipeline = new MigrationPipeline(loggerFactory);
-        var scratch = Identifiers.Derived(options.Target.Database, $"_rehearse_{DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture)}");
+        var scratch = ScratchDatabases.For(options.Target.Database, DateTime.UtcNow);
+        var leftOver = await LeftOverScratchDatabasesAsync(options, cancellationToken);
 
         // 1. The backup: fresh, or the one given.
         string dump;
@@ -43,7 +50,7 @@ public static class Rehearsal
             var backup = await pipeline.BackupAsync(options, cancellationToken);
             if (backup.ExitCode != ExitCodes.Success)
             {
-                return new RehearsalOutcome(scratch, phases, backup, null, null, null);
+                return new RehearsalOutcome(scratch, phases, backup, null, null, null) { LeftOver = leftOver };
             }
 
             dump = backup.Results.Backup!.DumpPath;
@@ -83,7 +90,7 @@ public static class Rehearsal
                 CommandName = "migrate up", Direction = MigrationDirection.Up, Flags = cleanup ? ["--cleanup"] : [],
             }, cancellationToken);
             phases.Add(new("migrate up", up.Context.Clock.Elapsed, $"{up.Status} (exit {up.ExitCode})"));
-            if (up.ExitCode == ExitCodes.Success)
+            if (up.ExitCode == ExitCodes.Success && up.Status != LogStatuses.NothingToDo)
             {
                 down = await pipeline.RunAsync(scratchOptions with { CommandName = "migrate down", Direction = MigrationDirection.Down }, cancellationToken);
                 phases.Add(new("migrate down", down.Context.Clock.Elapsed, $"{down.Status} (exit {down.ExitCode})"));
@@ -99,9 +106,21 @@ public static class Rehearsal
             }
         }
 
-        var outcome = new RehearsalOutcome(scratch, phases, null, up, down, null);
-        // A forecast only from a rehearsal that passed: a refused or rolled-back run says nothing about the window.
-        return outcome.Failed is null ? outcome with { Forecast = Forecast(up, down) } : outcome;
+        var outcome = new RehearsalOutcome(scratch, phases, null, up, down, null) { LeftOver = leftOver };
+        // A forecast only from a rehearsal that passed and moved something: a refused or rolled-back
+        // run says nothing about the window, nor does an up that had nothing to do (no down follows it).
+        return outcome.Failed is null && !outcome.NothingToRehearse ? outcome with { Forecast = Forecast(up, down) } : outcome;
+    }
+
+    /// <summary>
+    /// Scratch databases of earlier rehearsals of this database (a rehearse killed with SIGKILL cannot
+    /// drop its own). Named, never dropped here: one may belong to a rehearse still running.
+    /// </summary>
+    private static async Task<IReadOnlyList<string>> LeftOverScratchDatabasesAsync(RunOptions options, CancellationToken cancellationToken)
+    {
+        await using var database = new MigrationDatabase(options.Target);
+        await using var connection = await LockStage.ConnectAsync(database, Roles.Restore, cancellationToken);
+        return await ScratchDatabases.LeftOverAsync(connection, options.Target.Database, cancellationToken);
     }
 
     /// <summary>

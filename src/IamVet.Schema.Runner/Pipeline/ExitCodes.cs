@@ -26,4 +26,11 @@ public static class ExitCodes
 
     /// <summary>Another run holds the migration lock.</summary>
     public const int Locked = 7;
+
+    /// <summary>
+    /// The run's work is done (a migration committed and verified, or nothing to do), but its
+    /// migration_log row could not be completed afterwards: the bookkeeping failed. A committed
+    /// migration's row already says it committed (written in its own transaction).
+    /// </summary>
+    public const int LogNotCompleted = 8;
 }

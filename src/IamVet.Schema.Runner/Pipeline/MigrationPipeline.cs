@@ -9,9 +9,11 @@ public sealed record RunSummary(int ExitCode, string Status, string Message, Run
 /// The runbook as software: Lock → Pre-flight → (Log: begin) → Data audit → Backup → Migrate
 /// (+ the audit's side-table checks alongside, then Verify, in one transaction) → (Log: end) →
 /// report, stopping safely at the first problem. Each stage returns a typed result that the
-/// pipeline hands to the stages after it. Every attempt leaves one migration_log row, written on
-/// the lock connection (autocommit), so a rolled-back attempt still leaves its row; a RUNNING row
-/// left by a killed run is marked ABORTED by the next.
+/// pipeline hands to the stages after it. Every attempt leaves one migration_log row, begun and
+/// completed on the lock connection (autocommit), so a rolled-back attempt still leaves its row; a
+/// migration that commits marks it SUCCESS inside its own transaction (docs/adr/0005), so a
+/// committed migration always has its row; a RUNNING row left by a killed run is marked ABORTED by
+/// the next.
 /// </summary>
 public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
 {
@@ -27,7 +29,7 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
         {
             // Also after Ctrl-C / SIGTERM, whose token is cancelled by now: the attempt is still logged.
             using var logging = new CancellationTokenSource(TimeSpan.FromSeconds(8));
-            await CompleteLogAsync(summary, logging.Token);
+            summary = await CompleteLogAsync(summary, logging.Token);
         }
 
         await results.DisposeAsync();
@@ -90,11 +92,22 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
 
         results.Keep(await stages.RunAsync(BackupStage.Name, () => BackupStage.RunAsync(context, preflight, cancellationToken), cancellationToken));
         var migration = await stages.RunAsync(MigrateStage.Name,
-            () => MigrateStage.RunAsync(context, session, plan, audit, AuditAlongsideDone, loggerFactory, cancellationToken), cancellationToken);
+            () => MigrateStage.RunAsync(context, session, plan, audit, AuditAlongsideDone, RecordCommittedAsync, loggerFactory, cancellationToken), cancellationToken);
         results.Keep(migration);
         results.Keep(migration.Verification);
         results.Add(migration.Verification.ToStageResult());
         return new RunSummary(ExitCodes.Success, LogStatuses.Success, $"{options.CommandName}: done, now at {plan.ResultVersion}", context, results);
+
+        // Just before COMMIT, in the migration's transaction: this attempt's row says it committed (its
+        // RUNNING row updated; inserted when there is none, e.g. the down that removes the audit columns).
+        async Task RecordCommittedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, VerifyReport verification, JsonObject? fingerprints)
+        {
+            var entry = Entry(context, results, LogStatuses.Success,
+                $"{options.CommandName}: committed and verified, now at {plan.ResultVersion} (the run's end completes this row)",
+                null, verification, fingerprints);
+            var addsAuditColumns = plan.Direction == MigrationDirection.Up && plan.Steps.Any(step => step.Version == Versions.AuditColumns);
+            results.KeepLogRow(await MigrationLog.WriteAsync(connection, results.LogRowId, entry, cancellationToken, transaction, addsAuditColumns));
+        }
 
         // The audit's side-table checks ran alongside the migrations: its report (and row) is completed with them.
         void AuditAlongsideDone(IReadOnlyList<AuditFinding> findings, string? notCompleted)
@@ -153,11 +166,12 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
         try
         {
             var connection = results.Session!.Connection;
-            if (!await MigrationLog.HasAuditColumnsAsync(connection, cancellationToken))
+            if (!await MigrationLog.ExistsAsync(connection, cancellationToken))
             {
-                return; // written once, at the end, in whatever shape migration_log has then
+                return; // an empty database: the row is written in the migration's transaction, which creates the table
             }
 
+            // Before the audit columns exist the rows are in the legacy shape (the status leads the description).
             var aborted = await MigrationLog.MarkAbandonedAsync(connection, cancellationToken);
             if (aborted > 0)
             {
@@ -179,18 +193,22 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
         }
     }
 
-    /// <summary>The Log (end) step: completes this attempt's row with the outcome. Never changes the outcome.</summary>
-    private async Task CompleteLogAsync(RunSummary summary, CancellationToken cancellationToken)
+    /// <summary>
+    /// The Log (end) step: completes this attempt's row with the outcome. A row that cannot be
+    /// completed is a failure of the run's bookkeeping, said in its outcome: an otherwise
+    /// successful run ends with exit 8 (<see cref="ExitCodes.LogNotCompleted"/>; a committed
+    /// migration's row already says it committed, written in its transaction), a failed one keeps
+    /// its exit code and says so in its message.
+    /// </summary>
+    private async Task<RunSummary> CompleteLogAsync(RunSummary summary, CancellationToken cancellationToken)
     {
         var (context, results) = (summary.Context, summary.Results);
         try
         {
-            var connection = results.Session?.Connection is { State: System.Data.ConnectionState.Open } open
-                ? open
-                : null;
+            var connection = results.Session?.Connection;
             if (connection is null)
             {
-                return; // could not connect at all: there is nowhere to log (the message says why)
+                return summary; // could not connect at all: there is nowhere to log (the message says why)
             }
 
             // Never hang on migration_log behind another run's open migration transaction.
@@ -198,7 +216,7 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
             if (!await MigrationLog.ExistsAsync(connection, cancellationToken))
             {
                 logger.LogWarning("migration_log does not exist in {Database}: this attempt is not logged", context.DatabaseName);
-                return;
+                return summary;
             }
 
             // A run refused the migration lock writes this row while the lock holder may be adding the
@@ -208,16 +226,25 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
             await Sql.ExecuteAsync(connection, "SET TRANSACTION READ WRITE; LOCK TABLE migration_log IN ROW EXCLUSIVE MODE", cancellationToken, transaction);
             results.KeepLogRow(await MigrationLog.CompleteAsync(connection, results.LogRowId, Entry(context, results, summary.Status, summary.Message, summary), cancellationToken));
             await transaction.CommitAsync(cancellationToken);
+            return summary;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            // The outcome stands whatever happens here: a committed migration must not be reported as failed.
-            logger.LogError("could not write this attempt to migration_log: {Message}", ex.Message);
+            var row = results.LogRowId is { } id ? $"migration_log row {id}" : "this attempt's migration_log row";
+            var committed = results.Migration is not null && results.LogRowId is not null
+                ? $" ({row} says the migration committed, without the run's final details)"
+                : "";
+            var failure = $"could not complete {row}: {ex.Message}{committed}";
+            logger.LogError("{Failure}", failure);
+            return summary.ExitCode == ExitCodes.Success
+                ? summary with { ExitCode = ExitCodes.LogNotCompleted, Message = $"{summary.Message}; but the run's bookkeeping failed: {failure}" }
+                : summary with { Message = $"{summary.Message}; and {failure}" };
         }
     }
 
     /// <summary>The migration_log row of this attempt: the plan, the backup, and the stages' results in details.</summary>
-    private static MigrationLogEntry Entry(RunContext context, RunResults results, string status, string message, RunSummary? finished)
+    private static MigrationLogEntry Entry(
+        RunContext context, RunResults results, string status, string message, RunSummary? finished, VerifyReport? committedVerification = null, JsonObject? committedFingerprints = null)
     {
         var plan = results.Plan;
         var name = plan is null || plan.IsEmpty
@@ -234,12 +261,12 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
             details["audit"] = audit.ToJson();
         }
 
-        if (results.Migration?.Fingerprints is { } fingerprints)
+        if ((results.Migration?.Fingerprints ?? committedFingerprints) is { } fingerprints)
         {
             details["fingerprints"] = fingerprints.DeepClone();
         }
 
-        if (results.Verification is { } verification)
+        if ((results.Verification ?? committedVerification) is { } verification)
         {
             details["verification"] = verification.Result.Summary.DeepClone();
         }
@@ -264,7 +291,7 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
             Status = status,
             Description = message,
             StartedAt = context.StartedAt,
-            FinishedAt = finished is null ? null : DateTimeOffset.UtcNow,
+            FinishedAt = finished is null && committedVerification is null ? null : DateTimeOffset.UtcNow,
             VersionFrom = plan?.FromVersion,
             VersionTo = plan?.ResultVersion,
             BackupFile = results.Backup?.DumpPath,

@@ -19,6 +19,11 @@ namespace IamVet.Schema.Runner.Postgres;
 /// later, which pre-flight requires before they connect): a killed runner's transaction is rolled
 /// back (and its locks released) at once, not when the statement it was running ends.
 /// </para>
+/// <para>
+/// Every connection, of every role, has <c>row_security = off</c>: a row-level security policy
+/// that would hide a row from the runner's role is an error, never a silent filter
+/// (<see cref="RowSecurity"/> names such tables before anything runs).
+/// </para>
 /// </summary>
 public sealed class MigrationDatabase(ConnectionTarget target, TimeSpan? lockTimeout = null, TimeSpan statementTimeout = default) : IAsyncDisposable
 {
@@ -48,10 +53,13 @@ public sealed class MigrationDatabase(ConnectionTarget target, TimeSpan? lockTim
             return builder.ConnectionString;
         }
 
+        // Every connection reads every row or fails: a row-level security policy that would hide a
+        // row makes PostgreSQL refuse the query ("query would be affected by row-level security
+        // policy") instead of silently filtering it (a superuser or BYPASSRLS role is not affected).
         // The tables are public's: a search_path that a role or the database puts another schema
         // first in (with a users table of its own, say) must not decide which table a migration,
         // its verification or a check reads; nor where FluentMigrator keeps VersionInfo.
-        var settings = "-c search_path=public";
+        var settings = "-c search_path=public -c row_security=off";
         if (lockTimeout is { } timeout)
         {
             settings += $" -c lock_timeout={Milliseconds(timeout)}";

@@ -22,8 +22,10 @@ public sealed record MigrationLogEntry
 public sealed record MigrationLogRow(int Id, string MigrationName, DateTime? ExecutedAt, string? Status, string? Description, long? DurationMs);
 
 /// <summary>
-/// Writes migration_log on the caller's autocommit connection (never the migration's transaction),
-/// so a rolled-back attempt still leaves its row. Before the audit columns exist (a database still
+/// Writes migration_log. The begin and end rows go on the caller's autocommit connection, so a
+/// rolled-back attempt still leaves its row; a migration about to commit also writes its row in
+/// its own transaction (<see cref="WriteAsync"/>), so a committed migration always has a row
+/// saying so, whatever happens to the run afterwards. Before the audit columns exist (a database still
 /// at the legacy baseline, or below it) the row is written in the legacy shape, with the status in
 /// its description.
 /// </summary>
@@ -35,34 +37,46 @@ public static class MigrationLog
     public static Task<bool> ExistsAsync(NpgsqlConnection connection, CancellationToken cancellationToken = default) =>
         Sql.TableExistsAsync(connection, "migration_log", cancellationToken);
 
-    public static async Task<bool> HasAuditColumnsAsync(NpgsqlConnection connection, CancellationToken cancellationToken = default) =>
+    public static Task<bool> HasAuditColumnsAsync(NpgsqlConnection connection, CancellationToken cancellationToken = default) =>
+        HasAuditColumnsAsync(connection, null, cancellationToken);
+
+    /// <summary>Whether migration_log has its audit columns, as <paramref name="transaction"/> (when given) sees it.</summary>
+    public static async Task<bool> HasAuditColumnsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, CancellationToken cancellationToken) =>
         await Sql.ScalarAsync<bool>(connection, """
             SELECT EXISTS (SELECT FROM information_schema.columns
                            WHERE table_schema = 'public' AND table_name = 'migration_log' AND column_name = 'status')
-            """, cancellationToken);
+            """, cancellationToken, transaction);
 
     /// <summary>
-    /// Rows left RUNNING by a runner that died (SIGKILL, lost connection) become ABORTED. Only
-    /// called while holding the migration lock, so no RUNNING row can belong to a live run.
+    /// Rows left RUNNING by a runner that died (SIGKILL, lost connection) become ABORTED, in either
+    /// shape of the table (before the audit columns the status leads the description). Only called
+    /// while holding the migration lock, so no RUNNING row can belong to a live run.
     /// </summary>
     public static async Task<int> MarkAbandonedAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("""
-            UPDATE migration_log
-            SET status = 'ABORTED', finished_at = coalesce(finished_at, now()),
-                description = coalesce(description, '') || ' [ABORTED: the run never finished; marked by a later run]'
-            WHERE status = 'RUNNING'
-            """, connection);
+        const string Note = " [ABORTED: the run never finished; marked by a later run]";
+        await using var command = new NpgsqlCommand(await HasAuditColumnsAsync(connection, cancellationToken)
+            ? $"""
+              UPDATE migration_log
+              SET status = 'ABORTED', finished_at = coalesce(finished_at, now()),
+                  description = coalesce(description, '') || '{Note}'
+              WHERE status = 'RUNNING' OR (status IS NULL AND description LIKE 'RUNNING: %')
+              """
+            : $"""
+              UPDATE migration_log
+              SET description = 'ABORTED: ' || substr(description, length('RUNNING: ') + 1) || '{Note}'
+              WHERE description LIKE 'RUNNING: %'
+              """, connection);
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>Inserts the attempt's row and returns its id.</summary>
-    public static async Task<int> InsertAsync(NpgsqlConnection connection, MigrationLogEntry entry, CancellationToken cancellationToken)
+    /// <summary>Inserts the attempt's row (in the shape the table has, as <paramref name="transaction"/> sees it) and returns its id.</summary>
+    public static async Task<int> InsertAsync(NpgsqlConnection connection, MigrationLogEntry entry, CancellationToken cancellationToken, NpgsqlTransaction? transaction = null)
     {
-        if (!await HasAuditColumnsAsync(connection, cancellationToken))
+        if (!await HasAuditColumnsAsync(connection, transaction, cancellationToken))
         {
             await using var legacy = new NpgsqlCommand(
-                "INSERT INTO migration_log (migration_name, description) VALUES (@name, @description) RETURNING id", connection);
+                "INSERT INTO migration_log (migration_name, description) VALUES (@name, @description) RETURNING id", connection, transaction);
             legacy.Parameters.AddWithValue("name", Truncate(entry.MigrationName, 255));
             legacy.Parameters.AddWithValue("description", DescriptionOf(entry));
             return (int)(await legacy.ExecuteScalarAsync(cancellationToken))!;
@@ -74,30 +88,66 @@ public static class MigrationLog
             VALUES (@name, @started::timestamp, @description, @status, @started, @finished, @duration,
                     @from, @to, @backupFile, @backupSha, @runnerVersion, @host, @osUser, @details)
             RETURNING id
-            """, connection);
+            """, connection, transaction);
         AddParameters(command, entry);
         return (int)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    /// <summary>Completes the attempt's row; inserts one if the row could not be written at the start.</summary>
-    public static async Task<int> CompleteAsync(NpgsqlConnection connection, int? id, MigrationLogEntry entry, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes the attempt's row (<paramref name="id"/>, or a new one) with <paramref name="entry"/>, in
+    /// whatever shape the table has as <paramref name="transaction"/> sees it, and returns its id. In
+    /// the migration's own transaction (before COMMIT) this is what makes a committed migration
+    /// always have a row saying so. A row first written before the audit columns existed gets every
+    /// audit column here; <paramref name="auditColumnsJustAdded"/> (this transaction added them) also
+    /// gives the runner's earlier legacy-shaped rows the status their description leads with.
+    /// </summary>
+    public static async Task<int> WriteAsync(
+        NpgsqlConnection connection, int? id, MigrationLogEntry entry, CancellationToken cancellationToken, NpgsqlTransaction? transaction = null, bool auditColumnsJustAdded = false)
     {
-        if (id is null || !await HasAuditColumnsAsync(connection, cancellationToken))
+        var hasAudit = await HasAuditColumnsAsync(connection, transaction, cancellationToken);
+        if (hasAudit && auditColumnsJustAdded)
         {
-            return await InsertAsync(connection, entry, cancellationToken);
+            await Sql.ExecuteAsync(connection, """
+                UPDATE migration_log
+                SET status = substring(description FROM '^(RUNNING|SUCCESS|FAILED|ROLLED_BACK|REFUSED|NOTHING_TO_DO|ABORTED): ')
+                WHERE status IS NULL AND description ~ '^(RUNNING|SUCCESS|FAILED|ROLLED_BACK|REFUSED|NOTHING_TO_DO|ABORTED): '
+                """, cancellationToken, transaction);
         }
 
-        await using var command = new NpgsqlCommand("""
-            UPDATE migration_log
-            SET migration_name = @name, description = @description, status = @status, finished_at = @finished,
-                duration_ms = @duration, version_from = @from, version_to = @to, backup_file = @backupFile,
-                backup_sha256 = @backupSha, details = @details
-            WHERE id = @id
-            """, connection);
-        AddParameters(command, entry);
-        command.Parameters.AddWithValue("id", id.Value);
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1 ? id.Value : await InsertAsync(connection, entry, cancellationToken);
+        if (id is not null)
+        {
+            await using var command = new NpgsqlCommand(hasAudit
+                ? """
+                  UPDATE migration_log
+                  SET migration_name = @name, description = @description, status = @status, started_at = coalesce(started_at, @started),
+                      finished_at = @finished, duration_ms = @duration, version_from = @from, version_to = @to, backup_file = @backupFile,
+                      backup_sha256 = @backupSha, runner_version = @runnerVersion, host = @host, os_user = @osUser, details = @details
+                  WHERE id = @id
+                  """
+                : "UPDATE migration_log SET migration_name = @name, description = @description WHERE id = @id", connection, transaction);
+            if (hasAudit)
+            {
+                AddParameters(command, entry);
+            }
+            else
+            {
+                command.Parameters.AddWithValue("name", Truncate(entry.MigrationName, 255));
+                command.Parameters.AddWithValue("description", DescriptionOf(entry));
+            }
+
+            command.Parameters.AddWithValue("id", id.Value);
+            if (await command.ExecuteNonQueryAsync(cancellationToken) == 1)
+            {
+                return id.Value;
+            }
+        }
+
+        return await InsertAsync(connection, entry, cancellationToken, transaction);
     }
+
+    /// <summary>Completes the attempt's row; inserts one if the row could not be written at the start.</summary>
+    public static Task<int> CompleteAsync(NpgsqlConnection connection, int? id, MigrationLogEntry entry, CancellationToken cancellationToken) =>
+        WriteAsync(connection, id, entry, cancellationToken);
 
     /// <summary>
     /// The fingerprints (of <paramref name="format"/>) that the last successful up from

@@ -59,14 +59,24 @@ public static class MarkdownReport
         return text.ToString();
     }
 
-    /// <summary>Writes the report into <paramref name="directory"/> and returns its path.</summary>
+    /// <summary>Writes the report into <paramref name="directory"/> (created 0700, like the backup directory), readable by its owner only (0600), and returns its path.</summary>
     public static string Write(RunSummary summary, string directory, string? title = null)
     {
-        Directory.CreateDirectory(directory);
+        Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var context = summary.Context;
         var name = $"{context.DatabaseName}_{context.StartedAt:yyyyMMdd'T'HHmmss'Z'}_{context.Options.CommandName.Replace(' ', '-')}.report.md";
         var path = Path.GetFullPath(Path.Combine(directory, name));
-        File.WriteAllText(path, Render(summary, title));
+        // Like the dump and its manifest: the report names the server, the database and the backup file.
+        using (var file = new FileStream(path, new FileStreamOptions
+               {
+                   Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+               }))
+        using (var writer = new StreamWriter(file))
+        {
+            writer.Write(Render(summary, title));
+        }
+
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         return path;
     }
 

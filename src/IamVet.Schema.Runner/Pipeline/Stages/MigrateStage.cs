@@ -3,6 +3,12 @@ using Npgsql;
 
 namespace IamVet.Schema.Runner.Pipeline.Stages;
 
+/// <summary>
+/// Writes the attempt's migration_log row as committed, on the migration's connection inside its
+/// transaction, just before COMMIT (the pipeline builds the row; a failure rolls the migration back).
+/// </summary>
+public delegate Task RecordCommitted(NpgsqlConnection connection, NpgsqlTransaction transaction, VerifyReport verification, JsonObject? fingerprints);
+
 /// <summary>What the migrations did (a note per step) and what their verification found; for an up, the fingerprints a later down compares with.</summary>
 public sealed record MigrationOutcome(IReadOnlyList<string> StepNotes, VerifyReport Verification, JsonObject? Fingerprints);
 
@@ -30,12 +36,12 @@ public static class MigrateStage
     /// </summary>
     public static async Task<StageOutput<MigrationOutcome>> RunAsync(
         RunContext context, LockedSession session, MigrationPlan plan, AuditReport audit, Action<IReadOnlyList<AuditFinding>, string?> alongsideDone,
-        ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+        RecordCommitted recordCommitted, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
         var expectedAfterDown = plan.Direction == MigrationDirection.Down
             ? RecordedUp.From(await MigrationLog.FingerprintsOfUpAsync(session.Connection, plan.FromVersion ?? 0, plan.TargetVersion, TableFingerprints.Format, cancellationToken))
             : null;
-        var run = new MigrationRun(context, plan, audit.ChecksLeftToMigration, expectedAfterDown, alongsideDone, cancellationToken);
+        var run = new MigrationRun(context, plan, audit.ChecksLeftToMigration, expectedAfterDown, alongsideDone, recordCommitted, cancellationToken);
         try
         {
             void Migrate(Action<long, long>? progress) => new MigrationExecutor(loggerFactory).Apply(
@@ -131,7 +137,7 @@ public static class MigrateStage
     /// </summary>
     private sealed class MigrationRun(
         RunContext context, MigrationPlan plan, bool auditChecksAlongside, RecordedUp? expectedAfterDown,
-        Action<IReadOnlyList<AuditFinding>, string?> alongsideDone, CancellationToken cancellationToken) : IAsyncDisposable
+        Action<IReadOnlyList<AuditFinding>, string?> alongsideDone, RecordCommitted recordCommitted, CancellationToken cancellationToken) : IAsyncDisposable
     {
         private readonly Stopwatch migrateClock = Stopwatch.StartNew();
         private readonly Stopwatch verifyClock = new();
@@ -163,6 +169,10 @@ public static class MigrateStage
             {
                 await LockLegacyTablesAsync(connection, transaction);
             }
+            else
+            {
+                await LockNewTablesAsync(connection, transaction);
+            }
 
             // The readers wait for locks and statements no longer than the migration's own connection.
             baseline = await Verifier.CaptureAsync(connection, transaction, plan, context.Database, cancellationToken,
@@ -193,7 +203,7 @@ public static class MigrateStage
             progress?.Invoke(stepNotes.Count, plan.Steps.Count);
         }
 
-        /// <summary>Before COMMIT: the audit's side-table findings, then the verification; a mismatch rolls everything back.</summary>
+        /// <summary>Before COMMIT: the audit's side-table findings, then the verification (a mismatch rolls everything back), then the attempt's migration_log row.</summary>
         public async Task BeforeCommitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction)
         {
             if (auditAlongside is not null)
@@ -215,6 +225,10 @@ public static class MigrateStage
             {
                 throw new VerificationMismatch(Verification);
             }
+
+            // The attempt's migration_log row says "committed" in the transaction that commits: a
+            // committed migration always has its row, whatever becomes of the run afterwards.
+            await recordCommitted(connection, transaction, Verification, Fingerprints);
         }
 
         public async ValueTask DisposeAsync()
@@ -285,6 +299,35 @@ public static class MigrateStage
                     END IF;
                 END $$
                 """, cancellationToken, transaction);
+
+        /// <summary>
+        /// The down's counterpart of <see cref="LockLegacyTablesAsync"/>: holds the new tables the
+        /// Downs read (those present whose migration is in the plan; all of them when the cleanup's
+        /// Down, which reads every one, is) in SHARE mode from here to COMMIT, before anything reads
+        /// them. A write the application has in flight either commits before the down reads (and is
+        /// carried back) or waits until after COMMIT and then fails against the dropped table: it
+        /// can no longer commit between the down's copy and its DROP TABLE and vanish. Readers go
+        /// on; waits at most lock_timeout.
+        /// </summary>
+        private async Task LockNewTablesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction)
+        {
+            var tables = plan.Steps.Any(step => step.Version == Versions.Cleanup)
+                ? Projections.All.Select(projection => projection.Table)
+                : plan.Steps.Select(step => Projections.For(step.Version)?.Table).OfType<string>();
+            var present = new List<string>();
+            foreach (var table in tables.Distinct())
+            {
+                if (await Sql.TableExistsAsync(connection, table, cancellationToken, transaction))
+                {
+                    present.Add(table);
+                }
+            }
+
+            if (present.Count > 0)
+            {
+                await Sql.ExecuteAsync(connection, $"LOCK TABLE {string.Join(", ", present.Select(Identifiers.Quote))} IN SHARE MODE", cancellationToken, transaction);
+            }
+        }
 
         /// <summary>The row count of a table just ANALYZEd inside this transaction (no scan).</summary>
         private async Task<long?> EstimatedRowsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string table)

@@ -16,7 +16,8 @@ public static class PreflightStage
     /// <summary>Free space wanted beyond the estimated dump size.</summary>
     private const double SpaceMargin = 1.2;
 
-    private static readonly string[] TouchedTables =
+    /// <summary>Every table a plan may read or change (the privileges and row-level security are checked on these).</summary>
+    internal static readonly string[] TouchedTables =
     [
         "users", "hospital_animals", "hospital_specialties", "hospital_facility_images", "hospital_business_licenses", "migration_log",
         "veterinarians", "veterinary_students", "hospitals", "hospital_images", "hospital_treatment_animals",
@@ -73,7 +74,8 @@ public static class PreflightStage
 
         await CheckWritableAsync(connection, cancellationToken);
         await CheckPrivilegesAsync(connection, cancellationToken);
-        notes.Add("privileges: CREATE on schema public, TEMPORARY on the database, owner of every table the plan alters");
+        await CheckRowSecurityAsync(connection, cancellationToken);
+        notes.Add("privileges: CREATE on schema public, TEMPORARY on the database, owner of every table the plan alters; no row-level security hides a row");
 
         if (context.Options.NoBackup)
         {
@@ -181,6 +183,17 @@ public static class PreflightStage
         {
             var role = await Sql.ScalarAsync<string>(connection, "SELECT current_user::text", cancellationToken);
             throw new PreflightFailed($"role \"{role}\" lacks privileges the plan needs: {string.Join("; ", missing)}");
+        }
+    }
+
+    /// <summary>Refuses (exit 3) when row-level security would hide rows of a table the plan touches from this role.</summary>
+    internal static async Task CheckRowSecurityAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var affected = await RowSecurity.AffectingAsync(connection, TouchedTables, cancellationToken);
+        if (affected.Count > 0)
+        {
+            var role = await Sql.ScalarAsync<string>(connection, "SELECT current_user::text", cancellationToken);
+            throw new PreflightFailed(RowSecurity.Refusal(role, affected)!);
         }
     }
 
