@@ -65,6 +65,11 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
         var preflight = await stages.RunAsync(PreflightStage.Name, () => PreflightStage.RunAsync(context, session, cancellationToken), cancellationToken);
         results.Keep(preflight);
         var plan = preflight.Plan!;
+        if (options.ShownPlan is { } shown && !shown.Steps.Select(s => s.Version).SequenceEqual(plan.Steps.Select(s => s.Version)))
+        {
+            throw new PreflightFailed($"the database changed since its plan was shown ({PlanText.Summary(shown)}; now {PlanText.Summary(plan)}): nothing was done, run the command again");
+        }
+
         if (!options.CheckOnly)
         {
             await BeginLogAsync(context, results, stages, cancellationToken);
