@@ -117,7 +117,15 @@ public static class Inspection
         await using (var database = new MigrationDatabase(options.Target))
         await using (var connection = await LockStage.ConnectAsync(database, Roles.Preview, cancellationToken))
         {
-            applied = await VersionHistory.ReadAppliedAsync(connection, cancellationToken);
+            try
+            {
+                applied = await VersionHistory.ReadAppliedAsync(connection, cancellationToken);
+            }
+            catch (Npgsql.PostgresException denied) when (denied.SqlState == Npgsql.PostgresErrorCodes.InsufficientPrivilege)
+            {
+                return (null, $"the role may not read the migration history ({denied.MessageText}): pre-flight lists every privilege it lacks");
+            }
+
             hasUsers = await Sql.TableExistsAsync(connection, "users", cancellationToken);
         }
 
