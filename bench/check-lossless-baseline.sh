@@ -39,7 +39,7 @@ fingerprint() { sql_in "$1" -c "SELECT count(*) || ' ' || coalesce(md5(string_ag
 
 echo "seeding $users users (with the dirty rows), migrate up…" >&2
 sql -c "CREATE DATABASE chk_src"
-runner_in chk_src seed --users "$users" --dirty --yes --json >/dev/null
+runner_in chk_src seed --create-legacy-schema --users "$users" --dirty --yes --json >/dev/null
 sql_in chk_src -c "UPDATE users SET \"hospitalName\" = '이름생김동물병원' WHERE id = 'dirty_hospital_no_name'" >/dev/null
 runner_in chk_src migrate up --no-backup --yes --json > "$work/up.json" || { cat "$work/up.json" >&2; exit 1; }
 for t in $legacy_tables; do fingerprint chk_src "$t" > "$work/after-up.$t"; done

@@ -37,7 +37,7 @@ json_field() { python3 -c "import json,sys; d=json.load(open('$1')); print($2)";
 
 seed_template() {  # name users
   sql -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"
-  runner_in "$1" seed --users "$2" --yes --json > "$work/seed.json"
+  runner_in "$1" seed --create-legacy-schema --users "$2" --yes --json > "$work/seed.json"
   sql -d "$1" -c "CHECKPOINT" >/dev/null
   echo "seeded $2 users into $1 in $(json_field "$work/seed.json" "d['durationMs']/1000") s; size $(sql -c "SELECT pg_size_pretty(pg_database_size('$1'))")" >&2
 }

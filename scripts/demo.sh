@@ -60,7 +60,7 @@ dotnet build "$root/src/IamVet.Schema.Runner" -c Release -nologo -v quiet -o "$w
 runner() { (cd "$workdir" && dotnet "$workdir/runner/iamvet-schema.dll" "$@"); }
 
 step "seed --users $users   (a legacy database like production's)"
-runner seed --users "$users" --yes
+runner seed --create-legacy-schema --users "$users" --yes
 step "check   (pre-flight and data audit; changes nothing)"
 runner check
 step "backup   (pg_dump -Fc, read back, sha256, manifest)"

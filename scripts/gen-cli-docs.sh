@@ -106,13 +106,26 @@ complete -o default -F _iamvet_schema iamvet-schema
 |---:|---|---|
 | 0 | done, or nothing to do | as reported |
 | 1 | unexpected error (a bug, or a failure no stage anticipated) | the migration transaction, if open, is rolled back |
-| 2 | usage or configuration error: unknown command or option, missing or malformed connection string, a change without `--yes` and no terminal, an impossible target version | nothing |
-| 3 | refused by pre-flight or the data audit (unreachable server, wrong password, missing database, missing privilege, row-level security that would hide rows from the role, pg_dump missing or older than the server, backup directory not writable or too small, dirty rows that block, legacy database without history, `baseline` on a drifted shape, `restore` of a dump that does not match its manifest or into a database that exists, PostgreSQL older than 14; interrupted by Ctrl-C or SIGTERM before the backup) | nothing |
+| 2 | usage or configuration error: unknown command or option, a malformed value, missing or malformed connection string, a change without `--yes` and no terminal, an unknown `--to`, `--to` with `--steps`, `--steps` below 1 or beyond what is applied, `--to` past the expand phase without `--cleanup`, `--cleanup` on a down, `seed --users 0`. Found before connecting where the applied versions are not needed; a usage error takes no lock and writes no migration_log row and no report | nothing |
+| 3 | refused by pre-flight or the data audit (unreachable server, wrong password, missing database, an empty database without `--create-legacy-schema`, missing privilege, row-level security that would hide rows from the role, pg_dump missing or older than the server, backup directory not writable or too small, dirty rows that block, legacy database without history, `baseline` on a drifted shape, `restore` of a dump that does not match its manifest or into a database that exists, PostgreSQL older than 14; interrupted by Ctrl-C or SIGTERM before the backup) | nothing |
 | 4 | backup failed (pg_dump or its proof; or interrupted by Ctrl-C or SIGTERM: pg_dump is stopped, its partial file removed), or `restore`'s pg_restore failed | nothing |
 | 5 | a migration failed (including `--lock-timeout` reached waiting for a table lock, before or during the migration, the connection lost, or Ctrl-C / SIGTERM: the running statement is cancelled); rolled back | nothing |
 | 6 | verification found a mismatch; rolled back (`verify` and `restore`: a difference found) | nothing |
 | 7 | another run holds the migration lock, or a connection of a killed run is still working on the database (named, with how to end it) | nothing |
 | 8 | the run's work is done (a migration committed and verified, or nothing to do) but its migration_log row could not be completed afterwards (e.g. the lock connection was lost): the bookkeeping failed. A committed migration's row already says SUCCESS, written in the migration's own transaction, without the run's final details; the message names the row | as reported |
+
+### Ctrl-C and SIGTERM
+
+Every command stops on Ctrl-C (SIGINT) or SIGTERM with a documented code, never "unexpected error":
+
+| Command | Exit code when interrupted |
+|---|---|
+| `migrate up`, `migrate down` | 3 before the backup, 4 during the backup (pg_dump stopped, partial file removed), 5 during the migration (rolled back); logged ABORTED or ROLLED_BACK |
+| `check` | 3 |
+| `backup` | 3 before pg_dump, 4 during it (pg_dump stopped, partial file removed) |
+| `restore` | 3 before pg_restore starts (checking the dump), 4 during it: pg_restore stopped, the partly restored database dropped |
+| `rehearse` | that of the phase interrupted: 3 or 4 in the backup, 4 in the restore, 3 or 5 in the scratch runs; the scratch database is dropped |
+| `status`, `verify`, `preview`, `baseline`, `seed` | 3 (what ran in a transaction is rolled back; `seed` keeps the chunks it committed) |
 
 ## Environment
 

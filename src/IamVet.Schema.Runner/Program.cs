@@ -66,6 +66,14 @@ catch (Npgsql.PostgresException ex) when (ex.SqlState == Npgsql.PostgresErrorCod
     await Console.Error.WriteLineAsync($"error: {message}");
     return Fail(ExitCodes.Refused, message);
 }
+catch (OperationCanceledException)
+{
+    // Ctrl-C / SIGTERM in a command that has no stage of its own to say so (status, verify, preview,
+    // baseline, seed): what it ran in a transaction was rolled back. Documented in docs/cli.md.
+    const string message = "interrupted (Ctrl-C or SIGTERM): stopped; an open transaction was rolled back";
+    await Console.Error.WriteLineAsync($"error: {message}");
+    return Fail(ExitCodes.Refused, message, LogStatuses.Aborted);
+}
 catch (Exception ex) when (ex is not OutOfMemoryException)
 {
     await Console.Error.WriteLineAsync($"unexpected error: {ex.Message}");

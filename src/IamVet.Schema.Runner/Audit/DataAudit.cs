@@ -139,6 +139,7 @@ public static class DataAudit
         // then the checks of a down. Each is a job; two connections take them in turn.
         var jobs = new List<Func<NpgsqlConnection, Task<List<AuditFinding>>>>();
         foreach (var group in Checks.Where(c => c.Direction == plan.Direction && versions.Contains(c.Version) && !(leaveAlongsideChecks && c.AlongsideMigration))
+                     .Select(c => c.Version == Versions.Cleanup ? c with { IdsSql = ProfilesAsPlanned(c.IdsSql!, versions) } : c)
                      .GroupBy(c => c.UsersCondition is null ? c.Version : 0)
                      .Select(g => g.ToList()))
         {
@@ -245,6 +246,30 @@ public static class DataAudit
 
         findings.AddRange(found.SelectMany(f => f));
         return findings;
+    }
+
+    /// <summary>
+    /// The cleanup's check reads the profile tables. When the same plan creates them (a
+    /// <c>migrate up --cleanup</c> from the legacy shape), they do not exist yet: each is read as
+    /// the migration that creates it fills it, one row per user of its type (CreateVeterinarians,
+    /// CreateVeterinaryStudents, CreateHospitals: <c>WHERE u."userType" = …</c>).
+    /// </summary>
+    private static string ProfilesAsPlanned(string sql, HashSet<long> planned)
+    {
+        foreach (var (version, table, alias, userType) in new[]
+                 {
+                     (Versions.Veterinarians, "veterinarians", "v", "VETERINARIAN"),
+                     (Versions.VeterinaryStudents, "veterinary_students", "s", "VETERINARY_STUDENT"),
+                     (Versions.Hospitals, "hospitals", "h", "HOSPITAL"),
+                 })
+        {
+            if (planned.Contains(version))
+            {
+                sql = sql.Replace($"""EXISTS (SELECT FROM {table} {alias} WHERE {alias}."userId" = u.id)""", $"""u."userType" = '{userType}'""", StringComparison.Ordinal);
+            }
+        }
+
+        return sql;
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using System.Numerics;
 
 namespace IamVet.Schema.Runner.Cli;
 
@@ -58,8 +59,77 @@ public static partial class CommonOptions
         CustomParser = ParseSize,
     };
 
-    /// <summary>The options of <c>migrate up/down</c> and <c>check</c>.</summary>
+    public static readonly Option<bool> CreateLegacySchema = new("--create-legacy-schema")
+    {
+        Description = "On an empty database (no users table, no migration history), create the legacy schema first; without it an empty database is refused (exit 3)",
+    };
+
+    /// <summary>The options of <c>migrate up/down</c>.</summary>
     public static readonly Option[] RunOptions = [Connection, BackupDirectory, NoBackup, Yes, Json, LockTimeout, StatementTimeout, RequireIdle, MinFreeSpace];
+
+    /// <summary>The options of <c>check</c>: read-only, it asks nothing, takes no backup and runs no migration statement.</summary>
+    public static readonly Option[] CheckOptions = [Connection, BackupDirectory, Json, LockTimeout, RequireIdle, MinFreeSpace];
+
+    /// <summary>A migration version option (<c>--to</c>): its errors speak of versions, not of .NET types.</summary>
+    public static Option<long?> VersionOption(string name, string description) => new(name)
+    {
+        Description = description,
+        CustomParser = result =>
+        {
+            var text = result.Tokens.Count == 0 ? "" : result.Tokens[0].Value;
+            if (text.Length == 12 && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var version))
+            {
+                return version;
+            }
+
+            result.AddError($"{name} '{text}' is not a migration version: give a 12-digit migration version (yyyyMMddHHmm), see `status`");
+            return null;
+        },
+    };
+
+    /// <summary>An optional count (<c>--steps</c>): its errors say what is expected, not a .NET type.</summary>
+    public static Option<int?> OptionalCount(string name, string description, string what) => new(name)
+    {
+        Description = description,
+        CustomParser = result => ParseCount<int>(result, name, what),
+    };
+
+    /// <summary>A count with a default (<c>--users</c>).</summary>
+    public static Option<long> Count(string name, string description, string what, long defaultValue) => new(name)
+    {
+        Description = description,
+        DefaultValueFactory = _ => defaultValue,
+        CustomParser = result => ParseCount<long>(result, name, what) ?? 0,
+    };
+
+    /// <summary>
+    /// What can be refused of a migrating request without a database (exit 2, nothing written):
+    /// see <see cref="MigrationPlanner.Validate"/>.
+    /// </summary>
+    public static void Validate(Pipeline.RunOptions options)
+    {
+        try
+        {
+            MigrationPlanner.Validate(options.Direction, options.TargetVersion, options.Steps, options.Flags);
+        }
+        catch (MigrationPlanningException ex)
+        {
+            throw new ConfigurationException(ex.Message);
+        }
+    }
+
+    private static T? ParseCount<T>(ArgumentResult result, string name, string what)
+        where T : struct, IBinaryInteger<T>
+    {
+        var text = result.Tokens.Count == 0 ? "" : result.Tokens[0].Value;
+        if (T.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
+        {
+            return value;
+        }
+
+        result.AddError($"{name} '{text}' is not a number: give {what}");
+        return null;
+    }
 
     /// <summary>A command named <paramref name="name"/> that offers exactly <paramref name="options"/>, in that order.</summary>
     public static Command Define(string name, string description, params IEnumerable<Option> options)
@@ -116,22 +186,39 @@ public static partial class CommonOptions
     private static bool Given(ParseResult parse, Option option) => parse.GetResult(option) is { Implicit: false };
 
     /// <summary>
-    /// Asks before a command that changes the database. Without --yes and without a terminal it
-    /// refuses (exit 2) rather than hang on a prompt nobody can answer.
+    /// Refuses (exit 2) a change without --yes when there is no terminal to ask on, rather than hang
+    /// on a prompt nobody can answer. Called before anything connects.
     /// </summary>
-    public static bool Confirm(Pipeline.RunOptions options, string what)
+    public static void RequireYesOrTerminal(Pipeline.RunOptions options, string what)
     {
+        if (!options.Yes && Console.IsInputRedirected)
+        {
+            throw new ConfigurationException($"refusing to {what} without --yes: there is no terminal to confirm on");
+        }
+    }
+
+    /// <summary>
+    /// Shows what the command will do (<paramref name="details"/>, then the database and host), and,
+    /// without --yes, asks. --yes skips the question, never the display: the lines go to stdout
+    /// (stderr with --json, whose stdout is one JSON document).
+    /// </summary>
+    public static bool Confirm(Pipeline.RunOptions options, string what, IReadOnlyList<string>? details = null)
+    {
+        RequireYesOrTerminal(options, what);
+        var output = options.Json ? Console.Error : Console.Out;
+        output.WriteLine($"{what} on database \"{options.Target.Database}\" at {options.Target.Server}");
+        foreach (var line in details ?? [])
+        {
+            output.WriteLine(line);
+        }
+
+        output.Flush();
         if (options.Yes)
         {
             return true;
         }
 
-        if (Console.IsInputRedirected)
-        {
-            throw new ConfigurationException($"refusing to {what} without --yes: there is no terminal to confirm on");
-        }
-
-        Console.Error.Write($"{what} on database \"{options.Target.Database}\" at {options.Target.Server}? [y/N] ");
+        Console.Error.Write($"{what} on database \"{options.Target.Database}\" at {options.Target.Server}, as listed above? [y/N] ");
         var answer = Console.ReadLine();
         return answer is not null && (answer.Trim().Equals("y", StringComparison.OrdinalIgnoreCase) || answer.Trim().Equals("yes", StringComparison.OrdinalIgnoreCase));
     }

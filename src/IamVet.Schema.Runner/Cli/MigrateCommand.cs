@@ -5,16 +5,19 @@ namespace IamVet.Schema.Runner.Cli;
 /// <summary><c>migrate up</c> and <c>migrate down</c>: the full pipeline.</summary>
 public static class MigrateCommand
 {
-    private static readonly Option<long?> To = new("--to") { Description = "Target migration version (12 digits, see `status`)" };
+    private static readonly Option<long?> To = CommonOptions.VersionOption("--to",
+        "Target migration version (12 digits, see `status`). Up: at most the last migration before the cleanup, unless --cleanup is given");
     private static readonly Option<bool> Cleanup = new("--cleanup")
     {
-        Description = "Also apply the cleanup that drops the moved columns from users (never applied without it)",
+        Description = "Also apply the cleanup that drops the moved columns from users; the only way to it, from any starting point (a plain up, or an up --to past the expand phase, never applies it)",
     };
-    private static readonly Option<int?> Steps = new("--steps") { Description = "Roll back this many applied migrations" };
+    private static readonly Option<int?> Steps = CommonOptions.OptionalCount("--steps",
+        "Roll back this many applied migrations (1 up to as many as are applied above the baseline)", "a number of migrations, 1 or more");
 
     public static Command Create(ILoggerFactory loggerFactory)
     {
-        var up = CommonOptions.Define("up", "Apply pending migrations through the pipeline (stops before the cleanup unless --cleanup)", [To, Cleanup, .. CommonOptions.RunOptions]);
+        var up = CommonOptions.Define("up", "Apply pending migrations through the pipeline (stops before the cleanup unless --cleanup)",
+            [To, Cleanup, CommonOptions.CreateLegacySchema, .. CommonOptions.RunOptions]);
         up.SetAction((parse, cancel) => RunAsync(parse, MigrationDirection.Up, loggerFactory, cancel));
 
         var down = CommonOptions.Define("down", "Roll back applied migrations (default: to the legacy baseline), putting every value back", [To, Steps, .. CommonOptions.RunOptions]);
@@ -58,11 +61,29 @@ public static class MigrateCommand
             TargetVersion = parse.GetValue(To),
             Steps = direction == MigrationDirection.Down ? parse.GetValue(Steps) : null,
             Flags = direction == MigrationDirection.Up && parse.GetValue(Cleanup) ? ["--cleanup"] : [],
+            CreateLegacySchema = direction == MigrationDirection.Up && parse.GetValue(CommonOptions.CreateLegacySchema),
         };
-        if (!CommonOptions.Confirm(options, name))
+
+        // Usage errors first, before anything connects: they write nothing anywhere.
+        CommonOptions.Validate(options);
+        CommonOptions.RequireYesOrTerminal(options, name);
+
+        // Then the plan, from the applied versions, shown before the question (and with --yes, as the run's header).
+        var (plan, refusal) = await Inspection.PlanForRunAsync(options, cancel);
+        if (plan is not null)
         {
-            await Console.Error.WriteLineAsync("not confirmed: nothing was done");
-            return ExitCodes.Usage;
+            if (!CommonOptions.Confirm(options, name, PlanText.Lines(plan)))
+            {
+                await Console.Error.WriteLineAsync("not confirmed: nothing was done");
+                return ExitCodes.Usage;
+            }
+
+            options = options with { ShownPlan = plan };
+        }
+        else
+        {
+            // Pre-flight refuses this database as it is, before anything changes: nothing to ask about.
+            (options.Json ? Console.Error : Console.Out).WriteLine($"{name} on database \"{options.Target.Database}\" at {options.Target.Server}: no plan, {refusal}");
         }
 
         var summary = await new MigrationPipeline(loggerFactory).RunAsync(options, cancel);

@@ -5,9 +5,9 @@ namespace IamVet.Schema.Runner.Cli;
 /// <summary><c>preview up|down</c>: the SQL a migration run would execute, executing nothing.</summary>
 public static class PreviewCommand
 {
-    private static readonly Option<long?> To = new("--to") { Description = "Target migration version" };
+    private static readonly Option<long?> To = CommonOptions.VersionOption("--to", "Target migration version (12 digits, see `status`); up: past the expand phase only with --cleanup");
     private static readonly Option<bool> Cleanup = new("--cleanup") { Description = "Include the cleanup (up only)" };
-    private static readonly Option<int?> Steps = new("--steps") { Description = "Roll back this many migrations (down only)" };
+    private static readonly Option<int?> Steps = CommonOptions.OptionalCount("--steps", "Roll back this many migrations (down only)", "a number of migrations, 1 or more");
     private static readonly Option<FileInfo?> Output = new("--output", "-o") { Description = "Write the SQL to this file instead of stdout" };
 
     public static Command Create()
@@ -20,6 +20,11 @@ public static class PreviewCommand
             sub.SetAction(async (parse, cancel) =>
             {
                 var target = ConnectionSettings.Resolve(parse.GetValue(CommonOptions.Connection));
+                CommonOptions.Validate(new RunOptions
+                {
+                    CommandName = "preview", Target = target, Direction = direction, TargetVersion = parse.GetValue(To), Steps = parse.GetValue(Steps),
+                    Flags = direction == MigrationDirection.Up && parse.GetValue(Cleanup) ? ["--cleanup"] : [],
+                });
                 var plan = await Inspection.PlanAsync(target, direction, parse.GetValue(To), parse.GetValue(Steps),
                     direction == MigrationDirection.Up && parse.GetValue(Cleanup) ? ["--cleanup"] : [], cancel);
                 var file = parse.GetValue(Output);

@@ -7,7 +7,7 @@ namespace IamVet.Schema.Runner.Cli;
 /// <summary><c>seed --users N [--dirty]</c>: realistic legacy data for rehearsals, demos and benchmarks.</summary>
 public static class SeedCommand
 {
-    private static readonly Option<long> Users = new("--users") { Description = "How many users to create", DefaultValueFactory = _ => 10_000 };
+    private static readonly Option<long> Users = CommonOptions.Count("--users", "How many users to create (1 or more)", "a number of users, 1 or more", 10_000);
     private static readonly Option<bool> Dirty = new("--dirty")
     {
         Description = "Also add dirty rows (ids start with dirty_) of the kinds docs/domain.md lists, including a HOSPITAL without hospitalName, which blocks `migrate up`",
@@ -16,13 +16,18 @@ public static class SeedCommand
     public static Command Create(ILoggerFactory loggerFactory)
     {
         var command = CommonOptions.Define("seed", "Fill an empty database with realistic legacy data (Korean names and addresses, the three user types, side rows); never for production",
-            Users, Dirty, CommonOptions.Connection, CommonOptions.Json, CommonOptions.Yes);
+            Users, Dirty, CommonOptions.CreateLegacySchema, CommonOptions.Connection, CommonOptions.Json, CommonOptions.Yes);
         command.SetAction(async (parse, cancel) =>
         {
             var target = ConnectionSettings.Resolve(parse.GetValue(CommonOptions.Connection));
             var users = parse.GetValue(Users);
             var json = parse.GetValue(CommonOptions.Json);
-            var options = new RunOptions { CommandName = "seed", Target = target, Yes = parse.GetValue(CommonOptions.Yes) };
+            if (users < 1)
+            {
+                throw new ConfigurationException($"--users {users}: seed creates at least 1 user");
+            }
+
+            var options = new RunOptions { CommandName = "seed", Target = target, Yes = parse.GetValue(CommonOptions.Yes), Json = json };
             if (!CommonOptions.Confirm(options, $"seed {users} users"))
             {
                 return ExitCodes.Usage;
@@ -32,12 +37,12 @@ public static class SeedCommand
             SeedResult result;
             if (json)
             {
-                result = await seeder.SeedAsync(target, users, parse.GetValue(Dirty), null, cancel);
+                result = await seeder.SeedAsync(target, users, parse.GetValue(Dirty), parse.GetValue(CommonOptions.CreateLegacySchema), null, cancel);
             }
             else
             {
                 result = await ProgressDisplay.RunAsync($"seeding {users:N0} users", users,
-                    report => seeder.SeedAsync(target, users, parse.GetValue(Dirty), report, cancel));
+                    report => seeder.SeedAsync(target, users, parse.GetValue(Dirty), parse.GetValue(CommonOptions.CreateLegacySchema), report, cancel));
             }
 
             if (json)

@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Text.RegularExpressions;
 using FluentMigrator;
 using IamVet.Schema.Migrations;
 using IamVet.Schema.Migrations.Infrastructure;
@@ -12,7 +13,7 @@ public sealed record MigrationStep(long Version, string Description, string Name
 /// The migrations shipped in IamVet.Schema.Migrations, in version order, read by reflection so
 /// that planning needs no database connection.
 /// </summary>
-public static class MigrationCatalog
+public static partial class MigrationCatalog
 {
     public static IReadOnlyList<MigrationStep> All { get; } = Load(typeof(LegacyBaseline).Assembly);
 
@@ -40,4 +41,51 @@ public static class MigrationCatalog
                 pair.type.GetCustomAttribute<RequiresExplicitRequestAttribute>()?.Flag))
             .OrderBy(step => step.Version)
             .ToList();
+
+    /// <summary>
+    /// What running <paramref name="step"/> in <paramref name="direction"/> destroys, read from its
+    /// embedded SQL: the tables it drops (not the temporary ones it made itself, nor the rollback
+    /// stash) and the columns it drops, e.g. <c>drops table veterinarians</c>. Empty: nothing.
+    /// </summary>
+    public static IReadOnlyList<string> DestructiveActions(MigrationStep step, MigrationDirection direction)
+    {
+        string sql;
+        try
+        {
+            sql = SqlScripts.Load($"{step.Name}.{(direction == MigrationDirection.Up ? "up" : "down")}.sql");
+        }
+        catch (InvalidOperationException)
+        {
+            return []; // a migration without SQL of that direction (the forward-only baseline has no down)
+        }
+
+        var temporary = TemporaryTable().Matches(sql).Select(m => m.Groups["name"].Value).ToHashSet(StringComparer.Ordinal);
+        var actions = new List<string>();
+        var tables = DropTable().Matches(sql).Select(m => m.Groups["name"].Value.Trim('"'))
+            .Where(name => !temporary.Contains(name) && name != "iamvet_rollback_stash").Distinct().ToList();
+        if (tables.Count > 0)
+        {
+            actions.Add($"drops table{(tables.Count > 1 ? "s" : "")} {string.Join(", ", tables)}");
+        }
+
+        foreach (Match alter in AlterDropColumns().Matches(sql))
+        {
+            var columns = DropColumn().Matches(alter.Groups["drops"].Value).Select(m => m.Groups["name"].Value.Trim('"')).ToList();
+            actions.Add($"drops column{(columns.Count > 1 ? "s" : "")} {string.Join(", ", columns.Select(c => $"{alter.Groups["table"].Value.Trim('"')}.{c}"))}");
+        }
+
+        return actions;
+    }
+
+    [GeneratedRegex(@"CREATE\s+TEMP(?:ORARY)?\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?<name>""?\w+""?)", RegexOptions.IgnoreCase)]
+    private static partial Regex TemporaryTable();
+
+    [GeneratedRegex(@"^\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?<name>""?\w+""?)", RegexOptions.IgnoreCase | RegexOptions.Multiline)]
+    private static partial Regex DropTable();
+
+    [GeneratedRegex(@"ALTER\s+TABLE\s+(?:ONLY\s+)?(?<table>""?\w+""?)(?<drops>(?:\s*,?\s*DROP\s+COLUMN\s+(?:IF\s+EXISTS\s+)?""?\w+""?)+)", RegexOptions.IgnoreCase)]
+    private static partial Regex AlterDropColumns();
+
+    [GeneratedRegex(@"DROP\s+COLUMN\s+(?:IF\s+EXISTS\s+)?(?<name>""?\w+""?)", RegexOptions.IgnoreCase)]
+    private static partial Regex DropColumn();
 }

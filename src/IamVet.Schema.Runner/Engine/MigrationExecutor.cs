@@ -86,9 +86,7 @@ public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
     /// </summary>
     public static void Preview(string connectionString, MigrationPlan plan, TextWriter output)
     {
-        using var sqlLogger = new SqlScriptFluentMigratorLoggerProvider(
-            output, new SqlScriptFluentMigratorLoggerOptions { OutputSemicolonDelimiter = false }, disposeWriter: false);
-        using var previewLogging = LoggerFactory.Create(logging => logging.AddProvider(sqlLogger));
+        using var previewLogging = LoggerFactory.Create(logging => logging.AddProvider(new PreviewSqlLoggerProvider(output)));
         using var services = BuildServices(connectionString, previewOnly: true, previewLogging);
         using var scope = services.CreateScope();
         var runner = scope.ServiceProvider.GetRequiredService<IMigrationRunner>();
@@ -128,4 +126,61 @@ public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
                 .ScanIn(typeof(LegacyBaseline).Assembly).For.Migrations())
             .Configure<ProcessorOptions>(options => options.PreviewOnly = previewOnly)
             .BuildServiceProvider(validateScopes: false);
+}
+
+/// <summary>
+/// Writes what FluentMigrator would execute as a script psql runs as is: each statement once,
+/// ended by a semicolon, and each migration's heading as a <c>--</c> line. Not FluentMigrator's
+/// SqlScript logger: it also echoes every statement inside <c>/* … */</c> (so each appears twice),
+/// and a <c>*/</c> in the SQL (e.g. the regular expression <c>'^.*/'</c>) ends that comment early.
+/// </summary>
+internal sealed class PreviewSqlLoggerProvider(TextWriter output) : ILoggerProvider
+{
+    public ILogger CreateLogger(string categoryName) => new PreviewSqlLogger(output);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class PreviewSqlLogger(TextWriter output)
+        : FluentMigratorLogger(new FluentMigratorLoggerOptions { ShowSql = true, ShowElapsedTime = false })
+    {
+        protected override void WriteHeading(string message) => Comment(message);
+
+        protected override void WriteSql(string sql)
+        {
+            var statement = sql.TrimEnd();
+            output.WriteLine(statement.EndsWith(';') ? statement : statement + ";");
+            output.WriteLine();
+        }
+
+        protected override void WriteEmptySql()
+        {
+        }
+
+        // Say and Emphasize repeat the expressions (the SQL itself among them) and timings: not part of the script.
+        protected override void WriteSay(string message)
+        {
+        }
+
+        protected override void WriteEmphasize(string message)
+        {
+        }
+
+        protected override void WriteElapsedTime(TimeSpan timeSpan)
+        {
+        }
+
+        protected override void WriteError(string message) => Comment("error: " + message);
+
+        protected override void WriteError(Exception exception) => Comment("error: " + exception.Message);
+
+        private void Comment(string message)
+        {
+            foreach (var line in message.Split('\n'))
+            {
+                output.WriteLine("-- " + line.TrimEnd('\r'));
+            }
+        }
+    }
 }

@@ -104,6 +104,54 @@ public static class Inspection
         }
     }
 
+    /// <summary>
+    /// The plan a <c>migrate</c> run will show before it asks (and in its header), read from the
+    /// applied versions without the migration lock; the run plans again under the lock and refuses
+    /// if that differs. Null with the reason when pre-flight will refuse the database as it is
+    /// (a legacy database without history, an empty one without <c>--create-legacy-schema</c>).
+    /// A request that cannot be planned (<c>--steps</c> beyond what is applied) is a usage error.
+    /// </summary>
+    public static async Task<(MigrationPlan? Plan, string? Refusal)> PlanForRunAsync(RunOptions options, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<long> applied;
+        bool hasUsers;
+        await using (var database = new MigrationDatabase(options.Target))
+        await using (var connection = await LockStage.ConnectAsync(database, Roles.Preview, cancellationToken))
+        {
+            try
+            {
+                applied = await VersionHistory.ReadAppliedAsync(connection, cancellationToken);
+            }
+            catch (Npgsql.PostgresException denied) when (denied.SqlState == Npgsql.PostgresErrorCodes.InsufficientPrivilege)
+            {
+                return (null, $"the role may not read the migration history ({denied.MessageText}): pre-flight lists every privilege it lacks");
+            }
+
+            hasUsers = await Sql.TableExistsAsync(connection, "users", cancellationToken);
+        }
+
+        if (applied.Count == 0 && hasUsers)
+        {
+            return (null, "a legacy database without migration history: pre-flight will send it to `baseline`");
+        }
+
+        if (applied.Count == 0 && options.Direction == MigrationDirection.Up && !options.CreateLegacySchema)
+        {
+            return (null, PreflightStage.EmptyDatabaseRefusal(options.Target.Database));
+        }
+
+        try
+        {
+            return (options.Direction == MigrationDirection.Up
+                ? MigrationPlanner.PlanUp(applied, options.TargetVersion, options.Flags)
+                : MigrationPlanner.PlanDown(applied, options.TargetVersion, options.Steps), null);
+        }
+        catch (MigrationPlanningException ex)
+        {
+            throw new ConfigurationException(ex.Message);
+        }
+    }
+
     /// <summary>Writes the SQL <paramref name="plan"/> would run (FluentMigrator's preview mode: it connects, and executes nothing that changes the database).</summary>
     public static async Task PreviewAsync(ConnectionTarget target, MigrationPlan plan, TextWriter output)
     {

@@ -105,6 +105,13 @@ public static class Restoring
         {
             throw new BackupFailed(failed.Message);
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Ctrl-C / SIGTERM: pg_restore was stopped; the half-restored database is not left behind.
+            using var dropping = new CancellationTokenSource(TimeSpan.FromSeconds(8));
+            await BackupRestorer.DropAsync(server, target, dropping.Token);
+            throw new Interrupted($"the restore into \"{target}\"", ExitCodes.BackupFailed, "; the partly restored database was dropped");
+        }
     }
 }
 

@@ -67,6 +67,13 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
         var preflight = await stages.RunAsync(PreflightStage.Name, () => PreflightStage.RunAsync(context, session, cancellationToken), cancellationToken);
         results.Keep(preflight);
         var plan = preflight.Plan!;
+        // The plan shown before the lock: refuse to run a migration it did not show (fewer is fine:
+        // another run applied some meanwhile, and nothing to do is the answer when it applied all).
+        if (options.ShownPlan is { } shown && plan.Steps.Any(step => !shown.Steps.Any(s => s.Version == step.Version)))
+        {
+            throw new PreflightFailed($"the database changed since its plan was shown ({PlanText.Summary(shown)}; now {PlanText.Summary(plan)}): nothing was done, run the command again");
+        }
+
         if (!options.CheckOnly)
         {
             await BeginLogAsync(context, results, stages, cancellationToken);

@@ -41,6 +41,16 @@ public sealed record RunOptions
     /// <summary>Where <see cref="MinFreeBytes"/> came from (a flag, an environment variable, appsettings.json), for the refusal's message.</summary>
     public string MinFreeBytesSource { get; init; } = "--min-free-space";
 
+    /// <summary>
+    /// An empty database (no migration history, no users table) may get the legacy schema created
+    /// (<c>--create-legacy-schema</c>); without it such a database is refused: it is more likely a
+    /// mistyped database name than a database to build.
+    /// </summary>
+    public bool CreateLegacySchema { get; init; }
+
+    /// <summary>The plan the operator was shown (and confirmed); the run refuses if the database now plans differently.</summary>
+    public MigrationPlan? ShownPlan { get; init; }
+
     /// <summary>Read-only run: lock, pre-flight and audit only (the <c>check</c> command).</summary>
     public bool CheckOnly { get; init; }
 }

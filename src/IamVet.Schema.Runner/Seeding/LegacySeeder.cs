@@ -15,11 +15,15 @@ public sealed class LegacySeeder(ILoggerFactory loggerFactory)
 {
     public const int ChunkSize = 50_000;
 
-    public async Task<SeedResult> SeedAsync(ConnectionTarget target, long users, bool dirty, Action<long, long>? progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// Seeds <paramref name="users"/> users. An empty database (no users table) gets the legacy
+    /// baseline first only with <paramref name="createLegacySchema"/> (<c>--create-legacy-schema</c>); otherwise it is refused (exit 3).
+    /// </summary>
+    public async Task<SeedResult> SeedAsync(ConnectionTarget target, long users, bool dirty, bool createLegacySchema, Action<long, long>? progress, CancellationToken cancellationToken)
     {
-        if (users < 0)
+        if (users < 1)
         {
-            throw new ConfigurationException("--users must be 0 or more");
+            throw new ConfigurationException($"--users {users}: seed creates at least 1 user");
         }
 
         var clock = Stopwatch.StartNew();
@@ -29,6 +33,11 @@ public sealed class LegacySeeder(ILoggerFactory loggerFactory)
         if (!await Sql.TableExistsAsync(connection, "users", cancellationToken))
         {
             var applied = await VersionHistory.ReadAppliedAsync(connection, cancellationToken);
+            if (applied.Count == 0 && !createLegacySchema)
+            {
+                throw new PreflightFailed(PreflightStage.EmptyDatabaseRefusal(target.Database));
+            }
+
             new MigrationExecutor(loggerFactory).Apply(database.ConnectionStringFor(Roles.Seed), MigrationPlanner.PlanUp(applied, Versions.Baseline));
         }
 

@@ -58,6 +58,18 @@ public static class PgClient
     public static void LoadSql(string connectionString, string path) =>
         Run("psql", connectionString, ["--no-password", "-v", "ON_ERROR_STOP=1", "-q", "-f", path]);
 
+    /// <summary>
+    /// <c>psql -X -v ON_ERROR_STOP=1</c> running <paramref name="script"/> inside BEGIN … ROLLBACK on
+    /// the database of <paramref name="connectionString"/>: whether the script runs as is, changing nothing.
+    /// </summary>
+    public static ToolRun PsqlRolledBack(string connectionString, string script)
+    {
+        var wrapper = Path.Combine(Path.GetDirectoryName(script)!, Path.GetFileNameWithoutExtension(script) + ".rolled-back.sql");
+        File.WriteAllText(wrapper, $"BEGIN;\n\\i '{script}'\nROLLBACK;\n");
+        return PgTools.Run(Which("psql"), ["-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", "-f", wrapper],
+            new MigrationDatabase(ConnectionTarget.Parse(connectionString)).ClientEnvironment("tests psql"), TimeSpan.FromMinutes(2));
+    }
+
     private static string Run(string tool, string connectionString, IReadOnlyList<string> arguments)
     {
         var run = PgTools.Run(Which(tool), arguments, new MigrationDatabase(ConnectionTarget.Parse(connectionString)).ClientEnvironment("tests pg client"), TimeSpan.FromMinutes(2));

@@ -40,9 +40,9 @@ public sealed class RunOutputTests : OperationsTest
         var onOther = new Dictionary<string, string?> { [ConnectionSettings.EnvironmentVariable] = other.ConnectionString };
 
         // When one is seeded and migrated with plain (redirected) output, the other with --json
-        var seed = await RunAsync("seed", "--users", "200", "--yes");
+        var seed = await RunAsync("seed", "--create-legacy-schema", "--users", "200", "--yes");
         var up = await RunAsync("migrate", "up", "--yes", "--no-backup");
-        var seedJson = await RunAsync(onOther, "seed", "--users", "200", "--yes", "--json");
+        var seedJson = await RunAsync(onOther, "seed", "--create-legacy-schema", "--users", "200", "--yes", "--json");
         var upJson = await RunAsync(onOther, "migrate", "up", "--yes", "--no-backup", "--json");
 
         // Then redirected: plain progress lines on stderr, none on stdout, no terminal control codes anywhere

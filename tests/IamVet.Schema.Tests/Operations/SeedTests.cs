@@ -14,7 +14,7 @@ public sealed class SeedTests : OperationsTest
     public async Task Seed_5000_users_has_the_documented_proportions_and_check_finds_nothing_blocking()
     {
         // When
-        var seed = await RunAsync("seed", "--users", Users.ToString(System.Globalization.CultureInfo.InvariantCulture), "--yes");
+        var seed = await RunAsync("seed", "--create-legacy-schema", "--users", Users.ToString(System.Globalization.CultureInfo.InvariantCulture), "--yes");
         var check = await RunAsync("check", "--json");
 
         // Then about 60 % veterinarians, 25 % students, 15 % hospitals
@@ -62,7 +62,7 @@ public sealed class SeedTests : OperationsTest
     public async Task Seed_dirty_adds_every_kind_of_dirty_row_and_check_refuses_naming_the_nameless_hospital()
     {
         // When
-        var seed = await RunAsync("seed", "--users", "300", "--dirty", "--yes");
+        var seed = await RunAsync("seed", "--create-legacy-schema", "--users", "300", "--dirty", "--yes");
         var check = await RunAsync("check");
 
         // Then each kind of dirty row of docs/domain.md is there
@@ -118,9 +118,9 @@ public sealed class SeedTests : OperationsTest
         await using var other = await TestDatabase.CreateAsync();
 
         // When both are seeded with the same N
-        var first = await RunAsync("seed", "--users", "1500", "--yes");
+        var first = await RunAsync("seed", "--create-legacy-schema", "--users", "1500", "--yes");
         var second = await RunAsync(new Dictionary<string, string?> { [ConnectionSettings.EnvironmentVariable] = other.ConnectionString },
-            "seed", "--users", "1500", "--yes");
+            "seed", "--create-legacy-schema", "--users", "1500", "--yes");
 
         // Then every legacy table has the same rows
         Assert.That(first.ExitCode, Is.Zero, first.ToString());

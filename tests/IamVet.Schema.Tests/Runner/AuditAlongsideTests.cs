@@ -19,7 +19,7 @@ public sealed class AuditAlongsideTests : RunnerTest
     public async Task Migrate_up_reports_every_finding_check_reports_with_the_same_counts_and_ids()
     {
         // Given a dirty database whose only blocking row is fixed
-        var seed = await RunAsync("seed", "--users", "400", "--dirty", "--yes");
+        var seed = await RunAsync("seed", "--create-legacy-schema", "--users", "400", "--dirty", "--yes");
         Assert.That(seed.ExitCode, Is.Zero, seed.ToString());
         await Database.ExecuteAsync("""UPDATE users SET "hospitalName" = '이름채움' WHERE id = 'dirty_hospital_no_name'""");
 
@@ -54,7 +54,7 @@ public sealed class AuditAlongsideTests : RunnerTest
     public async Task A_refused_migrate_up_lists_every_finding_the_warnings_too()
     {
         // Given a dirty database with a HOSPITAL without hospitalName (blocking) and side-table warnings
-        var seed = await RunAsync("seed", "--users", "400", "--dirty", "--yes");
+        var seed = await RunAsync("seed", "--create-legacy-schema", "--users", "400", "--dirty", "--yes");
         Assert.That(seed.ExitCode, Is.Zero, seed.ToString());
 
         // When

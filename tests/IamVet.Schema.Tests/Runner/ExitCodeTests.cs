@@ -18,7 +18,7 @@ public sealed class ExitCodeTests : RunnerTest
     public async Task Exit_0_up_on_an_empty_database_and_a_second_up_has_nothing_to_do()
     {
         // When
-        var first = await RunAsync("migrate", "up", "--yes");
+        var first = await RunAsync("migrate", "up", "--yes", "--create-legacy-schema");
         var second = await RunAsync("migrate", "up", "--yes");
 
         // Then the first applied the expand phase with a backup, the second did nothing and logged that
@@ -186,7 +186,7 @@ public sealed class ExitCodeTests : RunnerTest
         var before = await StateAsync();
 
         // When the whole plan (baseline included) runs
-        var result = await RunAsync("migrate", "up", "--yes", "--no-backup");
+        var result = await RunAsync("migrate", "up", "--yes", "--no-backup", "--create-legacy-schema");
 
         // Then the baseline's tables and even FluentMigrator's VersionInfo were rolled back with it
         Assert.That(result.ExitCode, Is.EqualTo(5), result.ToString());

@@ -4,9 +4,9 @@ namespace IamVet.Schema.Tests.Runner;
 [TestFixture]
 public sealed class JsonOutputTests : RunnerTest
 {
-    [TestCase(false, 0, "SUCCESS", "migrate", "up", "--yes", "--json", TestName = "Json_of_a_successful_migrate_up_is_the_only_thing_on_stdout")]
+    [TestCase(false, 0, "SUCCESS", "migrate", "up", "--yes", "--json", "--create-legacy-schema", TestName = "Json_of_a_successful_migrate_up_is_the_only_thing_on_stdout")]
     [TestCase(true, 3, "REFUSED", "migrate", "up", "--yes", "--json", TestName = "Json_of_a_refused_migrate_up_is_the_only_thing_on_stdout")]
-    [TestCase(false, 0, "SUCCESS", "check", "--json", TestName = "Json_of_check_is_the_only_thing_on_stdout")]
+    [TestCase(false, 0, "SUCCESS", "check", "--json", "--create-legacy-schema", TestName = "Json_of_check_is_the_only_thing_on_stdout")]
     public async Task Json_output_parses_and_carries_exit_code_status_and_stages(bool legacyWithoutHistory, int exitCode, string status, params string[] arguments)
     {
         if (legacyWithoutHistory)

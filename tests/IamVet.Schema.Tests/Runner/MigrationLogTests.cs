@@ -20,7 +20,7 @@ public sealed class MigrationLogTests : RunnerTest
     public async Task A_failed_attempt_leaves_its_row_with_the_status_of_its_outcome(Failure failure, int exitCode, string status)
     {
         // Given migration_log with its audit columns, seed rows, and one way for the next up to fail
-        var toAuditColumns = await RunAsync("migrate", "up", "--yes", "--no-backup", "--to", Versions.AuditColumns.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var toAuditColumns = await RunAsync("migrate", "up", "--yes", "--no-backup", "--create-legacy-schema", "--to", Versions.AuditColumns.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Assert.That(toAuditColumns.ExitCode, Is.Zero, toAuditColumns.ToString());
         await LegacyRows.InsertAsync(Database, SeedRows);
         switch (failure)

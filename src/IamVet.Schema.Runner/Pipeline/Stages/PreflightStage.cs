@@ -62,6 +62,12 @@ public static class PreflightStage
                 "adopt it first with `baseline`, which checks its shape and records the legacy baseline as applied");
         }
 
+        if (applied.Count == 0 && context.Options.Direction == MigrationDirection.Up && !context.Options.CreateLegacySchema
+            && !await Sql.TableExistsAsync(connection, "users", cancellationToken))
+        {
+            throw new PreflightFailed(EmptyDatabaseRefusal(context.DatabaseName));
+        }
+
         var plan = Plan(context.Options, applied);
         var facts = new PreflightFacts(serverVersion, serverMajor, applied, plan);
         notes.Add(plan.IsEmpty
@@ -104,6 +110,11 @@ public static class PreflightStage
         return new(facts, new StageResult(Name, warn ? StageStatus.Warn : StageStatus.Pass, TimeSpan.Zero,
             $"PostgreSQL {serverVersion}; {plan.Steps.Count} migration(s) to run", notes));
     }
+
+    /// <summary>Why an empty database is refused without <c>--create-legacy-schema</c>.</summary>
+    public static string EmptyDatabaseRefusal(string database) =>
+        $"database \"{database}\" is empty (no users table, no migration history): it is not a legacy iamvet database. " +
+        "Check the database name; to build the legacy schema here on purpose (a test or a new environment), add --create-legacy-schema";
 
     /// <summary>
     /// The pre-flight of a backup on its own (<c>backup</c>, <c>rehearse</c>): server version, the
