@@ -115,7 +115,8 @@ public static class Inspection
     {
         IReadOnlyList<long> applied;
         bool hasUsers;
-        await using (var database = new MigrationDatabase(options.Target))
+        await using var database = new MigrationDatabase(options.Target);
+        await LockStage.RefuseATransactionPoolerAsync(database, cancellationToken); // before any connection with the run's settings
         await using (var connection = await LockStage.ConnectAsync(database, Roles.Preview, cancellationToken))
         {
             try

@@ -123,6 +123,7 @@ public static class Rehearsal
     private static async Task<IReadOnlyList<string>> LeftOverScratchDatabasesAsync(RunOptions options, CancellationToken cancellationToken)
     {
         await using var database = new MigrationDatabase(options.Target);
+        await LockStage.RefuseATransactionPoolerAsync(database, cancellationToken);
         await using var connection = await LockStage.ConnectAsync(database, Roles.Restore, cancellationToken);
         return await ScratchDatabases.LeftOverAsync(connection, options.Target.Database, cancellationToken);
     }
