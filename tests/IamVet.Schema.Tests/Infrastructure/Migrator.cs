@@ -10,7 +10,8 @@ public static class Migrator
 
     public static async Task UpToAsync(TestDatabase database, long version)
     {
-        var plan = MigrationPlanner.PlanUp(await AppliedAsync(database), version);
+        // A test names the version it wants: the cleanup too, which the runner applies only with --cleanup.
+        var plan = MigrationPlanner.PlanUp(await AppliedAsync(database), version, ["--cleanup"]);
         Apply(database, plan);
     }
 
