@@ -85,23 +85,32 @@ if [ -n "$major" ]; then
     fi
   fi
 fi
-filter_args=()
-[ -z "$filter" ] || filter_args=(--filter "$filter")
-
-log=$(mktemp /tmp/iamvet-test.XXXXXX.log)
-status=0
-dotnet test IamVet.Schema.sln -c Release --logger "console;verbosity=normal" "${filter_args[@]}" "${passthrough[@]}" 2>&1 | tee "$log" || status=$?
+# Two passes: the Ctrl-C tests (names starting Ctrl_C_) run after the others, on their own. In full
+# parallel runs the runner was seen not to react to SIGINT in time (not root-caused; alone they pass
+# every time: see the session notes of issue #12); they run, and count, all the same.
+isolated="Name~Ctrl_C_"
+passed=0; failed=0; total=0; ran=0; status=0
+for pass in rest ctrl-c; do
+  if [ "$pass" = rest ]; then part="Name!~Ctrl_C_"; build=(); else part=$isolated; build=(--no-build); fi
+  if [ -n "$filter" ]; then pass_filter="($filter)&$part"; else pass_filter=$part; fi
+  log=$(mktemp /tmp/iamvet-test.XXXXXX.log)
+  pass_status=0
+  dotnet test IamVet.Schema.sln -c Release "${build[@]}" --logger "console;verbosity=normal" --filter "$pass_filter" "${passthrough[@]}" 2>&1 | tee "$log" || pass_status=$?
+  p=$(sed -n 's/^ *Passed: *\([0-9][0-9]*\).*/\1/p' "$log" | tail -n1)
+  f=$(sed -n 's/^ *Failed: *\([0-9][0-9]*\).*/\1/p' "$log" | tail -n1)
+  t=$(sed -n 's/^ *Total tests: *\([0-9][0-9]*\).*/\1/p' "$log" | tail -n1)
+  rm -f "$log"
+  [ -z "$p$f$t" ] || ran=1
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); total=$((total + ${t:-0}))
+  if [ "$pass_status" -ne 0 ] && [ "$status" -eq 0 ]; then status=$pass_status; fi
+done
 # One plain closing line that any CI can read: "tests: N passed, N failed".
-passed=$(sed -n 's/^ *Passed: *\([0-9][0-9]*\).*/\1/p' "$log" | tail -n1)
-failed=$(sed -n 's/^ *Failed: *\([0-9][0-9]*\).*/\1/p' "$log" | tail -n1)
-total=$(sed -n 's/^ *Total tests: *\([0-9][0-9]*\).*/\1/p' "$log" | tail -n1)
-rm -f "$log"
-if [ -z "$passed" ] && [ "$status" -eq 0 ]; then
+if [ "$ran" -eq 0 ] && [ "$status" -eq 0 ]; then
   echo "error: dotnet test reported no executed tests" >&2
   exit 1
 fi
 # The exclusions must have taken out exactly the tests counted above, no more, no fewer.
-if [ -n "${excluded:-}" ] && [ -z "$user_filter" ] && [ -n "$total" ]; then
+if [ -n "${excluded:-}" ] && [ -z "$user_filter" ] && [ "$total" -gt 0 ]; then
   expected=$(( $(grep -c '^    ' <<<"$available") - excluded ))
   if [ "$total" -ne "$expected" ]; then
     echo "error: $total tests ran, but $expected should have ($excluded of $(grep -c '^    ' <<<"$available") excluded): the --filter did not do what it should" >&2
@@ -109,5 +118,5 @@ if [ -n "${excluded:-}" ] && [ -z "$user_filter" ] && [ -n "$total" ]; then
   fi
 fi
 [ -z "$major" ] || echo "== leg: PostgreSQL $major: exit $status after $((SECONDS / 60))m$((SECONDS % 60))s =="
-echo "tests: ${passed:-0} passed, ${failed:-0} failed"
+echo "tests: $passed passed, $failed failed"
 exit "$status"
