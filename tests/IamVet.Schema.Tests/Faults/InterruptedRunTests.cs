@@ -9,10 +9,7 @@ namespace IamVet.Schema.Tests.Faults;
 /// A connection a killed run leaves working (its pg_dump, or its migration on PostgreSQL before 14)
 /// keeps the next run off until it ends.
 /// </summary>
-// Run alone: in a full run with other fixtures side by side the runner was seen not to stop on
-// SIGINT within the tests' patience (not root-caused; alone it stops within seconds, every time).
 [TestFixture]
-[NonParallelizable]
 public sealed class InterruptedRunTests : RunnerTest
 {
     /// <summary>Long enough never to end by itself during a test; the test ends it.</summary>

@@ -28,9 +28,6 @@ public sealed class RehearseTests : OperationsTest
         Assert.That(BackupFiles().Count(f => f.EndsWith(".dump", StringComparison.Ordinal)), Is.EqualTo(1), "rehearse takes one fresh backup");
     }
 
-    // Run alone: in a full run with other fixtures side by side the runner was seen not to stop on
-    // SIGINT within the test's patience (not root-caused; alone it stops within seconds, every time).
-    [NonParallelizable]
     [Test]
     public async Task Ctrl_C_during_rehearse_drops_the_scratch_database_and_leaves_the_source_unchanged()
     {

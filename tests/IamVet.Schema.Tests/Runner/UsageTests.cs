@@ -240,9 +240,6 @@ public sealed class UsageTests : OperationsTest
         Assert.That(await TableExistsAsync("users"), Is.False);
     }
 
-    // Run alone: in a full run with other fixtures side by side the runner was seen not to stop on
-    // SIGINT within the test's patience (not root-caused; alone it stops within seconds, every time).
-    [NonParallelizable]
     [TestCase("rehearse")]
     [TestCase("restore")]
     public async Task Ctrl_C_during_a_restore_exits_4_saying_so_and_leaves_no_restored_database(string command)
