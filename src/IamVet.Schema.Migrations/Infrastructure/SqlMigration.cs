@@ -29,4 +29,17 @@ public static class SqlScripts
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();
     }
+
+    /// <summary>
+    /// Every script a migration runs in one direction (<c>up</c> or <c>down</c>), in file-name order:
+    /// <c>Sql/{migration}.{direction}.sql</c>, or the <c>*.{direction}.sql</c> files of the folder
+    /// <c>Sql/{migration}/</c>. Empty when it has none (the forward-only baseline's down).
+    /// </summary>
+    public static IReadOnlyList<string> AllOf(string migration, string direction) =>
+        Assembly.GetManifestResourceNames()
+            .Where(name => name.EndsWith($".Sql.{migration}.{direction}.sql", StringComparison.Ordinal)
+                           || (name.Contains($".Sql.{migration}.", StringComparison.Ordinal) && name.EndsWith($".{direction}.sql", StringComparison.Ordinal)))
+            .Order(StringComparer.Ordinal)
+            .Select(name => Load(name[(name.IndexOf(".Sql.", StringComparison.Ordinal) + ".Sql.".Length)..]))
+            .ToList();
 }

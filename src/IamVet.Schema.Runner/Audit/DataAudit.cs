@@ -43,48 +43,48 @@ public static class DataAudit
 
     private static readonly Check[] Checks =
     [
-        new(Versions.Hospitals, MigrationDirection.Up, "hospital-without-name", FindingSeverity.Blocking,
+        new(Versions.SplitUsers, MigrationDirection.Up, "hospital-without-name", FindingSeverity.Blocking,
             "HOSPITAL users without hospitalName: hospitals.hospitalName is NOT NULL. Fill users.\"hospitalName\" first.",
             UsersCondition: """ "userType" = 'HOSPITAL' AND "hospitalName" IS NULL"""),
-        new(Versions.Veterinarians, MigrationDirection.Up, "veterinarian-with-hospital-columns", FindingSeverity.Warning,
+        new(Versions.SplitUsers, MigrationDirection.Up, "veterinarian-with-hospital-columns", FindingSeverity.Warning,
             "VETERINARIAN users with hospital columns filled: those values move nowhere and exist only in users (the cleanup will refuse until they are cleared).",
             UsersCondition: $""" "userType" = 'VETERINARIAN' AND {HospitalColumnsFilled}"""),
-        new(Versions.Veterinarians, MigrationDirection.Up, "veterinarian-with-university-email", FindingSeverity.Warning,
+        new(Versions.SplitUsers, MigrationDirection.Up, "veterinarian-with-university-email", FindingSeverity.Warning,
             "VETERINARIAN users with universityEmail: the value moves nowhere and exists only in users.",
             UsersCondition: """ "userType" = 'VETERINARIAN' AND "universityEmail" IS NOT NULL"""),
-        new(Versions.VeterinaryStudents, MigrationDirection.Up, "student-with-license-image", FindingSeverity.Warning,
+        new(Versions.SplitUsers, MigrationDirection.Up, "student-with-license-image", FindingSeverity.Warning,
             "VETERINARY_STUDENT users with licenseImage: the value moves nowhere and exists only in users.",
             UsersCondition: """ "userType" = 'VETERINARY_STUDENT' AND "licenseImage" IS NOT NULL"""),
-        new(Versions.VeterinaryStudents, MigrationDirection.Up, "student-with-hospital-columns", FindingSeverity.Warning,
+        new(Versions.SplitUsers, MigrationDirection.Up, "student-with-hospital-columns", FindingSeverity.Warning,
             "VETERINARY_STUDENT users with hospital columns filled: those values move nowhere and exist only in users.",
             UsersCondition: $""" "userType" = 'VETERINARY_STUDENT' AND {HospitalColumnsFilled}"""),
-        new(Versions.Hospitals, MigrationDirection.Up, "hospital-with-person-columns", FindingSeverity.Warning,
+        new(Versions.SplitUsers, MigrationDirection.Up, "hospital-with-person-columns", FindingSeverity.Warning,
             "HOSPITAL users with birthDate, nickname, licenseImage or universityEmail: those values move nowhere and exist only in users.",
             UsersCondition: """ "userType" = 'HOSPITAL' AND ("birthDate" IS NOT NULL OR nickname IS NOT NULL OR "licenseImage" IS NOT NULL OR "universityEmail" IS NOT NULL)"""),
-        new(Versions.HospitalImages, MigrationDirection.Up, "images-all-display-order-zero", FindingSeverity.Warning,
+        new(Versions.SplitUsers, MigrationDirection.Up, "images-all-display-order-zero", FindingSeverity.Warning,
             "Hospitals whose facility images all have displayOrder 0: imageOrder is renumbered 1..n by createdAt, id.",
             IdsSql: """
             SELECT f."userId" FROM hospital_facility_images f JOIN hospital_users h ON h.id = f."userId"
             GROUP BY f."userId" HAVING count(*) > 1 AND max(f."displayOrder") = 0 AND min(f."displayOrder") = 0
             """, AlongsideMigration: true),
-        new(Versions.HospitalImages, MigrationDirection.Up, "images-of-non-hospital-users", FindingSeverity.Warning,
+        new(Versions.SplitUsers, MigrationDirection.Up, "images-of-non-hospital-users", FindingSeverity.Warning,
             "hospital_facility_images rows whose user is not a HOSPITAL (or does not exist): they stay in the legacy table and are not moved.",
             IdsSql: """
             SELECT f.id FROM hospital_facility_images f WHERE NOT EXISTS (SELECT FROM hospital_users h WHERE h.id = f."userId")
             """, AlongsideMigration: true),
-        new(Versions.TreatmentAnimals, MigrationDirection.Up, "duplicate-animals", FindingSeverity.Warning,
+        new(Versions.SplitUsers, MigrationDirection.Up, "duplicate-animals", FindingSeverity.Warning,
             "Hospitals with the same animalType more than once: collapsed to one row (the earliest).",
             IdsSql: """SELECT "userId" FROM hospital_animals GROUP BY "userId", "animalType" HAVING count(*) > 1""", AlongsideMigration: true),
-        new(Versions.TreatmentAnimals, MigrationDirection.Up, "animals-of-non-hospital-users", FindingSeverity.Warning,
+        new(Versions.SplitUsers, MigrationDirection.Up, "animals-of-non-hospital-users", FindingSeverity.Warning,
             "hospital_animals rows whose user is not a HOSPITAL (or does not exist): they stay in the legacy table and are not moved.",
             IdsSql: """
             SELECT a.id FROM hospital_animals a
             WHERE NOT EXISTS (SELECT FROM hospital_users h WHERE h.id = a."userId")
             """, AlongsideMigration: true),
-        new(Versions.TreatmentSpecialties, MigrationDirection.Up, "duplicate-specialties", FindingSeverity.Warning,
+        new(Versions.SplitUsers, MigrationDirection.Up, "duplicate-specialties", FindingSeverity.Warning,
             "Hospitals with the same specialty more than once: collapsed to one row (the earliest).",
             IdsSql: """SELECT "userId" FROM hospital_specialties GROUP BY "userId", specialty HAVING count(*) > 1""", AlongsideMigration: true),
-        new(Versions.TreatmentSpecialties, MigrationDirection.Up, "specialties-of-non-hospital-users", FindingSeverity.Warning,
+        new(Versions.SplitUsers, MigrationDirection.Up, "specialties-of-non-hospital-users", FindingSeverity.Warning,
             "hospital_specialties rows whose user is not a HOSPITAL (or does not exist): they stay in the legacy table and are not moved.",
             IdsSql: """
             SELECT s.id FROM hospital_specialties s
@@ -146,7 +146,7 @@ public static class DataAudit
             jobs.Add(async worker => Found(group, await CountAllAsync(worker, group, cancellationToken)).ToList());
         }
 
-        if (plan.Direction == MigrationDirection.Down && versions.Contains(Versions.RelaxUsersRealName))
+        if (plan.Direction == MigrationDirection.Down && versions.Contains(Versions.SplitUsers))
         {
             // realName becomes NOT NULL again: every user must get one back from a profile table.
             var profiles = new List<string>();
@@ -170,7 +170,7 @@ public static class DataAudit
             });
         }
 
-        if (plan.Direction == MigrationDirection.Down && versions.Contains(Versions.HospitalImages)
+        if (plan.Direction == MigrationDirection.Down && versions.Contains(Versions.SplitUsers)
             && await Sql.TableExistsAsync(connection, "hospital_images", cancellationToken))
         {
             jobs.Add(worker => ImagesTheLegacyForeignKeyRefusesAsync(worker, cancellationToken));
@@ -182,8 +182,8 @@ public static class DataAudit
         // the write would violate the unique index halfway through. Named before anything changes.
         foreach (var (version, table, column, code) in new[]
                  {
-                     (Versions.VeterinaryStudents, "veterinary_students", "universityEmail", "university-email-held-by-another-user"),
-                     (Versions.Hospitals, "hospitals", "businessNumber", "business-number-held-by-another-user"),
+                     (Versions.SplitUsers, "veterinary_students", "universityEmail", "university-email-held-by-another-user"),
+                     (Versions.SplitUsers, "hospitals", "businessNumber", "business-number-held-by-another-user"),
                  })
         {
             if (plan.Direction != MigrationDirection.Down || !versions.Contains(version) || !await Sql.TableExistsAsync(connection, table, cancellationToken))
@@ -258,9 +258,9 @@ public static class DataAudit
     {
         foreach (var (version, table, alias, userType) in new[]
                  {
-                     (Versions.Veterinarians, "veterinarians", "v", "VETERINARIAN"),
-                     (Versions.VeterinaryStudents, "veterinary_students", "s", "VETERINARY_STUDENT"),
-                     (Versions.Hospitals, "hospitals", "h", "HOSPITAL"),
+                     (Versions.SplitUsers, "veterinarians", "v", "VETERINARIAN"),
+                     (Versions.SplitUsers, "veterinary_students", "s", "VETERINARY_STUDENT"),
+                     (Versions.SplitUsers, "hospitals", "h", "HOSPITAL"),
                  })
         {
             if (planned.Contains(version))
@@ -309,18 +309,18 @@ public static class DataAudit
 
     private static readonly WriteBack[] WrittenBack =
     [
-        .. new[] { "realName", "birthDate", "nickname", "licenseImage" }.Select(c => new WriteBack(Versions.Veterinarians, "veterinarians", c, "users", c, "userId")),
-        .. new[] { "realName", "birthDate", "nickname", "universityEmail" }.Select(c => new WriteBack(Versions.VeterinaryStudents, "veterinary_students", c, "users", c, "userId")),
-        new(Versions.Hospitals, "hospitals", "representativeName", "users", "realName", "userId"),
+        .. new[] { "realName", "birthDate", "nickname", "licenseImage" }.Select(c => new WriteBack(Versions.SplitUsers, "veterinarians", c, "users", c, "userId")),
+        .. new[] { "realName", "birthDate", "nickname", "universityEmail" }.Select(c => new WriteBack(Versions.SplitUsers, "veterinary_students", c, "users", c, "userId")),
+        new(Versions.SplitUsers, "hospitals", "representativeName", "users", "realName", "userId"),
         .. new[] { "hospitalName", "businessNumber", "establishedDate", "hospitalAddress", "hospitalAddressDetail", "hospitalLogo", "hospitalWebsite" }
-            .Select(c => new WriteBack(Versions.Hospitals, "hospitals", c, "users", c, "userId")),
-        new(Versions.Hospitals, "hospitals", "businessLicenseFile", "hospital_business_licenses", "fileUrl", "userId"),
+            .Select(c => new WriteBack(Versions.SplitUsers, "hospitals", c, "users", c, "userId")),
+        new(Versions.SplitUsers, "hospitals", "businessLicenseFile", "hospital_business_licenses", "fileUrl", "userId"),
         .. new[] { "imageUrl", "createdAt", "updatedAt" }
-            .Select(c => new WriteBack(Versions.HospitalImages, "hospital_images", c, "hospital_facility_images", c, "id", @"n.id NOT LIKE 'himg\_%'")),
+            .Select(c => new WriteBack(Versions.SplitUsers, "hospital_images", c, "hospital_facility_images", c, "id", @"n.id NOT LIKE 'himg\_%'")),
         .. new[] { "animalType", "createdAt" }
-            .Select(c => new WriteBack(Versions.TreatmentAnimals, "hospital_treatment_animals", c, "hospital_animals", c, "id", @"n.id NOT LIKE 'hta\_%'")),
+            .Select(c => new WriteBack(Versions.SplitUsers, "hospital_treatment_animals", c, "hospital_animals", c, "id", @"n.id NOT LIKE 'hta\_%'")),
         .. new[] { "specialty", "createdAt" }
-            .Select(c => new WriteBack(Versions.TreatmentSpecialties, "hospital_treatment_specialties", c, "hospital_specialties", c, "id", @"n.id NOT LIKE 'hts\_%'")),
+            .Select(c => new WriteBack(Versions.SplitUsers, "hospital_treatment_specialties", c, "hospital_specialties", c, "id", @"n.id NOT LIKE 'hts\_%'")),
     ];
 
     /// <summary>The types the cleanup's Down gives the users columns it adds back (while they are dropped, the catalog has none).</summary>

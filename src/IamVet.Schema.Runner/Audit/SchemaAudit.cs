@@ -34,7 +34,7 @@ public static class SchemaAudit
         if (plan.Direction == MigrationDirection.Up)
         {
             var existing = new List<string>();
-            foreach (var table in plan.Steps.Select(step => Projections.For(step.Version)?.Table).OfType<string>())
+            foreach (var table in plan.Steps.SelectMany(step => Projections.Of(step.Version)).Select(p => p.Table))
             {
                 if (await Sql.TableExistsAsync(connection, table, cancellationToken))
                 {
@@ -49,7 +49,7 @@ public static class SchemaAudit
                     "the migration would stop at CREATE TABLE. Rename or drop them first (after checking what they hold).", existing.Count, existing));
             }
 
-            if (versions.Contains(Versions.Veterinarians))
+            if (versions.Contains(Versions.SplitUsers))
             {
                 findings.AddRange(await FoundAsync(connection, "user-type-that-moves-nowhere", FindingSeverity.Warning,
                     "users whose userType is none of the three that move (a label added to the \"UserType\" enum, e.g. ADMIN): no new table takes their " +
@@ -57,7 +57,7 @@ public static class SchemaAudit
                     $"""SELECT id FROM users WHERE "userType"::text NOT IN {MovingTypes}""", cancellationToken));
             }
 
-            foreach (var (version, table, column) in new[] { (Versions.TreatmentAnimals, "hospital_animals", "animalType"), (Versions.TreatmentSpecialties, "hospital_specialties", "specialty") })
+            foreach (var (version, table, column) in new[] { (Versions.SplitUsers, "hospital_animals", "animalType"), (Versions.SplitUsers, "hospital_specialties", "specialty") })
             {
                 if (versions.Contains(version))
                 {
@@ -80,9 +80,9 @@ public static class SchemaAudit
         {
             foreach (var (version, table, type) in new[]
                      {
-                         (Versions.Veterinarians, "veterinarians", "VETERINARIAN"),
-                         (Versions.VeterinaryStudents, "veterinary_students", "VETERINARY_STUDENT"),
-                         (Versions.Hospitals, "hospitals", "HOSPITAL"),
+                         (Versions.SplitUsers, "veterinarians", "VETERINARIAN"),
+                         (Versions.SplitUsers, "veterinary_students", "VETERINARY_STUDENT"),
+                         (Versions.SplitUsers, "hospitals", "HOSPITAL"),
                      })
             {
                 if (versions.Contains(version) && await Sql.TableExistsAsync(connection, table, cancellationToken))

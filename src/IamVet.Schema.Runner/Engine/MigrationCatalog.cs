@@ -49,16 +49,7 @@ public static partial class MigrationCatalog
     /// </summary>
     public static IReadOnlyList<string> DestructiveActions(MigrationStep step, MigrationDirection direction)
     {
-        string sql;
-        try
-        {
-            sql = SqlScripts.Load($"{step.Name}.{(direction == MigrationDirection.Up ? "up" : "down")}.sql");
-        }
-        catch (InvalidOperationException)
-        {
-            return []; // a migration without SQL of that direction (the forward-only baseline has no down)
-        }
-
+        var sql = string.Join("\n", SqlScripts.AllOf(step.Name, direction == MigrationDirection.Up ? "up" : "down"));
         var temporary = TemporaryTable().Matches(sql).Select(m => m.Groups["name"].Value).ToHashSet(StringComparer.Ordinal);
         var actions = new List<string>();
         var tables = DropTable().Matches(sql).Select(m => m.Groups["name"].Value.Trim('"'))

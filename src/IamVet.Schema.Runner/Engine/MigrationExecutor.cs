@@ -2,6 +2,7 @@ using System.Data;
 using FluentMigrator.Runner;
 using FluentMigrator.Runner.Processors;
 using IamVet.Schema.Migrations;
+using IamVet.Schema.Migrations.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using FluentMigrator.Runner.Logging;
 using Npgsql;
@@ -23,16 +24,19 @@ public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
     /// <summary>
     /// Applies <paramref name="plan"/>. <paramref name="beforeMigrate"/> and <paramref name="beforeCommit"/>
     /// run on the migration's own connection and transaction, before the first migration and after
-    /// the last; throwing from either rolls everything back.
+    /// the last; <paramref name="atGate"/> where a migration passes its <see cref="IExclusiveLockGate"/>
+    /// (the end of its data phase, before its statements that lock users ACCESS EXCLUSIVE). Throwing
+    /// from any of them rolls everything back.
     /// </summary>
     public void Apply(
         string connectionString,
         MigrationPlan plan,
         Func<NpgsqlConnection, NpgsqlTransaction, Task>? beforeMigrate = null,
         Func<NpgsqlConnection, NpgsqlTransaction, Task>? beforeCommit = null,
-        Func<MigrationStep, TimeSpan, NpgsqlConnection, NpgsqlTransaction, Task>? afterEach = null)
+        Func<MigrationStep, TimeSpan, NpgsqlConnection, NpgsqlTransaction, Task>? afterEach = null,
+        Func<NpgsqlConnection, NpgsqlTransaction, Task>? atGate = null)
     {
-        using var services = BuildServices(connectionString, previewOnly: false, loggerFactory);
+        using var services = BuildServices(connectionString, previewOnly: false, loggerFactory, atGate is null ? null : new Gate(atGate));
         using var scope = services.CreateScope();
         var runner = (MigrationRunner)scope.ServiceProvider.GetRequiredService<IMigrationRunner>();
         var processor = (GenericProcessorBase)runner.Processor;
@@ -114,8 +118,15 @@ public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
         versions.UpdateVersionInfo(step.Version, step.Description);
     }
 
-    private static ServiceProvider BuildServices(string connectionString, bool previewOnly, ILoggerFactory loggerFactory) =>
-        new ServiceCollection()
+    private static ServiceProvider BuildServices(string connectionString, bool previewOnly, ILoggerFactory loggerFactory, IExclusiveLockGate? gate = null)
+    {
+        var services = new ServiceCollection();
+        if (gate is not null)
+        {
+            services.AddSingleton(gate);
+        }
+
+        return services
             .AddSingleton(loggerFactory)
             .AddLogging()
             .AddFluentMigratorCore()
@@ -126,6 +137,15 @@ public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
                 .ScanIn(typeof(LegacyBaseline).Assembly).For.Migrations())
             .Configure<ProcessorOptions>(options => options.PreviewOnly = previewOnly)
             .BuildServiceProvider(validateScopes: false);
+    }
+
+    /// <summary>The migrations' <see cref="IExclusiveLockGate"/>, calling back on their own connection and transaction.</summary>
+    private sealed class Gate(Func<NpgsqlConnection, NpgsqlTransaction, Task> atGate) : IExclusiveLockGate
+    {
+        public void Enter(IDbConnection connection, IDbTransaction? transaction) =>
+            atGate((NpgsqlConnection)connection, (NpgsqlTransaction)(transaction
+                ?? throw new InvalidOperationException("a migration reached its exclusive-lock gate outside the migration transaction"))).GetAwaiter().GetResult();
+    }
 }
 
 /// <summary>

@@ -24,8 +24,14 @@ public sealed record MigrationPlan(
         : TargetVersion;
 }
 
+/// <summary>
+/// The database's history records versions this runner does not know: not a usage error but a
+/// database the run refuses (exit 3), like pre-flight's other refusals.
+/// </summary>
+public sealed class UnknownAppliedVersionsException(string message) : MigrationPlanningException(message);
+
 /// <summary>The request cannot be planned (unknown version, below the baseline, …): a usage error.</summary>
-public sealed class MigrationPlanningException(string message) : Exception(message);
+public class MigrationPlanningException(string message) : Exception(message);
 
 /// <summary>
 /// Turns a request (<c>up --to</c>, <c>--cleanup</c>, <c>down --to</c>/<c>--steps</c>) into a
@@ -87,6 +93,7 @@ public static class MigrationPlanner
     {
         flags ??= [];
         Validate(MigrationDirection.Up, to, null, flags);
+        RefuseUnknownApplied(applied);
         var catalog = MigrationCatalog.All;
         long target;
         if (to is { } explicitTarget)
@@ -107,6 +114,7 @@ public static class MigrationPlanner
     public static MigrationPlan PlanDown(IReadOnlyCollection<long> applied, long? to = null, int? steps = null)
     {
         Validate(MigrationDirection.Down, to, steps, null);
+        RefuseUnknownApplied(applied);
         var baseline = MigrationCatalog.Baseline.Version;
         var revertible = MigrationCatalog.All
             .Where(step => step.Version > baseline && applied.Contains(step.Version))
@@ -137,6 +145,23 @@ public static class MigrationPlanner
 
         var plan = revertible.Where(step => step.Version > target).ToList();
         return new MigrationPlan(MigrationDirection.Down, Current(applied), target, plan);
+    }
+
+    /// <summary>
+    /// Refuses to plan from a history that records a version this runner does not know (Flyway's
+    /// "applied migration not resolved locally"): a newer runner's, or one removed before the first
+    /// release (docs/adr/0006). What it changed cannot be undone or built on by these migrations.
+    /// </summary>
+    private static void RefuseUnknownApplied(IReadOnlyCollection<long> applied)
+    {
+        var unknown = applied.Where(version => MigrationCatalog.Find(version) is null).Order().ToList();
+        if (unknown.Count > 0)
+        {
+            throw new UnknownAppliedVersionsException(
+                $"the database's history (VersionInfo) records version(s) {string.Join(", ", unknown)} that this runner does not know " +
+                $"(known: {string.Join(", ", MigrationCatalog.All.Select(step => step.Version))}): a newer runner applied them, or they were " +
+                "merged away before the first release (docs/adr/0006); use the runner that applied them, or restore the backup taken before them");
+        }
     }
 
     private static MigrationStep LastBefore(MigrationStep step) => MigrationCatalog.All.Last(other => other.Version < step.Version);

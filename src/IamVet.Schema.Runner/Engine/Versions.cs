@@ -15,20 +15,11 @@ public static class Versions
     /// <summary>migration_log gains its audit columns (status, timing, details): before it, rows are written in the legacy shape.</summary>
     public static readonly long AuditColumns = MigrationCatalog.VersionOf<AuditColumnsForMigrationLog>();
 
-    public static readonly long RelaxUsersRealName = MigrationCatalog.VersionOf<RelaxUsersRealName>();
-
-    /// <summary>The first migration that moves data out of users: below it the database is still "legacy".</summary>
-    public static readonly long Veterinarians = MigrationCatalog.VersionOf<CreateVeterinarians>();
-
-    public static readonly long VeterinaryStudents = MigrationCatalog.VersionOf<CreateVeterinaryStudents>();
-
-    public static readonly long Hospitals = MigrationCatalog.VersionOf<CreateHospitals>();
-
-    public static readonly long HospitalImages = MigrationCatalog.VersionOf<CreateHospitalImages>();
-
-    public static readonly long TreatmentAnimals = MigrationCatalog.VersionOf<CreateHospitalTreatmentAnimals>();
-
-    public static readonly long TreatmentSpecialties = MigrationCatalog.VersionOf<CreateHospitalTreatmentSpecialties>();
+    /// <summary>
+    /// The expand step (one migration, docs/adr/0006) that moves the profile columns of users and the
+    /// hospital rows of the side tables into the new tables: below it the database is still "legacy".
+    /// </summary>
+    public static readonly long SplitUsers = MigrationCatalog.VersionOf<SplitUsersIntoProfileTables>();
 
     /// <summary>The cleanup (contract step) that drops the moved columns from users.</summary>
     public static readonly long Cleanup = MigrationCatalog.VersionOf<DropMovedUserColumns>();

@@ -53,7 +53,7 @@ public static class Inspection
             return "normalized (expand phase: legacy columns still present)";
         }
 
-        return applied.Any(v => v >= Versions.Veterinarians) ? "partially normalized" : "legacy";
+        return applied.Any(v => v >= Versions.SplitUsers) ? "partially normalized" : "legacy";
     }
 
     /// <summary>
@@ -67,8 +67,8 @@ public static class Inspection
         await using var connection = await LockStage.ConnectAsync(database, Roles.Verify, cancellationToken);
         var applied = await VersionHistory.ReadAppliedAsync(connection, cancellationToken);
         await PreflightStage.CheckRowSecurityAsync(connection, cancellationToken);
-        var steps = MigrationCatalog.All.Where(s => applied.Contains(s.Version) && Projections.For(s.Version) is not null).ToList();
-        var tables = steps.Select(s => Projections.For(s.Version)!.Table).ToList();
+        var steps = MigrationCatalog.All.Where(s => applied.Contains(s.Version) && Projections.Of(s.Version).Count > 0).ToList();
+        var tables = steps.SelectMany(s => Projections.Of(s.Version)).Select(p => p.Table).ToList();
         if (applied.Contains(Versions.Cleanup))
         {
             return new VerifyOutcome(tables, null, CleanedUp: true);
@@ -146,6 +146,10 @@ public static class Inspection
             return (options.Direction == MigrationDirection.Up
                 ? MigrationPlanner.PlanUp(applied, options.TargetVersion, options.Flags)
                 : MigrationPlanner.PlanDown(applied, options.TargetVersion, options.Steps), null);
+        }
+        catch (UnknownAppliedVersionsException ex)
+        {
+            return (null, ex.Message);
         }
         catch (MigrationPlanningException ex)
         {

@@ -23,16 +23,15 @@ public sealed class SnapshotReaders : IAsyncDisposable
     private readonly List<NpgsqlConnection> readers = [];
     private readonly Channel<NpgsqlConnection> idle = Channel.CreateUnbounded<NpgsqlConnection>();
     private readonly string snapshot;
-    private int active;
 
     private SnapshotReaders(string snapshot) => this.snapshot = snapshot;
 
     /// <summary>
     /// How many readers a verification opens. Each runs its queries without PostgreSQL's parallel
-    /// workers: two backends, each on one core, finished the reads before the first migration
-    /// soonest on the two-core benchmark machine (three readers, or parallel workers on top, only
-    /// made them compete for the cores), and leave a production server's other cores to the
-    /// application. What runs alongside the migrations uses one (<see cref="NarrowToAsync"/>).
+    /// workers: two backends, each on one core, finished the reads soonest on the two-core benchmark
+    /// machine (three readers, or parallel workers on top, only made them compete for the cores),
+    /// and leave a production server's other cores to the application. What runs alongside the
+    /// migrations opens one, beside the migration's own backend.
     /// </summary>
     public const int DefaultCount = 2;
 
@@ -74,8 +73,6 @@ public sealed class SnapshotReaders : IAsyncDisposable
                 result.idle.Writer.TryWrite(connection);
             }
 
-            result.active = connections.Count;
-
             return result;
         }
         catch
@@ -96,20 +93,6 @@ public sealed class SnapshotReaders : IAsyncDisposable
     /// </summary>
     public async Task<T[]> RunAsync<T>(IReadOnlyList<Func<NpgsqlConnection, NpgsqlTransaction, Task<T>>> jobs, CancellationToken cancellationToken) =>
         await Task.WhenAll(jobs.Select(job => RunOneAsync(job, cancellationToken)));
-
-    /// <summary>
-    /// From now on runs jobs on at most <paramref name="count"/> readers (the others stay open,
-    /// idle): for work that shares the server's cores with the owner's own statements, where one
-    /// more backend competing would slow the owner more than it speeds the jobs.
-    /// </summary>
-    public async Task NarrowToAsync(int count, CancellationToken cancellationToken)
-    {
-        while (active > count)
-        {
-            await idle.Reader.ReadAsync(cancellationToken);
-            active--;
-        }
-    }
 
     private async Task<T> RunOneAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> job, CancellationToken cancellationToken)
     {

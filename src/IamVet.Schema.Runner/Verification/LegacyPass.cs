@@ -87,39 +87,15 @@ public static class LegacyPass
         return new LegacyPassResult(sides, full);
     }
 
-    /// <summary>One pass made of parts over disjoint rows: counts and hash sums add up.</summary>
-    private static Pass Sum(IReadOnlyList<Pass> parts) => new(
-        parts[0].Full.Select((f, i) => Add(parts.Select(p => p.Full[i]).ToList())).ToList(),
-        parts[0].Sides.Select((s, i) =>
-        {
-            var all = parts.Select(p => p.Sides[i].Side).ToList();
-            return (s.Table, new LegacySide(Add(all.Select(a => a.Fingerprint).ToList()), all.Sum(a => a.SourceRowsAll), all.Sum(a => a.SourceRowsActive)));
-        }).ToList());
-
-    private static TableFingerprint Add(List<TableFingerprint> parts) => new(
-        parts[0].Name,
-        parts.Sum(p => p.Rows),
-        parts.Aggregate(System.Numerics.BigInteger.Zero, (sum, p) => sum + System.Numerics.BigInteger.Parse(p.Hash, System.Globalization.CultureInfo.InvariantCulture))
-            .ToString(System.Globalization.CultureInfo.InvariantCulture));
-
-    private static async Task<long> PagesAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string table, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand("SELECT pg_relation_size(to_regclass(@t)) / current_setting('block_size')::bigint", connection, transaction);
-        command.Parameters.AddWithValue("t", "public." + table);
-        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
-    }
-
     /// <summary>
     /// The up's legacy side, read while the migrations run, on <paramref name="readers"/> opened with
-    /// <see cref="PrepareReaders"/> while the owner holds the legacy tables against writers. Everything
-    /// that reads users comes first and is awaited here, before the first migration: the up's second
-    /// step locks users ACCESS EXCLUSIVE until COMMIT. That is the pass over users, split into one
-    /// block range per reader (and, already done when the readers opened, each reader's copy of the
-    /// HOSPITAL users' ids). The side-table passes, which need nothing of users but those ids,
-    /// then go on in the background on the same readers, side by side with the migrations (no up
-    /// migration locks a side table against readers); the returned task completes with the whole
-    /// result. Legacy tables only: a snapshot never shows the owner's own changes, and none of the
-    /// up's migrations writes a legacy table, which the migrate stage holds against other writers.
+    /// <see cref="PrepareReaders"/> while the owner holds the legacy tables against writers: the pass
+    /// over users, then one pass per side table (which needs nothing of users but each reader's copy
+    /// of the HOSPITAL users' ids, made when the readers opened). Nothing is awaited here: the
+    /// migrations lock users against readers only in their last statements, after the exclusive-lock
+    /// gate, which awaits the returned task first (docs/adr/0006). Legacy tables only: a snapshot
+    /// never shows the owner's own changes, and none of the up's migrations writes a legacy table,
+    /// which the migrate stage holds against other writers.
     /// </summary>
     public static async Task<Task<LegacyPassResult>> StartAsync(
         NpgsqlConnection connection,
@@ -134,23 +110,14 @@ public static class LegacyPass
         }
 
         var users = projections.Where(p => p.Source == LegacySource.Users).ToList();
-        var pages = await PagesAsync(connection, transaction, "users", cancellationToken);
-        var ranges = Enumerable.Range(0, readers.Count)
-            .Select(i => (From: pages * i / readers.Count, To: i == readers.Count - 1 ? (long?)null : pages * (i + 1) / readers.Count))
-            .ToList();
-        var usersParts = await readers.RunAsync(ranges
-            .Select(range => (Func<NpgsqlConnection, NpgsqlTransaction, Task<Pass>>)((c, t) => UsersPassAsync(c, t, users, fullTables: true, range, cancellationToken)))
-            .ToList(), cancellationToken);
-        // The rest shares the cores with the migrations: one reader, so that the migration's own
-        // backend is never one of three runnable processes on a two-core server.
-        await readers.NarrowToAsync(1, cancellationToken);
-        var sideJobs = TableFingerprints.LegacyTables.Where(t => t != "users")
+        var jobs = TableFingerprints.LegacyTables.Where(t => t != "users")
             .Select(table => (Func<NpgsqlConnection, NpgsqlTransaction, Task<Pass>>)((c, t) =>
                 SideTablePassAsync(c, t, table, projections.FirstOrDefault(p => p.SideTable == table), fullTables: true, HospitalUsersFromCopy, cancellationToken)))
+            .Prepend((c, t) => UsersPassAsync(c, t, users, fullTables: true, (0, null), cancellationToken))
             .ToList();
-        return CombineAsync(Sum(usersParts), readers.RunAsync(sideJobs, cancellationToken));
+        return CombineAsync(readers.RunAsync(jobs, cancellationToken));
 
-        static async Task<LegacyPassResult> CombineAsync(Pass usersPass, Task<Pass[]> sidePasses) => Result([usersPass, .. await sidePasses]);
+        static async Task<LegacyPassResult> CombineAsync(Task<Pass[]> passes) => Result(await passes);
     }
 
     /// <summary>Each reader's session copy of the HOSPITAL users' ids (see <see cref="StartAsync"/>).</summary>

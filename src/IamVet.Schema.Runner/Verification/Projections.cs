@@ -60,7 +60,7 @@ public static class Projections
 
     public static readonly IReadOnlyList<Projection> All =
     [
-        new(Versions.Veterinarians, "veterinarians", LegacySource.Users, null,
+        new(Versions.SplitUsers, "veterinarians", LegacySource.Users, null,
             """u."userType" = 'VETERINARIAN'""",
             """u.id, u."realName"::text, u."birthDate"::timestamp(3), u.nickname::text, u."licenseImage"::text""",
             """
@@ -70,7 +70,7 @@ public static class Projections
             """,
             ["veterinarians_pkey", "veterinarians_userId_key", "veterinarians_userId_fkey"],
             ["veterinarians_nickname_idx"]),
-        new(Versions.VeterinaryStudents, "veterinary_students", LegacySource.Users, null,
+        new(Versions.SplitUsers, "veterinary_students", LegacySource.Users, null,
             """u."userType" = 'VETERINARY_STUDENT'""",
             """u.id, u."realName"::text, u."birthDate"::timestamp(3), u.nickname::text, u."universityEmail"::text""",
             """
@@ -80,7 +80,7 @@ public static class Projections
             """,
             ["veterinary_students_pkey", "veterinary_students_userId_key", "veterinary_students_universityEmail_key", "veterinary_students_userId_fkey"],
             ["veterinary_students_nickname_idx"]),
-        new(Versions.Hospitals, "hospitals", LegacySource.Users, null,
+        new(Versions.SplitUsers, "hospitals", LegacySource.Users, null,
             """u."userType" = 'HOSPITAL'""",
             """
             u.id, u."hospitalName"::text, u."realName"::text, u."businessNumber"::text, l."fileUrl"::text,
@@ -112,7 +112,7 @@ public static class Projections
                 FROM hospitals h
                 """,
         },
-        new(Versions.HospitalImages, "hospital_images", LegacySource.SideTable, "hospital_facility_images",
+        new(Versions.SplitUsers, "hospital_images", LegacySource.SideTable, "hospital_facility_images",
             """u."userType" = 'HOSPITAL'""",
             // imageOrder: 1, 2, 3 … per hospital by displayOrder, createdAt, id (LegacyPass adds it as s.rank).
             // The new side is ranked too: after the application deletes an image the order keeps a
@@ -135,14 +135,14 @@ public static class Projections
                 FROM hospital_images i
                 """,
         },
-        new(Versions.TreatmentAnimals, "hospital_treatment_animals", LegacySource.SideTable, "hospital_animals",
+        new(Versions.SplitUsers, "hospital_treatment_animals", LegacySource.SideTable, "hospital_animals",
             """u."userType" = 'HOSPITAL'""",
             // Duplicates per hospital collapse to one row: LegacyPass groups by this row.
             "s.\"userId\", s.\"animalType\"",
             """SELECT t."userId"::text AS "userId", t."animalType"::text AS "animalType" FROM hospital_treatment_animals t""",
             ["hospital_treatment_animals_pkey", "hospital_treatment_animals_hospitalId_animalType_key", "hospital_treatment_animals_hospitalId_fkey", "hospital_treatment_animals_userId_fkey"],
             ["hospital_treatment_animals_userId_idx"]),
-        new(Versions.TreatmentSpecialties, "hospital_treatment_specialties", LegacySource.SideTable, "hospital_specialties",
+        new(Versions.SplitUsers, "hospital_treatment_specialties", LegacySource.SideTable, "hospital_specialties",
             """u."userType" = 'HOSPITAL'""",
             "s.\"userId\", s.specialty",
             """SELECT t."userId"::text AS "userId", t.specialty::text AS specialty FROM hospital_treatment_specialties t""",
@@ -150,7 +150,8 @@ public static class Projections
             ["hospital_treatment_specialties_userId_idx"]),
     ];
 
-    public static Projection? For(long version) => All.FirstOrDefault(p => p.MigrationVersion == version);
+    /// <summary>The tables migration <paramref name="version"/> moves (none: it moves no data).</summary>
+    public static IReadOnlyList<Projection> Of(long version) => All.Where(p => p.MigrationVersion == version).ToList();
 
     public static Projection? ForTable(string table) => All.FirstOrDefault(p => p.Table == table);
 }

@@ -9,6 +9,32 @@ public sealed record VerificationResult(JsonObject Summary, IReadOnlyList<string
 
     /// <summary>The new-side fingerprints computed for an Up (what the new tables hold now).</summary>
     public IReadOnlyDictionary<string, TableFingerprint> NewSide { get; init; } = new Dictionary<string, TableFingerprint>();
+
+    /// <summary>This result with the mismatches of <paramref name="later"/> (a <see cref="VerifyScope.FinalShape"/> check) added.</summary>
+    public VerificationResult With(VerificationResult later)
+    {
+        var mismatches = Mismatches.Concat(later.Mismatches).ToList();
+        var summary = (JsonObject)Summary.DeepClone();
+        summary["mismatches"] = new JsonArray(mismatches.Select(m => (JsonNode?)m).ToArray());
+        return new VerificationResult(summary, mismatches) { NewSide = NewSide };
+    }
+}
+
+/// <summary>
+/// What <see cref="Verifier.VerifyAsync"/> checks. A migration run checks the data at the exclusive-lock
+/// gate, before users is locked (docs/adr/0006), and the final shape (tables gone, columns dropped)
+/// just before COMMIT.
+/// </summary>
+[Flags]
+public enum VerifyScope
+{
+    /// <summary>Every moved value and row, and the keys and indexes of the new tables.</summary>
+    Data = 1,
+
+    /// <summary>What only the last statements make true: the new tables gone after a down, the cleanup's columns.</summary>
+    FinalShape = 2,
+
+    All = Data | FinalShape,
 }
 
 /// <summary>
@@ -43,8 +69,9 @@ public sealed class VerificationBaseline : IAsyncDisposable
     public async Task<LegacyPassResult?> LegacyBeforeAsync() => legacyBefore is null ? null : await legacyBefore;
 
     /// <summary>
-    /// Queues more read-only work on an up's snapshot readers, to run while the migrations do; the
-    /// jobs may read the side tables and <see cref="LegacyPass.HospitalUsersCopy"/>, never users.
+    /// Queues more read-only work on an up's snapshot readers, to run while the migrations' data phase
+    /// does (the exclusive-lock gate awaits it); the jobs may read every legacy table and
+    /// <see cref="LegacyPass.HospitalUsersCopy"/>.
     /// Null when there are no such readers (no legacy tables yet, or no readers at all).
     /// </summary>
     public Task<T[]>? RunAlongside<T>(IReadOnlyList<Func<NpgsqlConnection, NpgsqlTransaction, Task<T>>> jobs)
@@ -153,7 +180,8 @@ public static class Verifier
         }
 
         var usersExist = await Sql.TableExistsAsync(connection, "users", cancellationToken, transaction);
-        var readers = await SnapshotReaders.OpenAsync(connection, transaction, readersDatabase, SnapshotReaders.DefaultCount, cancellationToken,
+        // One reader beside the migration's own backend: the passes share the cores with the migrations.
+        var readers = await SnapshotReaders.OpenAsync(connection, transaction, readersDatabase, 1, cancellationToken,
             usersExist ? LegacyPass.PrepareReaders : null);
         var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
@@ -242,7 +270,8 @@ public static class Verifier
         VerificationBaseline baseline,
         IReadOnlyList<TableFingerprint>? expectedLegacyAfterDown,
         CancellationToken cancellationToken,
-        bool rightAfterUp = false)
+        bool rightAfterUp = false,
+        VerifyScope scope = VerifyScope.All)
     {
         await WorkMemAsync(connection, transaction, cancellationToken);
         var mismatches = new List<string>();
@@ -251,7 +280,11 @@ public static class Verifier
         var projections = ProjectionsOf(plan).ToList();
         var newSide = new Dictionary<string, TableFingerprint>(StringComparer.Ordinal);
 
-        if (plan.Direction == MigrationDirection.Up)
+        if (!scope.HasFlag(VerifyScope.Data))
+        {
+            // Only the final shape.
+        }
+        else if (plan.Direction == MigrationDirection.Up)
         {
             var legacySides = (await baseline.LegacyBeforeAsync())?.Projections
                 ?? throw new InvalidOperationException("an up is verified against the legacy side captured before it");
@@ -283,7 +316,6 @@ public static class Verifier
         }
         else
         {
-            var stillThere = (await ExistingAsync(connection, transaction, cancellationToken)).Select(p => p.Table).ToHashSet();
             var exact = expectedLegacyAfterDown is { Count: > 0 }
                 ? await LegacyPass.RunAsync(connection, transaction, [], fullTables: true, readers: null, cancellationToken)
                 : null;
@@ -317,10 +349,6 @@ public static class Verifier
                                    $"({before.Rows} row(s) in {projection.Table}, {after.Rows} on the legacy side{(before.Rows == after.Rows ? ", values differ" : "")})");
                 }
 
-                if (stillThere.Contains(projection.Table))
-                {
-                    mismatches.Add($"{projection.Table}: still exists after the rollback");
-                }
             }
 
             if (exact is not null)
@@ -337,7 +365,13 @@ public static class Verifier
             }
         }
 
-        if (plan.Steps.Any(step => step.Version == Versions.Cleanup))
+        if (scope.HasFlag(VerifyScope.FinalShape) && plan.Direction == MigrationDirection.Down)
+        {
+            var stillThere = (await ExistingAsync(connection, transaction, cancellationToken)).Select(p => p.Table).ToHashSet();
+            mismatches.AddRange(projections.Where(p => stillThere.Contains(p.Table)).Select(p => $"{p.Table}: still exists after the rollback"));
+        }
+
+        if (scope.HasFlag(VerifyScope.FinalShape) && plan.Steps.Any(step => step.Version == Versions.Cleanup))
         {
             var left = await Sql.ScalarAsync<long>(connection, """
                 SELECT count(*) FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'users'
@@ -356,7 +390,7 @@ public static class Verifier
     }
 
     private static IEnumerable<Projection> ProjectionsOf(MigrationPlan plan) =>
-        plan.Steps.Select(step => Projections.For(step.Version)).OfType<Projection>();
+        plan.Steps.SelectMany(step => Projections.Of(step.Version));
 
     /// <summary>
     /// The verification's aggregates group, rank and hash-join up to a million rows: give them the

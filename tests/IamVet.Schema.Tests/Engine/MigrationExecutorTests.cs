@@ -21,7 +21,7 @@ public sealed class MigrationExecutorTests
     [Test]
     public async Task A_failing_migration_late_in_the_plan_rolls_back_every_migration_before_it()
     {
-        // Given a HOSPITAL without hospitalName, which the sixth migration of the plan refuses
+        // Given a HOSPITAL without hospitalName, which the split refuses after it has moved the veterinarians
         await LegacyRows.InsertAsync(database,
             new LegacyUser("v1", "VETERINARIAN"),
             new LegacyUser("h1", "HOSPITAL") { HospitalName = null });
@@ -29,10 +29,10 @@ public sealed class MigrationExecutorTests
 
         // When the whole expand plan runs
         var plan = MigrationPlanner.PlanUp(await Migrator.AppliedAsync(database), Migrator.Expanded);
-        Assert.That(plan.Steps, Has.Count.EqualTo(8));
+        Assert.That(plan.Steps.Select(step => step.Version), Is.EqualTo(new[] { Versions.AuditColumns, Versions.SplitUsers }));
         var failure = Assert.Catch(() => new MigrationExecutor(NullLoggerFactory.Instance).Apply(database.ConnectionString, plan));
 
-        // Then nothing of the first five migrations is left either
+        // Then nothing of the audit columns' migration or the veterinarians moved before is left either
         Assert.That(failure!.ToString(), Does.Contain("h1"));
         Assert.That(await Migrator.AppliedAsync(database), Is.EqualTo(new[] { Versions.Baseline }));
         Assert.That((await SnapshotAsync()).Diff(before), Is.Empty, "the schema changed although the plan failed");
@@ -56,6 +56,40 @@ public sealed class MigrationExecutorTests
             }));
 
         Assert.That(seenInsideTransaction, Is.EqualTo(1), "the check did not see the migrated data inside the transaction");
+        Assert.That(await Migrator.AppliedAsync(database), Is.EqualTo(new[] { Versions.Baseline }));
+        Assert.That((await SnapshotAsync()).Diff(before), Is.Empty);
+    }
+
+    [Test]
+    public async Task The_gate_runs_after_the_data_move_and_before_users_is_altered_and_throwing_there_rolls_back_the_plan()
+    {
+        // Given a legacy veterinarian
+        await LegacyRows.InsertAsync(database, new LegacyUser("v1", "VETERINARIAN"));
+        var before = await SnapshotAsync();
+        var plan = MigrationPlanner.PlanUp(await Migrator.AppliedAsync(database), Migrator.Expanded);
+        (long Vets, string NotNull, string? UsersLock)? atGate = null;
+
+        // When the plan runs and the gate looks around, then refuses
+        Assert.Throws<InvalidOperationException>(() => new MigrationExecutor(NullLoggerFactory.Instance).Apply(
+            database.ConnectionString, plan,
+            atGate: async (connection, transaction) =>
+            {
+                await using var look = new NpgsqlCommand("""
+                    SELECT (SELECT count(*) FROM veterinarians),
+                           (SELECT attnotnull::text FROM pg_attribute WHERE attrelid = 'users'::regclass AND attname = 'realName'),
+                           (SELECT string_agg(mode, ',' ORDER BY mode) FROM pg_locks
+                            WHERE pid = pg_backend_pid() AND relation = 'users'::regclass AND mode = 'AccessExclusiveLock')
+                    """, connection, transaction);
+                await using var reader = await look.ExecuteReaderAsync();
+                await reader.ReadAsync();
+                atGate = (reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+                throw new InvalidOperationException("verification says no");
+            }));
+
+        // Then at the gate the rows had moved, realName was still NOT NULL and users not locked ACCESS EXCLUSIVE …
+        Assert.That(atGate, Is.EqualTo(((long, string, string?)?)(1L, "true", null)));
+
+        // … and nothing is left of the plan
         Assert.That(await Migrator.AppliedAsync(database), Is.EqualTo(new[] { Versions.Baseline }));
         Assert.That((await SnapshotAsync()).Diff(before), Is.Empty);
     }

@@ -148,6 +148,23 @@ public sealed class BadInputTests : RunnerTest
         Assert.That(BackupFiles(), Is.Empty, "a refused run takes no backup");
     }
 
+    [Test]
+    public async Task A_history_with_a_version_this_runner_does_not_know_is_refused_naming_it()
+    {
+        // Given a legacy database whose history records one of the seven expand migrations merged away before the first release (ADR 0006)
+        await CreateLegacyDatabaseWithRowsAsync();
+        await Database.ExecuteAsync("""INSERT INTO "VersionInfo" ("Version", "AppliedOn", "Description") VALUES (202509290300, now(), 'Create veterinarians')""");
+        var before = await StateAsync();
+
+        // When
+        var result = await RunAsync("migrate", "up", "--yes", "--no-backup");
+
+        // Then refused before anything changed, naming the version
+        Assert.That(result.ExitCode, Is.EqualTo(3), result.ToString());
+        Assert.That(result.Output, Does.Contain("records version(s) 202509290300 that this runner does not know"), result.ToString());
+        Assert.That(await StateAsync(), Is.EqualTo(before));
+    }
+
     [TestCase("status", TestName = "Exit_3_for_status_with_a_role_that_may_not_read_the_migration_history")]
     [TestCase("verify", TestName = "Exit_3_for_verify_with_a_role_that_may_not_read_the_migration_history")]
     public async Task A_read_only_command_whose_role_may_not_read_is_refused_not_an_unexpected_error(string command)

@@ -14,8 +14,7 @@ public sealed class ConcurrentRunnersTests : RunnerTest
 
     private static readonly long[] ExpandPhase =
     [
-        Versions.Baseline, Versions.AuditColumns, Versions.RelaxUsersRealName, Versions.Veterinarians, Versions.VeterinaryStudents,
-        Versions.Hospitals, Versions.HospitalImages, Versions.TreatmentAnimals, Versions.TreatmentSpecialties,
+        Versions.Baseline, Versions.AuditColumns, Versions.SplitUsers,
     ];
 
     [TestCase(null, TestName = "Eight_runners_at_once_with_the_default_lock_timeout_one_applies_the_others_find_nothing_to_do_or_exit_7")]

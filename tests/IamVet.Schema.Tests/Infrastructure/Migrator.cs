@@ -6,7 +6,7 @@ namespace IamVet.Schema.Tests.Infrastructure;
 public static class Migrator
 {
     /// <summary>The last migration a plain <c>migrate up</c> applies.</summary>
-    public static readonly long Expanded = Versions.TreatmentSpecialties;
+    public static readonly long Expanded = Versions.SplitUsers;
 
     public static async Task UpToAsync(TestDatabase database, long version)
     {

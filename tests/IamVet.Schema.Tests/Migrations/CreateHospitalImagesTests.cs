@@ -1,12 +1,11 @@
 namespace IamVet.Schema.Tests.Migrations;
 
 /// <summary>
-/// Sonarr shape, with one adjustment: hospitals rows come from users, so the legacy rows are seeded
-/// before CreateHospitals (the setup stops at the version before it) and each test applies
-/// CreateHospitals and CreateHospitalImages together; Down goes back to CreateHospitals.
+/// Sonarr shape: the hospital_images part of <see cref="SplitUsersIntoProfileTables"/> (which
+/// moves users and the side tables together: docs/adr/0006).
 /// </summary>
 [TestFixture]
-public sealed class CreateHospitalImagesTests : MigrationTest<CreateHospitalImages>
+public sealed class CreateHospitalImagesTests : MigrationTest<SplitUsersIntoProfileTables>
 {
     private const string ImagesQuery = """
         SELECT id, "hospitalId", "userId", "imageUrl", "imageOrder", "imageDescription", "createdAt", "updatedAt"
@@ -21,8 +20,6 @@ public sealed class CreateHospitalImagesTests : MigrationTest<CreateHospitalImag
     private const string OrderQuery = """SELECT id, "imageOrder" FROM hospital_images ORDER BY "hospitalId", "imageOrder" """;
 
     private static readonly DateTime Updated = new(2024, 6, 1, 0, 0, 0);
-
-    protected override long StartVersion => Versions.VeterinaryStudents;
 
     [SetUp]
     public async Task SeedTwoHospitalsAndAVeterinarian()

@@ -2,7 +2,7 @@ namespace IamVet.Schema.Tests.Migrations;
 
 /// <summary>hospital_animals → hospital_treatment_animals (the shared body: <see cref="HospitalTreatmentTableTests{TMigration}"/>).</summary>
 [TestFixture]
-public sealed class CreateHospitalTreatmentAnimalsTests : HospitalTreatmentTableTests<CreateHospitalTreatmentAnimals>
+public sealed class CreateHospitalTreatmentAnimalsTests : HospitalTreatmentTableTests
 {
     protected override string LegacyTable => "hospital_animals";
 

@@ -2,7 +2,7 @@ namespace IamVet.Schema.Tests.Migrations;
 
 /// <summary>hospital_specialties → hospital_treatment_specialties (the shared body: <see cref="HospitalTreatmentTableTests{TMigration}"/>).</summary>
 [TestFixture]
-public sealed class CreateHospitalTreatmentSpecialtiesTests : HospitalTreatmentTableTests<CreateHospitalTreatmentSpecialties>
+public sealed class CreateHospitalTreatmentSpecialtiesTests : HospitalTreatmentTableTests
 {
     protected override string LegacyTable => "hospital_specialties";
 

@@ -2,7 +2,7 @@ namespace IamVet.Schema.Tests.Migrations;
 
 /// <summary>Sonarr shape: migrate to the version before, seed legacy rows, apply, assert exact rows.</summary>
 [TestFixture]
-public sealed class CreateHospitalsTests : MigrationTest<CreateHospitals>
+public sealed class CreateHospitalsTests : MigrationTest<SplitUsersIntoProfileTables>
 {
     private const string HospitalsQuery = """
         SELECT id, "userId", "hospitalName", "representativeName", "businessNumber", "businessLicenseFile",
@@ -81,8 +81,8 @@ public sealed class CreateHospitalsTests : MigrationTest<CreateHospitals>
         Assert.That(error.MessageText, Does.Contain("h-bad1, h-bad2"));
         Assert.That(await Database.TableExistsAsync("hospitals"), Is.False);
         Assert.That(await Database.TableExistsAsync("iamvet_rollback_stash"), Is.False);
-        Assert.That(await Migrator.AppliedAsync(Database), Has.No.Member(Versions.Hospitals));
-        Assert.That((await Migrator.AppliedAsync(Database)).Max(), Is.EqualTo(Versions.VeterinaryStudents));
+        Assert.That(await Migrator.AppliedAsync(Database), Has.No.Member(Versions.SplitUsers));
+        Assert.That((await Migrator.AppliedAsync(Database)).Max(), Is.EqualTo(Versions.AuditColumns));
         Assert.That(await Database.LinesAsync("SELECT to_jsonb(u)::text FROM users u ORDER BY id"), Is.EqualTo(usersBefore));
     }
 

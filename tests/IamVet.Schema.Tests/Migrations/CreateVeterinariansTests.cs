@@ -2,7 +2,7 @@ namespace IamVet.Schema.Tests.Migrations;
 
 /// <summary>Sonarr shape: migrate to the version before, seed legacy rows, apply, assert exact rows.</summary>
 [TestFixture]
-public sealed class CreateVeterinariansTests : MigrationTest<CreateVeterinarians>
+public sealed class CreateVeterinariansTests : MigrationTest<SplitUsersIntoProfileTables>
 {
     [Test]
     public async Task Every_veterinarian_moves_active_inactive_and_withdrawn_with_deterministic_ids()

@@ -2,7 +2,7 @@ namespace IamVet.Schema.Tests.Migrations;
 
 /// <summary>Sonarr shape: migrate to the version before, seed legacy rows, apply, assert exact rows.</summary>
 [TestFixture]
-public sealed class CreateVeterinaryStudentsTests : MigrationTest<CreateVeterinaryStudents>
+public sealed class CreateVeterinaryStudentsTests : MigrationTest<SplitUsersIntoProfileTables>
 {
     private const string StudentsQuery = """
         SELECT id, "userId", "realName", "birthDate", nickname, "universityEmail", "createdAt", "updatedAt"

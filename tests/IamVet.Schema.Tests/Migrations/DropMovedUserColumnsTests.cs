@@ -2,7 +2,7 @@ namespace IamVet.Schema.Tests.Migrations;
 
 /// <summary>
 /// Sonarr shape, with one adjustment: the profile tables are filled from users, so the legacy rows
-/// are seeded before CreateVeterinarians and each test first applies the expand phase
+/// are seeded before SplitUsersIntoProfileTables and each test first applies the expand phase
 /// (<see cref="Migrator.Expanded"/>), the version before the cleanup.
 /// </summary>
 [TestFixture]
@@ -16,7 +16,7 @@ public sealed class DropMovedUserColumnsTests : MigrationTest<DropMovedUserColum
         FROM users ORDER BY id
         """;
 
-    protected override long StartVersion => Versions.RelaxUsersRealName;
+    protected override long StartVersion => Versions.AuditColumns;
 
     [SetUp]
     public async Task SeedBeforeTheProfileTables()

@@ -1,21 +1,13 @@
-using FluentMigrator;
-
 namespace IamVet.Schema.Tests.Migrations;
 
 /// <summary>
-/// Sonarr shape, with one adjustment: hospitals rows come from users, so the legacy rows are seeded
-/// before CreateHospitals (the setup stops at the version before it) and each test applies
-/// everything up to the treatment table's migration; Down goes back one step.
-/// CreateHospitalTreatmentAnimals and CreateHospitalTreatmentSpecialties move their legacy table
-/// the same way, so one body serves both: a subclass names the tables, the value column, the id
-/// prefix and the two values, and holds that table's frozen expected rows.
+/// Sonarr shape: the treatment-table parts of <see cref="SplitUsersIntoProfileTables"/>.
+/// hospital_animals and hospital_specialties move the same way, so one body serves both: a subclass
+/// names the tables, the value column, the id prefix and the two values, and holds that table's
+/// frozen expected rows.
 /// </summary>
-/// <typeparam name="TMigration">The migration that creates the treatment table.</typeparam>
-public abstract class HospitalTreatmentTableTests<TMigration> : MigrationTest<TMigration>
-    where TMigration : IMigration
+public abstract class HospitalTreatmentTableTests : MigrationTest<SplitUsersIntoProfileTables>
 {
-    protected override long StartVersion => Versions.VeterinaryStudents;
-
     /// <summary>The legacy table, e.g. <c>hospital_animals</c>.</summary>
     protected abstract string LegacyTable { get; }
 

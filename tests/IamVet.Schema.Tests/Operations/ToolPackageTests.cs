@@ -98,7 +98,7 @@ public sealed class ToolPackageTests : RunnerTest
 
             var up = await RunToolAsync(anyDirectory, noConnection, "migrate", "up", "--yes", "--backup-dir", BackupDirectory);
             Assert.That(up.ExitCode, Is.Zero, up.ToString());
-            Assert.That(await AppliedAsync(), Does.Contain(Versions.TreatmentSpecialties), "migrate up did not reach the last expand migration");
+            Assert.That(await AppliedAsync(), Does.Contain(Versions.SplitUsers), "migrate up did not reach the last expand migration");
 
             var down = await RunToolAsync(anyDirectory, noConnection, "migrate", "down", "--yes", "--no-backup");
             Assert.That(down.ExitCode, Is.Zero, down.ToString());

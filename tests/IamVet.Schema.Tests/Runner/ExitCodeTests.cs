@@ -10,8 +10,8 @@ public sealed class ExitCodeTests : RunnerTest
 {
     private static readonly long[] ExpandPhase =
     [
-        Versions.Baseline, Versions.AuditColumns, Versions.RelaxUsersRealName, Versions.Veterinarians, Versions.VeterinaryStudents,
-        Versions.Hospitals, Versions.HospitalImages, Versions.TreatmentAnimals, Versions.TreatmentSpecialties,
+        Versions.Baseline, Versions.AuditColumns, Versions.SplitUsers, Versions.SplitUsers, Versions.SplitUsers,
+        Versions.SplitUsers, Versions.SplitUsers, Versions.SplitUsers, Versions.SplitUsers,
     ];
 
     [Test]

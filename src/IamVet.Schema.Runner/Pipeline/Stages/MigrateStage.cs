@@ -9,20 +9,28 @@ namespace IamVet.Schema.Runner.Pipeline.Stages;
 /// </summary>
 public delegate Task RecordCommitted(NpgsqlConnection connection, NpgsqlTransaction transaction, VerifyReport verification, JsonObject? fingerprints);
 
-/// <summary>What the migrations did (a note per step) and what their verification found; for an up, the fingerprints a later down compares with.</summary>
-public sealed record MigrationOutcome(IReadOnlyList<string> StepNotes, VerifyReport Verification, JsonObject? Fingerprints);
+/// <summary>
+/// What the migrations did (a note per step) and what their verification found; for an up, the
+/// fingerprints a later down compares with. <paramref name="UsersExclusive"/>: how long users was
+/// locked ACCESS EXCLUSIVE (unreadable), from the first statement that took the lock to COMMIT;
+/// zero when no migration of the plan locks it so.
+/// </summary>
+public sealed record MigrationOutcome(IReadOnlyList<string> StepNotes, VerifyReport Verification, JsonObject? Fingerprints, TimeSpan UsersExclusive);
 
 /// <summary>
-/// Runs every planned migration and then the verification inside ONE transaction: a migration
-/// error rolls back (exit 5), a verification mismatch rolls back (exit 6), and only a verified
-/// result is committed. The migration connection carries lock_timeout and statement_timeout, so
-/// no session queued behind one of its lock requests waits longer than --lock-timeout (once
-/// granted, users stays locked until COMMIT: docs/adr/0001).
+/// Runs every planned migration and the verification inside ONE transaction: a migration error
+/// rolls back (exit 5), a verification mismatch rolls back (exit 6), and only a verified result is
+/// committed. The migration connection carries lock_timeout and statement_timeout, so no session
+/// queued behind one of its lock requests waits longer than --lock-timeout (once granted, a lock
+/// is held until COMMIT: docs/adr/0001).
 /// <para>
 /// Around the migrations, as FluentMigrator's own runner names the stages of a migration, run the
-/// named steps of <see cref="MigrationRun"/>: before the first (lock the legacy tables, capture the
-/// verification's baseline, start the audit's side-table checks alongside), after each (progress),
-/// and before COMMIT (the audit's checks in, then <see cref="VerifyStep"/>).
+/// named steps of <see cref="MigrationRun"/>: before the first (hold the tables the migrations read
+/// against writers, capture the verification's baseline, start its reading of the legacy tables
+/// and the audit's side-table checks alongside), after each (progress), at the exclusive-lock gate
+/// (the audit's checks in, then <see cref="VerifyStep"/> on the data, all before users is locked
+/// against readers: docs/adr/0006), and before COMMIT (what only the last statements make true,
+/// then the migration_log row).
 /// </para>
 /// </summary>
 public static class MigrateStage
@@ -49,7 +57,8 @@ public static class MigrateStage
                 plan,
                 beforeMigrate: (connection, transaction) => run.BeforeMigrateAsync(connection, transaction, progress),
                 beforeCommit: run.BeforeCommitAsync,
-                afterEach: (step, elapsed, connection, transaction) => run.AfterEachAsync(step, elapsed, connection, transaction, progress));
+                afterEach: (step, elapsed, connection, transaction) => run.AfterEachAsync(step, elapsed, connection, transaction, progress),
+                atGate: run.AtGateAsync);
 
             if (context.Options.Json)
             {
@@ -66,7 +75,7 @@ public static class MigrateStage
             throw new MigrationFailed(
                 $"the verification's reading of the legacy tables failed ({reader.InnerException?.Message}); the migration was rolled back, nothing changed", ex);
         }
-        catch (VerificationMismatch mismatch)
+        catch (Exception ex) when (Find<VerificationMismatch>(ex) is { } mismatch)
         {
             throw new VerificationFailed("verification failed, the transaction was rolled back and nothing changed: " + string.Join("; ", mismatch.Report.Result.Mismatches), mismatch.Report);
         }
@@ -84,7 +93,7 @@ public static class MigrateStage
             await run.DisposeAsync();
         }
 
-        var outcome = new MigrationOutcome(run.StepNotes, run.Verification!, run.Fingerprints);
+        var outcome = new MigrationOutcome(run.StepNotes, run.Verification!, run.Fingerprints, run.UsersExclusive);
         return new(outcome, new StageResult(Name, StageStatus.Pass, run.MigrateDuration,
             $"{plan.Direction.ToString().ToLowerInvariant()}: {plan.Steps.Count} migration(s) applied and committed, now at {plan.ResultVersion}",
             run.StepNotes));
@@ -141,7 +150,9 @@ public static class MigrateStage
     {
         private readonly Stopwatch migrateClock = Stopwatch.StartNew();
         private readonly Stopwatch verifyClock = new();
+        private readonly Stopwatch exclusiveClock = new();
         private readonly List<string> stepNotes = [];
+        private VerificationResult? dataVerified;
         private RecordedUp? exactRestoreExpected = expectedAfterDown;
         private VerificationBaseline? baseline;
         private Task<List<AuditFinding>[]>? auditAlongside;
@@ -156,6 +167,9 @@ public static class MigrateStage
         /// <summary>The migrations' own time: the stage's time less the verification's.</summary>
         public TimeSpan MigrateDuration => migrateClock.Elapsed - verifyClock.Elapsed;
 
+        /// <summary>From the first statement that locks users ACCESS EXCLUSIVE to COMMIT (read once the run has committed).</summary>
+        public TimeSpan UsersExclusive => exclusiveClock.Elapsed;
+
         /// <summary>Before the first migration: the Ctrl-C hook, the legacy tables held (up), the verification's baseline, the audit's checks alongside.</summary>
         public async Task BeforeMigrateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Action<long, long>? progress)
         {
@@ -164,6 +178,12 @@ public static class MigrateStage
             // so the transaction rolls back and the run ends (and logs) within the grace period.
             var pid = connection.ProcessID;
             onCancel = cancellationToken.Register(() => _ = CancelBackendAsync(pid));
+            if (plan.Steps.Any(step => step.Version == Versions.Cleanup) && (plan.Direction == MigrationDirection.Down || !plan.Steps.Any(step => step.Version == Versions.SplitUsers)))
+            {
+                // The cleanup alters users from its first statement (dropping or re-adding its columns).
+                exclusiveClock.Start();
+            }
+
             verifyClock.Start();
             if (plan.Direction == MigrationDirection.Up)
             {
@@ -196,14 +216,56 @@ public static class MigrateStage
         public async Task AfterEachAsync(MigrationStep step, TimeSpan elapsed, NpgsqlConnection connection, NpgsqlTransaction transaction, Action<long, long>? progress)
         {
             baseline?.ThrowIfFailed();
-            var rows = plan.Direction == MigrationDirection.Up && Projections.For(step.Version) is { } moved
-                ? await EstimatedRowsAsync(connection, transaction, moved.Table)
-                : null;
-            stepNotes.Add($"{step.Version}  {step.Description}: {elapsed.TotalSeconds:0.00} s" + (rows is null ? "" : $", {rows:N0} rows"));
+            var rows = new List<string>();
+            if (plan.Direction == MigrationDirection.Up)
+            {
+                foreach (var moved in Projections.Of(step.Version))
+                {
+                    rows.Add($"{moved.Table} {await EstimatedRowsAsync(connection, transaction, moved.Table):N0}");
+                }
+            }
+
+            stepNotes.Add($"{step.Version}  {step.Description}: {elapsed.TotalSeconds:0.00} s" + (rows.Count == 0 ? "" : $" (rows: {string.Join(", ", rows)})"));
             progress?.Invoke(stepNotes.Count, plan.Steps.Count);
         }
 
-        /// <summary>Before COMMIT: the audit's side-table findings, then the verification (a mismatch rolls everything back), then the attempt's migration_log row.</summary>
+        /// <summary>
+        /// At the exclusive-lock gate, after the data phase and before the statements that lock users
+        /// against readers: the audit's side-table findings and the verification's reading of the
+        /// legacy tables are awaited, the data is verified (a mismatch rolls everything back), and
+        /// the readers close, so that nothing of this run but the migration holds users (docs/adr/0006).
+        /// </summary>
+        public async Task AtGateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction)
+        {
+            if (auditAlongside is not null)
+            {
+                await ReportAuditAlongsideAsync(auditAlongside);
+                auditAlongside = null;
+            }
+
+            verifyClock.Start();
+            var verification = await VerifyStep.RunAsync(connection, transaction, plan, baseline!, exactRestoreExpected?.LegacyTablesBefore, VerifyScope.Data, cancellationToken);
+            if (verification.Passed && plan.Direction == MigrationDirection.Up)
+            {
+                Fingerprints = await VerifyStep.FingerprintsForDownAsync(connection, transaction, baseline!, verification, cancellationToken);
+            }
+
+            await baseline!.DisposeAsync();
+            verifyClock.Stop();
+            dataVerified = verification;
+            if (!verification.Passed)
+            {
+                Verification = new VerifyReport(verification, verifyClock.Elapsed);
+                throw new VerificationMismatch(Verification);
+            }
+
+            exclusiveClock.Start();
+        }
+
+        /// <summary>
+        /// Before COMMIT: the verification (what only the last statements make true, or all of it when
+        /// no migration had a gate; a mismatch rolls everything back), then the attempt's migration_log row.
+        /// </summary>
         public async Task BeforeCommitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction)
         {
             if (auditAlongside is not null)
@@ -213,10 +275,19 @@ public static class MigrateStage
             }
 
             verifyClock.Start();
-            var verification = await VerifyStep.RunAsync(connection, transaction, plan, baseline!, exactRestoreExpected?.LegacyTablesBefore, cancellationToken);
-            if (verification.Passed && plan.Direction == MigrationDirection.Up)
+            VerificationResult verification;
+            if (dataVerified is null)
             {
-                Fingerprints = await VerifyStep.FingerprintsForDownAsync(connection, transaction, baseline!, verification, cancellationToken);
+                verification = await VerifyStep.RunAsync(connection, transaction, plan, baseline!, exactRestoreExpected?.LegacyTablesBefore, VerifyScope.All, cancellationToken);
+                if (verification.Passed && plan.Direction == MigrationDirection.Up)
+                {
+                    Fingerprints = await VerifyStep.FingerprintsForDownAsync(connection, transaction, baseline!, verification, cancellationToken);
+                }
+            }
+            else
+            {
+                verification = dataVerified.With(
+                    await VerifyStep.RunAsync(connection, transaction, plan, baseline!, null, VerifyScope.FinalShape, cancellationToken));
             }
 
             verifyClock.Stop();
@@ -233,6 +304,7 @@ public static class MigrateStage
 
         public async ValueTask DisposeAsync()
         {
+            exclusiveClock.Stop();
             await onCancel.DisposeAsync();
             if (auditAlongside is not null)
             {
@@ -313,7 +385,7 @@ public static class MigrateStage
         {
             var tables = plan.Steps.Any(step => step.Version == Versions.Cleanup)
                 ? Projections.All.Select(projection => projection.Table)
-                : plan.Steps.Select(step => Projections.For(step.Version)?.Table).OfType<string>();
+                : plan.Steps.SelectMany(step => Projections.Of(step.Version)).Select(p => p.Table);
             var present = new List<string>();
             foreach (var table in tables.Distinct())
             {

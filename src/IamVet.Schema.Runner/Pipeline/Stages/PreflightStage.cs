@@ -142,6 +142,10 @@ public static class PreflightStage
                 ? MigrationPlanner.PlanUp(applied, options.TargetVersion, options.Flags)
                 : MigrationPlanner.PlanDown(applied, options.TargetVersion, options.Steps);
         }
+        catch (UnknownAppliedVersionsException ex)
+        {
+            throw new PreflightFailed(ex.Message);
+        }
         catch (MigrationPlanningException ex)
         {
             throw new ConfigurationException(ex.Message);

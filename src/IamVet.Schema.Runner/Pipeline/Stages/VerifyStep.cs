@@ -54,7 +54,8 @@ public sealed record RecordedUp(IReadOnlyList<TableFingerprint> LegacyTablesBefo
 }
 
 /// <summary>
-/// The Verify step, inside the migration transaction before COMMIT (<see cref="Verifier"/>): an
+/// The Verify step, inside the migration transaction: the data at the exclusive-lock gate, the final
+/// shape before COMMIT (<see cref="Verifier"/>, <see cref="VerifyScope"/>). An
 /// up is compared as an up must leave the new tables; a down, when nothing it carries back was
 /// written since the up, also with the legacy tables' fingerprints from before that up.
 /// </summary>
@@ -62,9 +63,9 @@ public static class VerifyStep
 {
     public static Task<VerificationResult> RunAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, MigrationPlan plan, VerificationBaseline baseline,
-        IReadOnlyList<TableFingerprint>? expectedLegacyAfterDown, CancellationToken cancellationToken) =>
+        IReadOnlyList<TableFingerprint>? expectedLegacyAfterDown, VerifyScope scope, CancellationToken cancellationToken) =>
         Verifier.VerifyAsync(connection, transaction, plan, baseline, expectedLegacyAfterDown, cancellationToken,
-            rightAfterUp: plan.Direction == MigrationDirection.Up);
+            rightAfterUp: plan.Direction == MigrationDirection.Up, scope);
 
     /// <summary>What a verified up records for the down that will undo it (migration_log.details.fingerprints).</summary>
     public static async Task<JsonObject> FingerprintsForDownAsync(

@@ -1,7 +1,8 @@
 SET LOCAL maintenance_work_mem = '512MB';
 SET LOCAL work_mem = '256MB';
 
--- Blocking dirty data: refuse before any DDL, naming the offenders.
+-- Blocking dirty data: refuse before the hospitals table exists, naming the offenders (the runner's
+-- audit refuses them before the migration starts; this is the last line of defence).
 DO $$
 DECLARE
     missing bigint;

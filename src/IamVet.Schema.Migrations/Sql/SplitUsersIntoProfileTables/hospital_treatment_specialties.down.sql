@@ -22,4 +22,3 @@ FROM specialties_changes c
 WHERE c.added AND NOT EXISTS (SELECT FROM hospital_specialties a WHERE a."userId" = c."userId" AND a."specialty" = c.value);
 
 DROP TABLE specialties_changes;
-DROP TABLE hospital_treatment_specialties;

@@ -95,4 +95,3 @@ BEGIN
 END $$;
 
 DROP TABLE image_changes;
-DROP TABLE hospital_images;

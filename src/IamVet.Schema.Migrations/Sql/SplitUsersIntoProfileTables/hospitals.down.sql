@@ -76,5 +76,3 @@ BEGIN
         DROP TABLE iamvet_rollback_stash;
     END IF;
 END $$;
-
-DROP TABLE hospitals;

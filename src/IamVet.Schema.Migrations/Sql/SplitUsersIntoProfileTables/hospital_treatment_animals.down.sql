@@ -22,4 +22,3 @@ FROM animals_changes c
 WHERE c.added AND NOT EXISTS (SELECT FROM hospital_animals a WHERE a."userId" = c."userId" AND a."animalType" = c.value);
 
 DROP TABLE animals_changes;
-DROP TABLE hospital_treatment_animals;

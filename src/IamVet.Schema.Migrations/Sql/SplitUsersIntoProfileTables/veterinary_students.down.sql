@@ -25,4 +25,3 @@ FROM student_changes c
 WHERE c."userId" = u.id;
 
 DROP TABLE student_changes;
-DROP TABLE veterinary_students;

@@ -1,0 +1,87 @@
+using FluentMigrator;
+using FluentMigrator.Infrastructure;
+using IamVet.Schema.Migrations.Infrastructure;
+
+namespace IamVet.Schema.Migrations;
+
+/// <summary>
+/// The expand step: the profile columns of users move into veterinarians, veterinary_students and
+/// hospitals, and the legacy side tables' hospital rows into hospital_images and the treatment
+/// tables. One migration, so that in both directions the statements that lock users ACCESS
+/// EXCLUSIVE run last, just before COMMIT, and users stays readable while rows move (docs/adr/0006;
+/// until 2026-12 these were seven migrations, 202509290200–0800).
+/// <list type="bullet">
+/// <item>Up, per table in <see cref="Tables"/> order (<c>Sql/SplitUsersIntoProfileTables/{table}.up.sql</c>):
+/// a bare table, one <c>INSERT … SELECT</c>, then keys, indexes and foreign keys (SHARE ROW
+/// EXCLUSIVE on users: writes wait, reads go on). Then the gate, then <c>exclusive.up.sql</c>:
+/// users.realName accepts NULL.</item>
+/// <item>Down, in reverse order (<c>{table}.down.sql</c>): the tables are the truth after the up,
+/// so every value and row the new application changed or added is written back into users and the
+/// legacy side tables. Then the gate, then <c>exclusive.down.sql</c>: the tables are dropped and
+/// users.realName is NOT NULL again (a user still without a name is named in the error).</item>
+/// </list>
+/// Per table: every user of the type moves, active or not (withdrawn accounts can be restored);
+/// ids are a prefix + the legacy id ('vet_', 'vst_', 'hosp_', 'himg_', 'hta_', 'hts_'), so up →
+/// down → up gives the same rows. Hospitals: realName is the representative, businessLicenseFile
+/// the newest licence's fileUrl, a HOSPITAL without hospitalName is refused, naming the ids.
+/// Images: imageOrder is 1, 2, 3 … per hospital by displayOrder, createdAt, id. Animals and
+/// specialties: duplicates per hospital collapse to the earliest row. Rows of side tables whose user
+/// is not a hospital stay where they are. Values without a legacy column (postalCode, coordinates,
+/// descriptions) wait in iamvet_rollback_stash for the next up.
+/// </summary>
+[Migration(202509290900, "Split users into veterinarians, veterinary_students, hospitals, hospital_images and the treatment tables")]
+public sealed class SplitUsersIntoProfileTables : Migration
+{
+    /// <summary>The new tables in the order the up fills them (each needs only those before it); the down goes backwards.</summary>
+    public static readonly IReadOnlyList<string> Tables =
+    [
+        "veterinarians", "veterinary_students", "hospitals", "hospital_images", "hospital_treatment_animals", "hospital_treatment_specialties",
+    ];
+
+    private IExclusiveLockGate? gate;
+
+    // The gate comes from FluentMigrator's service provider, which only the migration context carries.
+    public override void GetUpExpressions(IMigrationContext context)
+    {
+        gate = context.ServiceProvider?.GetService(typeof(IExclusiveLockGate)) as IExclusiveLockGate;
+        base.GetUpExpressions(context);
+    }
+
+    public override void GetDownExpressions(IMigrationContext context)
+    {
+        gate = context.ServiceProvider?.GetService(typeof(IExclusiveLockGate)) as IExclusiveLockGate;
+        base.GetDownExpressions(context);
+    }
+
+    public override void Up()
+    {
+        foreach (var table in Tables)
+        {
+            Execute.Sql(Script($"{table}.up.sql"));
+        }
+
+        PassTheGate();
+        Execute.Sql(Script("exclusive.up.sql"));
+    }
+
+    public override void Down()
+    {
+        foreach (var table in Tables.Reverse())
+        {
+            Execute.Sql(Script($"{table}.down.sql"));
+        }
+
+        PassTheGate();
+        Execute.Sql(Script("exclusive.down.sql"));
+    }
+
+    private static string Script(string name) => SqlScripts.Load($"{nameof(SplitUsersIntoProfileTables)}.{name}");
+
+    private void PassTheGate()
+    {
+        if (gate is { } reached)
+        {
+            Execute.WithConnection((connection, transaction) => reached.Enter(connection, transaction));
+        }
+    }
+}
