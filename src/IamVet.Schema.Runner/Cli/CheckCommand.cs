@@ -13,10 +13,19 @@ public static class CheckCommand
 
     private static readonly Option<bool> Cleanup = new("--cleanup") { Description = "Include the cleanup in the checked plan (up only)" };
 
+    /// <summary>
+    /// The pre-flight checks pg_dump/pg_restore and free space only for a run that will take a
+    /// backup: <c>check --no-backup</c> checks the run of <c>migrate up/down --no-backup</c>.
+    /// </summary>
+    private static readonly Option<bool> NoBackup = new("--no-backup")
+    {
+        Description = "Check the plan of `migrate up/down --no-backup`: pg_dump, pg_restore and free space for the dump are not checked (the pre-flight notes this as a warning)",
+    };
+
     public static Command Create(ILoggerFactory loggerFactory)
     {
         var command = CommonOptions.Define("check", "Pre-flight and data audit only: what `migrate up` would refuse or warn about; changes nothing",
-            [Down, Cleanup, CreateLegacySchema, .. CommonOptions.CheckOptions]);
+            [Down, Cleanup, CreateLegacySchema, NoBackup, .. CommonOptions.CheckOptions]);
         command.SetAction(async (parse, cancel) =>
         {
             var direction = parse.GetValue(Down) ? MigrationDirection.Down : MigrationDirection.Up;
@@ -25,6 +34,7 @@ public static class CheckCommand
                 CheckOnly = true,
                 Flags = parse.GetValue(Cleanup) ? ["--cleanup"] : [],
                 CreateLegacySchema = parse.GetValue(CreateLegacySchema),
+                NoBackup = parse.GetValue(NoBackup),
             };
             CommonOptions.Validate(options);
             var summary = await new MigrationPipeline(loggerFactory).RunAsync(options, cancel);
