@@ -6,11 +6,13 @@
 // Two independent loops, each every 20 ms on a FRESH connection (no pooling, connect timeout 1 s,
 // lock_timeout 100 ms): one reads one users row (SELECT * … WHERE id = ID), the other updates one
 // (SET "lastLoginAt" = now(), a column no migration moves). A blocked write never delays a read.
-// A loop's outage is its longest stretch without a success, from the last success before it (or
-// the probe's start) to the first success after it (or the stop), so with nothing in the way it is
+// A loop's outage is its longest stretch without a success, from the last success before it to the
+// first success after it (a stretch still open at the stop ends at the stop), counted from the
+// loop's first success on (before it the probe is starting up); with nothing in the way it is
 // about one period (20 ms plus a connect). Prints "ready" on stdout once a read and a write have
-// both succeeded; runs until SIGTERM or SIGINT, then writes
-// {"readOutageMs", "writeOutageMs", "reads", "readFailures", "writes", "writeFailures", …} to FILE.
+// both succeeded (start the work to measure after it), and each stretch of 100 ms or more on
+// stderr. Runs until SIGTERM or SIGINT, then writes {"readOutageMs", "writeOutageMs", "reads",
+// "readFailures", "writes", "writeFailures", …} to FILE (a failure: refused, timed out, no row).
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
@@ -62,8 +64,8 @@ var loops = Task.WhenAll(read.RunAsync(clock, stop.Token), write.RunAsync(clock,
 _ = Task.WhenAll(read.FirstSuccess.Task, write.FirstSuccess.Task).ContinueWith(_ => Console.WriteLine("ready"), TaskScheduler.Default);
 await loops;
 
-read.Close(stoppedAt);
-write.Close(stoppedAt);
+read.Close(stoppedAt, stopping: true);
+write.Close(stoppedAt, stopping: true);
 await File.WriteAllTextAsync(outFile, JsonSerializer.Serialize(new
 {
     readOutageMs = Math.Round(read.LongestOutage.TotalMilliseconds),
@@ -88,7 +90,8 @@ static int Usage(string why)
 internal sealed class ProbeLoop(string connectionString, string sql, string userId, bool isWrite)
 {
     private static readonly TimeSpan Period = TimeSpan.FromMilliseconds(20);
-    private TimeSpan lastSuccess;
+    private TimeSpan? lastSuccess;
+    private long failuresSince;
 
     public long Attempts { get; private set; }
     public long Failures { get; private set; }
@@ -98,7 +101,6 @@ internal sealed class ProbeLoop(string connectionString, string sql, string user
 
     public async Task RunAsync(Stopwatch clock, CancellationToken stop)
     {
-        lastSuccess = clock.Elapsed;
         using var timer = new PeriodicTimer(Period);
         do
         {
@@ -141,6 +143,7 @@ internal sealed class ProbeLoop(string connectionString, string sql, string user
             else
             {
                 Failures++;
+                failuresSince++;
             }
         }
         while (await NextTickAsync(timer, stop));
@@ -158,13 +161,23 @@ internal sealed class ProbeLoop(string connectionString, string sql, string user
         }
     }
 
-    /// <summary>Ends the current stretch without a success at <paramref name="at"/> (a success, or the stop).</summary>
-    public void Close(TimeSpan at)
+    /// <summary>
+    /// Ends the stretch without a success at <paramref name="at"/> (a success, or the stop).
+    /// Stretches count from the first success on: before it the probe is starting (JIT, first
+    /// connect), and the caller waits for "ready". A loop that never succeeded was out throughout.
+    /// </summary>
+    public void Close(TimeSpan at, bool stopping = false)
     {
-        if (at - lastSuccess > LongestOutage)
+        if (lastSuccess is not null || stopping)
         {
-            LongestOutage = at - lastSuccess;
+            var from = lastSuccess ?? TimeSpan.Zero;
+            if (at - from >= TimeSpan.FromMilliseconds(100))
+            {
+                Console.Error.WriteLine($"{(isWrite ? "write" : "read")}: no success from {from.TotalMilliseconds:0} to {at.TotalMilliseconds:0} ms ({failuresSince} failed)");
+            }
+            LongestOutage = at - from > LongestOutage ? at - from : LongestOutage;
         }
         lastSuccess = at;
+        failuresSince = 0;
     }
 }
