@@ -66,6 +66,7 @@ probe_stop() {  # [label] -> stops the running probe (SIGTERM); with a label, re
   kill -TERM "$pid"
   wait "$pid" || { echo "availability probe failed" >&2; cat "$work/probe.err" >&2; exit 1; }
   [ -n "${1:-}" ] || return 0
+  sed "s/^/availability probe, $1: /" "$work/probe.err" >&2   # its stretches of 100 ms or more
   record "$1.read_outage_ms" "$(json_field "$work/probe.json" "d['readOutageMs']")"
   record "$1.write_outage_ms" "$(json_field "$work/probe.json" "d['writeOutageMs']")"
   record "$1.probe_reads" "$(json_field "$work/probe.json" "d['reads']")"
@@ -83,7 +84,7 @@ timed_runner() {  # label db args… -> records wall ms, stage ms, peak RSS (and
   (cd "$work" && IAMVET_SCHEMA_CONNECTION=$(conn_with_database "$admin" "$db") \
      /usr/bin/time -v -o "$work/time.txt" dotnet "$work/runner/iamvet-schema.dll" "$@" --json > "$work/run.json") \
      || { echo "runner failed: $label" >&2; cat "$work/run.json" >&2
-          [ -z "$probe_pid" ] || { probe_stop; echo "availability probe during it: $(cat "$work/probe.json")" >&2; }; exit 1; }
+          [ -z "$probe_pid" ] || { probe_stop; echo "availability probe during it: $(cat "$work/probe.json")" >&2; cat "$work/probe.err" >&2; }; exit 1; }
   end=$(now_ms)
   [ -z "$probe_pid" ] || probe_stop "$label"
   record "$label" $((end - start))
@@ -174,6 +175,7 @@ for run, what in [("baseline_up", "baseline up (plain SQL)"), ("runner_up", "mig
         rows.append((f"read outage, {what}", s(read), "<= 0.20 s", read <= 200))
         rows.append((f"write outage, {what}", s(write), f"<= {s(migrate)}", write <= migrate))
         rows.append((f"  {what}: Migrate stage (the migrations' own time)", s(migrate), "", ""))
+        rows.append((f"  {what}: Verify stage (same transaction, locks held)", s(med[f"{run}.verify"]), "", ""))
     else:
         rows.append((f"read outage, {what}", s(read), "", ""))
         rows.append((f"write outage, {what}", s(write), "", ""))
