@@ -8,6 +8,8 @@
 # --no-backup` on b's and (c) baseline-down-lossless.sql on c's (also carries the side-table writes
 # back, as the runner's Downs do; see bench/check-lossless-baseline.sh). Then a bare `pg_dump -Fc`
 # against the runner's `backup`, and the runner's peak RSS at 10k users. Prints medians and ratios.
+# During each timed up and down (runner and baselines) bench/AvailabilityProbe reads and writes one
+# users row every 20 ms and reports the longest read and write outage (docs/performance.md).
 # Uses IAMVET_BENCH_POSTGRES (an admin Npgsql connection string) or a throwaway local cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +23,8 @@ rounds=${2:-3}
 work=$(mktemp -d /tmp/iamvet-bench.XXXXXX)
 results="$work/results.tsv"
 : > "$results"
-trap 'pg_throwaway_stop; rm -rf "$work"' EXIT
+probe_pid=
+trap '[ -z "$probe_pid" ] || kill -TERM "$probe_pid" 2>/dev/null; pg_throwaway_stop; rm -rf "$work"' EXIT
 
 pg_throwaway_ensure_binaries
 command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time; }
@@ -29,6 +32,8 @@ if [ -n "${IAMVET_BENCH_POSTGRES:-}" ]; then admin=$IAMVET_BENCH_POSTGRES; else 
 
 echo "publishing the runner (Release, ReadyToRun)…" >&2
 dotnet publish src/IamVet.Schema.Runner -c Release -r linux-x64 --self-contained false -nologo -v quiet -o "$work/runner" >/dev/null  # as docs/runbook.md installs it (ReadyToRun)
+echo "building the availability probe (Release)…" >&2
+dotnet build bench/AvailabilityProbe -c Release -nologo -v quiet -o "$work/probe" >/dev/null
 runner_in() { local db=$1; shift; (cd "$work" && IAMVET_SCHEMA_CONNECTION=$(conn_with_database "$admin" "$db") dotnet "$work/runner/iamvet-schema.dll" "$@"); }
 sql() { conn_psql "$admin" -At "$@"; }
 now_ms() { date +%s%3N; }
@@ -42,27 +47,59 @@ seed_template() {  # name users
   echo "seeded $2 users into $1 in $(json_field "$work/seed.json" "d['durationMs']/1000") s; size $(sql -c "SELECT pg_size_pretty(pg_database_size('$1'))")" >&2
 }
 
+probe_start() {  # db -> starts the availability probe on db (users read and write), returns once both have succeeded
+  rm -f "$work/probe.json" "$work/probe.out"
+  dotnet "$work/probe/availability-probe.dll" --connection "$(conn_with_database "$admin" "$1")" --out "$work/probe.json" \
+    > "$work/probe.out" 2> "$work/probe.err" &
+  probe_pid=$!
+  local polls=0
+  until grep -qx ready "$work/probe.out" 2>/dev/null; do
+    kill -0 "$probe_pid" 2>/dev/null || { echo "availability probe exited early" >&2; cat "$work/probe.err" >&2; exit 1; }
+    [ $((polls += 1)) -lt 1500 ] || { echo "availability probe: no read and write succeeded within 30 s" >&2; exit 1; }
+    sleep 0.02
+  done
+}
+
+probe_stop() {  # [label] -> stops the running probe (SIGTERM); with a label, records its outages and counts
+  local pid=$probe_pid
+  probe_pid=
+  kill -TERM "$pid"
+  wait "$pid" || { echo "availability probe failed" >&2; cat "$work/probe.err" >&2; exit 1; }
+  [ -n "${1:-}" ] || return 0
+  sed "s/^/availability probe, $1: /" "$work/probe.err" >&2   # its stretches of 100 ms or more
+  record "$1.read_outage_ms" "$(json_field "$work/probe.json" "d['readOutageMs']")"
+  record "$1.write_outage_ms" "$(json_field "$work/probe.json" "d['writeOutageMs']")"
+  record "$1.probe_reads" "$(json_field "$work/probe.json" "d['reads']")"
+  record "$1.probe_read_failures" "$(json_field "$work/probe.json" "d['readFailures']")"
+  record "$1.probe_writes" "$(json_field "$work/probe.json" "d['writes']")"
+  record "$1.probe_write_failures" "$(json_field "$work/probe.json" "d['writeFailures']")"
+}
+
 copy_of() { sql -c "DROP DATABASE IF EXISTS $2 WITH (FORCE)" -c "CREATE DATABASE $2 TEMPLATE $1"; sql -d "$2" -c "CHECKPOINT" >/dev/null; }
 
-timed_runner() {  # label db args… -> records wall ms, stage ms, peak RSS
+timed_runner() {  # label db args… -> records wall ms, stage ms, peak RSS (and stops a probe_start-ed probe as the runner exits)
   local label=$1 db=$2; shift 2
   local start end
   start=$(now_ms)
   (cd "$work" && IAMVET_SCHEMA_CONNECTION=$(conn_with_database "$admin" "$db") \
      /usr/bin/time -v -o "$work/time.txt" dotnet "$work/runner/iamvet-schema.dll" "$@" --json > "$work/run.json") \
-     || { echo "runner failed: $label" >&2; cat "$work/run.json" >&2; exit 1; }
+     || { echo "runner failed: $label" >&2; cat "$work/run.json" >&2
+          [ -z "$probe_pid" ] || { probe_stop; echo "availability probe during it: $(cat "$work/probe.json")" >&2; cat "$work/probe.err" >&2; }; exit 1; }
   end=$(now_ms)
+  [ -z "$probe_pid" ] || probe_stop "$label"
   record "$label" $((end - start))
+  record "$label.migrate" "$(json_field "$work/run.json" "sum(s['durationMs'] for s in d['stages'] if s['stage']=='Migrate')")"
   record "$label.verify" "$(json_field "$work/run.json" "sum(s['durationMs'] for s in d['stages'] if s['stage']=='Verify')")"
   record "$label.backup" "$(json_field "$work/run.json" "sum(s['durationMs'] for s in d['stages'] if s['stage']=='Backup')")"
   record "$label.rss_kb" "$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")"
 }
 
-timed_sql() {  # label db file
+timed_sql() {  # label db file (stops a probe_start-ed probe as psql exits)
   local start end
   start=$(now_ms)
   conn_psql "$(conn_with_database "$admin" "$2")" --single-transaction -f "$3" >/dev/null
   end=$(now_ms)
+  [ -z "$probe_pid" ] || probe_stop "$1"
   record "$1" $((end - start))
 }
 
@@ -70,12 +107,12 @@ seed_template bench_tpl "$users"
 for round in $(seq 1 "$rounds"); do
   echo "round $round/$rounds" >&2
   copy_of bench_tpl bench_a; copy_of bench_tpl bench_b; copy_of bench_tpl bench_c
-  timed_sql baseline_up bench_a bench/baseline-up.sql
-  timed_runner runner_up bench_b migrate up --no-backup --yes
+  probe_start bench_a; timed_sql baseline_up bench_a bench/baseline-up.sql
+  probe_start bench_b; timed_runner runner_up bench_b migrate up --no-backup --yes
   conn_psql "$(conn_with_database "$admin" bench_c)" --single-transaction -f bench/baseline-up.sql >/dev/null   # untimed
-  timed_sql baseline_down bench_a bench/baseline-down.sql
-  timed_runner runner_down bench_b migrate down --no-backup --yes
-  timed_sql baseline_down_lossless bench_c bench/baseline-down-lossless.sql
+  probe_start bench_a; timed_sql baseline_down bench_a bench/baseline-down.sql
+  probe_start bench_b; timed_runner runner_down bench_b migrate down --no-backup --yes
+  probe_start bench_c; timed_sql baseline_down_lossless bench_c bench/baseline-down-lossless.sql
   # backup: a bare pg_dump -Fc against the runner's backup command, same database, alternating
   start=$(now_ms)
   PGPASSWORD=$(conn_get "$admin" Password) pg_dump -Fc -h "$(conn_get "$admin" Host)" -p "$(conn_get "$admin" Port)" \
@@ -124,4 +161,29 @@ print(f"{'measure':<{width}}{'value':>14}{'target':>14}  ok")
 for name, value, target, ok in rows:
     mark = "" if ok == "" else ("yes" if ok else "NO")
     print(f"{name:<{width}}{value:>14}{target:>14}  {mark}")
+
+# bench/AvailabilityProbe: the longest stretch in which no read (write) of one users row succeeded,
+# probing every 20 ms on a fresh connection with lock_timeout 100 ms. Targets from issue #11.
+print("\navailability of users during each run (longest stretch without a successful read / write, medians)")
+rows = []
+for run, what in [("baseline_up", "baseline up (plain SQL)"), ("runner_up", "migrate up"),
+                  ("baseline_down", "baseline down (lossy)"), ("baseline_down_lossless", "lossless baseline down"),
+                  ("runner_down", "migrate down")]:
+    read, write = med[f"{run}.read_outage_ms"], med[f"{run}.write_outage_ms"]
+    if run.startswith("runner"):
+        migrate = med[f"{run}.migrate"]
+        rows.append((f"read outage, {what}", s(read), "<= 0.20 s", read <= 200))
+        rows.append((f"write outage, {what}", s(write), f"<= {s(migrate)}", write <= migrate))
+        rows.append((f"  {what}: Migrate stage (the migrations' own time)", s(migrate), "", ""))
+        rows.append((f"  {what}: Verify stage (same transaction, locks held)", s(med[f"{run}.verify"]), "", ""))
+    else:
+        rows.append((f"read outage, {what}", s(read), "", ""))
+        rows.append((f"write outage, {what}", s(write), "", ""))
+for name, value, target, ok in rows:
+    mark = "" if ok == "" else ("yes" if ok else "NO")
+    print(f"{name:<{width}}{value:>14}{target:>14}  {mark}")
+print("probes (medians): " + "; ".join(
+    f"{run}: reads {med[run + '.probe_reads']:.0f} ({med[run + '.probe_read_failures']:.0f} failed), "
+    f"writes {med[run + '.probe_writes']:.0f} ({med[run + '.probe_write_failures']:.0f} failed)"
+    for run in ["baseline_up", "runner_up", "baseline_down", "baseline_down_lossless", "runner_down"]))
 PY
