@@ -89,7 +89,9 @@ public static class RehearseCommand
             : forecast is null
             ? $"[red]no forecast[/]: the rehearsed {Markup.Escape(outcome.Failed!.Context.Options.CommandName)} ended {Markup.Escape(outcome.Failed.Status)} (exit {outcome.Failed.ExitCode}) " +
               "in the scratch copy; fix what its report above says, then rehearse again"
-            : $"forecast for the real run: data move {forecast["dataMoveSeconds"]} s; users locked for about {forecast["usersLockedSeconds"]} s " +
-              $"(from the first ALTER of users to COMMIT); rollback {forecast["rollbackSeconds"]} s");
+            : $"forecast for the real run: data move {forecast["dataMoveSeconds"]} s. During migrate up, users cannot be read for about " +
+              $"{forecast["upReadOutageSeconds"]} s (its last statements and COMMIT) and writes to users and the legacy side tables wait for about " +
+              $"{forecast["upWriteOutageSeconds"]} s. Rollback {forecast["rollbackSeconds"]} s: users cannot be read for about {forecast["downReadOutageSeconds"]} s, " +
+              $"writes to the new tables wait for about {forecast["downWriteOutageSeconds"]} s");
     }
 }

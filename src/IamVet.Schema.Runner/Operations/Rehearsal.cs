@@ -129,19 +129,27 @@ public static class Rehearsal
     }
 
     /// <summary>
-    /// The migration transaction takes ACCESS EXCLUSIVE on users at its first ALTER and keeps it to
-    /// COMMIT, so users is locked for about the Migrate + Verify stages; the data move is Migrate.
+    /// The two windows the application will see in each direction, as the scratch runs measured them
+    /// (docs/adr/0006): users unreadable only while the last statements and COMMIT run; writes to
+    /// the tables the migrations read waiting from before the first migration to COMMIT. And the
+    /// data move (the Migrate stage) and the whole rollback.
     /// </summary>
     private static JsonObject Forecast(RunSummary up, RunSummary? down)
     {
         static double Seconds(RunSummary? summary, params string[] stages) =>
             summary is null ? 0 : Math.Round(summary.Results.Stages.Where(s => stages.Contains(s.Stage)).Sum(s => s.Duration.TotalSeconds), 2);
 
+        static JsonNode? Window(RunSummary? summary, Func<MigrationOutcome, TimeSpan> window) =>
+            summary?.Results.Migration is { } migration ? Math.Round(window(migration).TotalSeconds, 2) : null;
+
         return new JsonObject
         {
             ["dataMoveSeconds"] = Seconds(up, MigrateStage.Name),
-            ["usersLockedSeconds"] = Seconds(up, MigrateStage.Name, VerifyReport.Name),
+            ["upReadOutageSeconds"] = Window(up, m => m.ReadsBlocked),
+            ["upWriteOutageSeconds"] = Window(up, m => m.WritesBlocked),
             ["rollbackSeconds"] = down is null ? null : Seconds(down, MigrateStage.Name, VerifyReport.Name),
+            ["downReadOutageSeconds"] = Window(down, m => m.ReadsBlocked),
+            ["downWriteOutageSeconds"] = Window(down, m => m.WritesBlocked),
         };
     }
 }

@@ -24,7 +24,7 @@ public sealed class ReadersDuringMigrationTests : RunnerTest
         await using var blocker = await HoldUsersInShareModeAsync();
 
         // When the up reaches the first statement that needs more than SHARE on users: the first foreign key to it
-        using var up = Start("migrate", "up", "--yes", "--no-backup", "--lock-timeout", "60s");
+        using var up = Start("migrate", "up", "--yes", "--no-backup", "--lock-timeout", "60s", "--json");
         var pid = await Sessions.WaitForAsync(Database,
             "a.application_name = 'iamvet-schema migrate' AND a.wait_event_type = 'Lock'", TimeSpan.FromSeconds(60), "the up waiting for users", up);
 
@@ -41,6 +41,10 @@ public sealed class ReadersDuringMigrationTests : RunnerTest
         var result = await up.WaitAsync(TimeSpan.FromSeconds(120));
         Assert.That(result.ExitCode, Is.Zero, result.ToString());
         Assert.That(await Database.ScalarAsync<long>("SELECT count(*) FROM veterinarians"), Is.GreaterThan(0));
+
+        // And the run reports the two windows: reads blocked only inside the (longer) time writes waited
+        var availability = JsonNode.Parse(result.StandardOutput)!["availability"]!;
+        Assert.That(availability["usersReadsBlockedMs"]!.GetValue<long>(), Is.LessThan(availability["writesBlockedMs"]!.GetValue<long>()), result.ToString());
     }
 
     [Test]

@@ -20,7 +20,9 @@ public sealed class RehearseTests : OperationsTest
 
         // Then
         Assert.That(result.ExitCode, Is.Zero, result.ToString());
-        Assert.That(Unwrapped(result.StandardOutput), Does.Contain("forecast for the real run: data move").And.Contain("users locked for about"), result.ToString());
+        Assert.That(Unwrapped(result.StandardOutput), Does.Contain("forecast for the real run: data move")
+            .And.Contain("During migrate up, users cannot be read for about").And.Contain("writes to users and the legacy side tables wait for about")
+            .And.Contain("Rollback").And.Contain("writes to the new tables wait for about"), result.ToString());
         Assert.That(result.StandardOutput, Does.Contain("migrate up on " + DerivedPrefix + "rehearse_").And.Contain("migrate down on " + DerivedPrefix + "rehearse_"), result.ToString());
         Assert.That(result.StandardOutput, Does.Contain("dropped"), result.ToString());
         Assert.That(await DerivedDatabasesAsync(), Is.Empty, "the scratch database is still there\n" + result);

@@ -51,6 +51,11 @@ public static class RunReport
                 ["durationMs"] = (long)backup.Duration.TotalMilliseconds,
             },
             ["verification"] = results.Verification?.Result.Summary.DeepClone(),
+            ["availability"] = results.Migration is not { } migration ? null : new JsonObject
+            {
+                ["usersReadsBlockedMs"] = (long)migration.ReadsBlocked.TotalMilliseconds,
+                ["writesBlockedMs"] = (long)migration.WritesBlocked.TotalMilliseconds,
+            },
             ["audit"] = results.Audit?.ToJson(),
         };
         return json;

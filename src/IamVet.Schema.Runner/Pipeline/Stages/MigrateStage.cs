@@ -11,11 +11,13 @@ public delegate Task RecordCommitted(NpgsqlConnection connection, NpgsqlTransact
 
 /// <summary>
 /// What the migrations did (a note per step) and what their verification found; for an up, the
-/// fingerprints a later down compares with. <paramref name="UsersExclusive"/>: how long users was
-/// locked ACCESS EXCLUSIVE (unreadable), from the first statement that took the lock to COMMIT;
-/// zero when no migration of the plan locks it so.
+/// fingerprints a later down compares with. The two windows the application sees (docs/adr/0006):
+/// <paramref name="ReadsBlocked"/>, how long users was locked ACCESS EXCLUSIVE (unreadable), from
+/// the first statement that took that lock to COMMIT (zero when no migration of the plan does);
+/// <paramref name="WritesBlocked"/>, how long the tables the migrations read were held against
+/// writers (an up: users and the legacy side tables; a down: the new tables), to COMMIT.
 /// </summary>
-public sealed record MigrationOutcome(IReadOnlyList<string> StepNotes, VerifyReport Verification, JsonObject? Fingerprints, TimeSpan UsersExclusive);
+public sealed record MigrationOutcome(IReadOnlyList<string> StepNotes, VerifyReport Verification, JsonObject? Fingerprints, TimeSpan ReadsBlocked, TimeSpan WritesBlocked);
 
 /// <summary>
 /// Runs every planned migration and the verification inside ONE transaction: a migration error
@@ -93,11 +95,16 @@ public static class MigrateStage
             await run.DisposeAsync();
         }
 
-        var outcome = new MigrationOutcome(run.StepNotes, run.Verification!, run.Fingerprints, run.UsersExclusive);
+        var outcome = new MigrationOutcome(run.StepNotes, run.Verification!, run.Fingerprints, run.ReadsBlocked, run.WritesBlocked);
         return new(outcome, new StageResult(Name, StageStatus.Pass, run.MigrateDuration,
             $"{plan.Direction.ToString().ToLowerInvariant()}: {plan.Steps.Count} migration(s) applied and committed, now at {plan.ResultVersion}",
-            run.StepNotes));
+            [.. run.StepNotes, Windows(plan, outcome)]));
     }
+
+    /// <summary>What the application saw, e.g. "users unreadable for 0.04 s (…); writes to users and the legacy side tables waited 9.81 s".</summary>
+    private static string Windows(MigrationPlan plan, MigrationOutcome outcome) =>
+        $"users unreadable for {outcome.ReadsBlocked.TotalSeconds:0.00} s (ACCESS EXCLUSIVE, from the last statements to COMMIT); " +
+        $"writes to {(plan.Direction == MigrationDirection.Up ? "users and the legacy side tables" : "the new tables")} waited up to {outcome.WritesBlocked.TotalSeconds:0.00} s (held from before the first migration to COMMIT)";
 
     private static async Task<string> DescribeAsync(RunContext context, LockedSession session, PostgresException error, CancellationToken cancellationToken)
     {
@@ -151,6 +158,7 @@ public static class MigrateStage
         private readonly Stopwatch migrateClock = Stopwatch.StartNew();
         private readonly Stopwatch verifyClock = new();
         private readonly Stopwatch exclusiveClock = new();
+        private readonly Stopwatch writesClock = new();
         private readonly List<string> stepNotes = [];
         private VerificationResult? dataVerified;
         private RecordedUp? exactRestoreExpected = expectedAfterDown;
@@ -168,7 +176,10 @@ public static class MigrateStage
         public TimeSpan MigrateDuration => migrateClock.Elapsed - verifyClock.Elapsed;
 
         /// <summary>From the first statement that locks users ACCESS EXCLUSIVE to COMMIT (read once the run has committed).</summary>
-        public TimeSpan UsersExclusive => exclusiveClock.Elapsed;
+        public TimeSpan ReadsBlocked => exclusiveClock.Elapsed;
+
+        /// <summary>From the lock on the tables the migrations read to COMMIT (read once the run has committed).</summary>
+        public TimeSpan WritesBlocked => writesClock.Elapsed;
 
         /// <summary>Before the first migration: the Ctrl-C hook, the legacy tables held (up), the verification's baseline, the audit's checks alongside.</summary>
         public async Task BeforeMigrateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Action<long, long>? progress)
@@ -185,6 +196,7 @@ public static class MigrateStage
             }
 
             verifyClock.Start();
+            writesClock.Start();
             if (plan.Direction == MigrationDirection.Up)
             {
                 await LockLegacyTablesAsync(connection, transaction);
@@ -305,6 +317,7 @@ public static class MigrateStage
         public async ValueTask DisposeAsync()
         {
             exclusiveClock.Stop();
+            writesClock.Stop();
             await onCancel.DisposeAsync();
             if (auditAlongside is not null)
             {
