@@ -13,11 +13,14 @@ namespace IamVet.Schema.Migrations;
 /// <list type="bullet">
 /// <item>Up, per table in <see cref="Tables"/> order (<c>Sql/SplitUsersIntoProfileTables/{table}.up.sql</c>):
 /// a bare table, one <c>INSERT … SELECT</c>, then keys, indexes and foreign keys (SHARE ROW
-/// EXCLUSIVE on users: writes wait, reads go on). Then the gate, then <c>exclusive.up.sql</c>:
+/// EXCLUSIVE on users: writes wait, reads go on); then <c>legacy_writes.up.sql</c>: the triggers that
+/// record an old application's writes to the moved columns and the legacy side tables from now on,
+/// which the rollback's audit names (docs/adr/0007). Then the gate, then <c>exclusive.up.sql</c>:
 /// users.realName accepts NULL.</item>
 /// <item>Down, in reverse order (<c>{table}.down.sql</c>): the tables are the truth after the up,
 /// so every value and row the new application changed or added is written back into users and the
-/// legacy side tables. Then the gate, then <c>exclusive.down.sql</c>: the tables are dropped and
+/// legacy side tables (not recorded as old-application writes: <c>legacy_writes.down.sql</c>). Then
+/// the gate, then <c>exclusive.down.sql</c>: the triggers and the tables are dropped and
 /// users.realName is NOT NULL again (a user still without a name is named in the error).</item>
 /// </list>
 /// Per table: every user of the type moves, active or not (withdrawn accounts can be restored);
@@ -60,12 +63,15 @@ public sealed class SplitUsersIntoProfileTables : Migration
             Execute.Sql(Script($"{table}.up.sql"));
         }
 
+        Execute.Sql(Script("legacy_writes.up.sql"));
+        Execute.Sql(SqlScripts.Load("Shared.legacy_writes_trigger_on_users.sql"));
         PassTheGate();
         Execute.Sql(Script("exclusive.up.sql"));
     }
 
     public override void Down()
     {
+        Execute.Sql(Script("legacy_writes.down.sql"));
         foreach (var table in Tables.Reverse())
         {
             Execute.Sql(Script($"{table}.down.sql"));

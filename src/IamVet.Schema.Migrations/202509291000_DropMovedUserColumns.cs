@@ -9,8 +9,16 @@ namespace IamVet.Schema.Migrations;
 /// it must wait until the new application has proven itself. It refuses while any value of a
 /// column to drop is not represented in the new tables (e.g. a VETERINARIAN carrying a
 /// hospitalName: that value exists nowhere else) and names the user ids. Down re-adds the columns
-/// and refills them from the profile tables.
+/// and refills them from the profile tables, then re-creates the trigger that records old-application
+/// writes to them (docs/adr/0007), which the up drops with the columns it names.
 /// </summary>
 [Migration(202509291000, "Cleanup: drop the moved columns from users (only with --cleanup)")]
 [RequiresExplicitRequest("--cleanup")]
-public sealed class DropMovedUserColumns : SqlMigration;
+public sealed class DropMovedUserColumns : SqlMigration
+{
+    public override void Down()
+    {
+        base.Down();
+        Execute.Sql(SqlScripts.Load("Shared.legacy_writes_trigger_on_users.sql"));
+    }
+}

@@ -41,6 +41,9 @@ BEGIN
     END IF;
 END $$;
 
+-- The rollback's record of old-application writes names these columns (Sql/Shared/legacy_writes_trigger_on_users.sql).
+DROP TRIGGER IF EXISTS iamvet_legacy_writes ON users;
+
 ALTER TABLE users
     DROP COLUMN "realName",
     DROP COLUMN "birthDate",

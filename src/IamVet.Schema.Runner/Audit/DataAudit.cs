@@ -123,8 +123,14 @@ public static class DataAudit
     /// migrations run (<see cref="AlongsideJobs"/>); everything that can refuse the run, and
     /// everything that reads users, is checked here, before anything changes.
     /// </para>
+    /// <para>
+    /// <paramref name="overwriteLegacyWrites"/>: the operator lets a rollback overwrite what an old
+    /// application wrote to the legacy side after the up (<c>--overwrite-legacy-writes</c>): named as
+    /// a warning instead of refusing.
+    /// </para>
     public static async Task<IReadOnlyList<AuditFinding>> RunAsync(
-        NpgsqlConnection connection, MigrationPlan plan, MigrationDatabase? moreConnections, CancellationToken cancellationToken, bool leaveAlongsideChecks = false)
+        NpgsqlConnection connection, MigrationPlan plan, MigrationDatabase? moreConnections, CancellationToken cancellationToken, bool leaveAlongsideChecks = false,
+        bool overwriteLegacyWrites = false)
     {
         var versions = plan.Steps.Select(step => step.Version).ToHashSet();
         var findings = new List<AuditFinding>();
@@ -168,6 +174,12 @@ public static class DataAudit
                         "users without realName and without a profile to take it from: users.realName cannot become NOT NULL again. Give them a realName (or delete them) first.",
                         count, ids)];
             });
+        }
+
+        if (plan.Direction == MigrationDirection.Down && versions.Contains(Versions.SplitUsers)
+            && await Sql.TableExistsAsync(connection, LegacyWrites.Table, cancellationToken))
+        {
+            jobs.Add(worker => LegacyWrites.FindAsync(worker, overwriteLegacyWrites, cancellationToken));
         }
 
         if (plan.Direction == MigrationDirection.Down && versions.Contains(Versions.SplitUsers)

@@ -25,7 +25,7 @@ public static class CheckCommand
     public static Command Create(ILoggerFactory loggerFactory)
     {
         var command = CommonOptions.Define("check", "Pre-flight and data audit only: what `migrate up` would refuse or warn about; changes nothing",
-            [Down, Cleanup, CreateLegacySchema, NoBackup, .. CommonOptions.CheckOptions]);
+            [Down, Cleanup, CreateLegacySchema, NoBackup, CommonOptions.OverwriteLegacyWrites, .. CommonOptions.CheckOptions]);
         command.SetAction(async (parse, cancel) =>
         {
             var direction = parse.GetValue(Down) ? MigrationDirection.Down : MigrationDirection.Up;
@@ -35,8 +35,14 @@ public static class CheckCommand
                 Flags = parse.GetValue(Cleanup) ? ["--cleanup"] : [],
                 CreateLegacySchema = parse.GetValue(CreateLegacySchema),
                 NoBackup = parse.GetValue(NoBackup),
+                OverwriteLegacyWrites = parse.GetValue(CommonOptions.OverwriteLegacyWrites),
             };
             CommonOptions.Validate(options);
+            if (options.OverwriteLegacyWrites && direction == MigrationDirection.Up)
+            {
+                throw new ConfigurationException("--overwrite-legacy-writes is for a rollback: give it with --down");
+            }
+
             var summary = await new MigrationPipeline(loggerFactory).RunAsync(options, cancel);
             RunReport.Write(summary, options.Json);
             return summary.ExitCode;

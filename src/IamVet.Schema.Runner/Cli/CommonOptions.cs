@@ -59,6 +59,13 @@ public static partial class CommonOptions
         CustomParser = ParseSize,
     };
 
+    /// <summary>For a rollback (migrate down, check --down): let the new tables win over an old application's writes to the legacy side after the up.</summary>
+    public static readonly Option<bool> OverwriteLegacyWrites = new("--overwrite-legacy-writes")
+    {
+        Description = "Rollback only: overwrite what an old application wrote after the up to moved columns of users or to the legacy side tables " +
+                      "with the new tables' values (the new tables win); without it such writes are named and the rollback is refused (exit 3)",
+    };
+
     public static readonly Option<bool> CreateLegacySchema = new("--create-legacy-schema")
     {
         Description = "On an empty database (no users table, no migration history), create the legacy schema first; without it an empty database is refused (exit 3)",

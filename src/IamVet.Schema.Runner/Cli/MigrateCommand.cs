@@ -20,7 +20,8 @@ public static class MigrateCommand
             [To, Cleanup, CommonOptions.CreateLegacySchema, .. CommonOptions.RunOptions]);
         up.SetAction((parse, cancel) => RunAsync(parse, MigrationDirection.Up, loggerFactory, cancel));
 
-        var down = CommonOptions.Define("down", "Roll back applied migrations (default: to the legacy baseline), putting every value back", [To, Steps, .. CommonOptions.RunOptions]);
+        var down = CommonOptions.Define("down", "Roll back applied migrations (default: to the legacy baseline), putting every value back",
+            [To, Steps, CommonOptions.OverwriteLegacyWrites, .. CommonOptions.RunOptions]);
         down.SetAction((parse, cancel) => RunAsync(parse, MigrationDirection.Down, loggerFactory, cancel));
 
         var migrate = new Command("migrate", "Move the database between the legacy and normalized shapes");
@@ -62,6 +63,7 @@ public static class MigrateCommand
             Steps = direction == MigrationDirection.Down ? parse.GetValue(Steps) : null,
             Flags = direction == MigrationDirection.Up && parse.GetValue(Cleanup) ? ["--cleanup"] : [],
             CreateLegacySchema = direction == MigrationDirection.Up && parse.GetValue(CommonOptions.CreateLegacySchema),
+            OverwriteLegacyWrites = direction == MigrationDirection.Down && parse.GetValue(CommonOptions.OverwriteLegacyWrites),
         };
 
         // Usage errors first, before anything connects: they write nothing anywhere.

@@ -44,8 +44,8 @@ public static partial class MigrationCatalog
 
     /// <summary>
     /// What running <paramref name="step"/> in <paramref name="direction"/> destroys, read from its
-    /// embedded SQL: the tables it drops (not the temporary ones it made itself, nor the rollback
-    /// stash) and the columns it drops, e.g. <c>drops table veterinarians</c>. Empty: nothing.
+    /// embedded SQL: the tables it drops (not the temporary ones it made itself, nor the runner's own
+    /// iamvet_* bookkeeping: the rollback stash, the record of legacy writes) and the columns it drops, e.g. <c>drops table veterinarians</c>. Empty: nothing.
     /// </summary>
     public static IReadOnlyList<string> DestructiveActions(MigrationStep step, MigrationDirection direction)
     {
@@ -53,7 +53,7 @@ public static partial class MigrationCatalog
         var temporary = TemporaryTable().Matches(sql).Select(m => m.Groups["name"].Value).ToHashSet(StringComparer.Ordinal);
         var actions = new List<string>();
         var tables = DropTable().Matches(sql).Select(m => m.Groups["name"].Value.Trim('"'))
-            .Where(name => !temporary.Contains(name) && name != "iamvet_rollback_stash").Distinct().ToList();
+            .Where(name => !temporary.Contains(name) && !name.StartsWith("iamvet_", StringComparison.Ordinal)).Distinct().ToList();
         if (tables.Count > 0)
         {
             actions.Add($"drops table{(tables.Count > 1 ? "s" : "")} {string.Join(", ", tables)}");

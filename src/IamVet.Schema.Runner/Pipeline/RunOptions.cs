@@ -42,6 +42,12 @@ public sealed record RunOptions
     public string MinFreeBytesSource { get; init; } = "--min-free-space";
 
     /// <summary>
+    /// A rollback may overwrite what an old application wrote to the legacy side after the up (the
+    /// new tables win; <c>--overwrite-legacy-writes</c>); otherwise such writes refuse it (docs/adr/0007).
+    /// </summary>
+    public bool OverwriteLegacyWrites { get; init; }
+
+    /// <summary>
     /// An empty database (no migration history, no users table) may get the legacy schema created
     /// (<c>--create-legacy-schema</c>); without it such a database is refused: it is more likely a
     /// mistyped database name than a database to build.

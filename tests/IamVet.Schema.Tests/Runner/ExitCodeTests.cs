@@ -10,8 +10,7 @@ public sealed class ExitCodeTests : RunnerTest
 {
     private static readonly long[] ExpandPhase =
     [
-        Versions.Baseline, Versions.AuditColumns, Versions.SplitUsers, Versions.SplitUsers, Versions.SplitUsers,
-        Versions.SplitUsers, Versions.SplitUsers, Versions.SplitUsers, Versions.SplitUsers,
+        Versions.Baseline, Versions.AuditColumns, Versions.SplitUsers,
     ];
 
     [Test]

@@ -67,7 +67,7 @@ public sealed class UsageTests : OperationsTest
     [Test]
     public async Task Migrate_down_steps_beyond_what_is_applied_is_exit_2_saying_how_many_are_applied()
     {
-        // Given a normalized database: 8 migrations above the baseline
+        // Given a normalized database: 2 migrations above the baseline
         await UpgradeLegacyDatabaseWithRowsAsync();
         var before = await StateAsync();
         var logRows = await LogRowsAsync();
@@ -78,7 +78,7 @@ public sealed class UsageTests : OperationsTest
 
         // Then
         Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
-        Assert.That(result.StandardError, Does.Contain("only 8 migration(s) are applied"), result.ToString());
+        Assert.That(result.StandardError, Does.Contain("only 2 migration(s) are applied"), result.ToString());
         Assert.That(await StateAsync(), Is.EqualTo(before), "the database changed\n" + result);
         Assert.That(await LogRowsAsync(), Is.EqualTo(logRows), "a usage error writes no migration_log row");
         Assert.That(ReportFiles(), Is.EqualTo(reports), "a usage error writes no report");
@@ -98,13 +98,13 @@ public sealed class UsageTests : OperationsTest
         Assert.That(result.ExitCode, Is.Zero, result.ToString());
         var header = result.StandardOutput[..result.StandardOutput.IndexOf("Stage", StringComparison.Ordinal)];
         Assert.That(header, Does.Contain($"migrate down on database \"{Database.Name}\" at {host}"), result.ToString());
-        Assert.That(header, Does.Contain($"down {V(Versions.SplitUsers)} → {V(Versions.SplitUsers)} (2 migrations)"), result.ToString());
-        foreach (var step in MigrationCatalog.All.Where(s => s.Version is var v && (v == Versions.SplitUsers || v == Versions.SplitUsers)))
+        Assert.That(header, Does.Contain($"down {V(Versions.SplitUsers)} → {V(Versions.Baseline)} (2 migrations)"), result.ToString());
+        foreach (var step in MigrationCatalog.All.Where(s => s.Version is var v && (v == Versions.SplitUsers || v == Versions.AuditColumns)))
         {
             Assert.That(header, Does.Contain($"{V(step.Version)}  revert {step.Description}"), result.ToString());
         }
 
-        Assert.That(header, Does.Contain("destructive: drops table hospital_treatment_specialties; drops table hospital_treatment_animals"), result.ToString());
+        Assert.That(header, Does.Contain("destructive: drops tables hospital_treatment_specialties, hospital_treatment_animals, hospital_images, hospitals, veterinary_students, veterinarians"), result.ToString());
     }
 
     private static IEnumerable<TestCaseData> UsageErrors()

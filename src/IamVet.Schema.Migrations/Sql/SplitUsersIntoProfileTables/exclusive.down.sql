@@ -1,6 +1,14 @@
 -- The down's statements that take ACCESS EXCLUSIVE on users, last (docs/adr/0006): dropping a
--- table drops its foreign key to users, whose triggers live on users; SET NOT NULL alters users.
+-- table drops its foreign key to users, whose triggers live on users; so does DROP TRIGGER on a legacy
+-- table; SET NOT NULL alters users.
 -- Everything was written back before this point; every lock is held to COMMIT.
+DROP TRIGGER IF EXISTS iamvet_legacy_writes ON users;  -- (gone while the cleanup is applied: it names moved columns)
+DROP TRIGGER iamvet_legacy_writes ON hospital_facility_images;
+DROP TRIGGER iamvet_legacy_writes ON hospital_animals;
+DROP TRIGGER iamvet_legacy_writes ON hospital_specialties;
+DROP TRIGGER iamvet_legacy_writes ON hospital_business_licenses;
+DROP FUNCTION iamvet_record_legacy_write();
+DROP TABLE iamvet_legacy_writes;
 DROP TABLE hospital_treatment_specialties;
 DROP TABLE hospital_treatment_animals;
 DROP TABLE hospital_images;

@@ -63,13 +63,15 @@ public static class AuditStage
     public static async Task<StageOutput<AuditReport>> RunAsync(RunContext context, LockedSession session, MigrationPlan plan, CancellationToken cancellationToken)
     {
         var leftToMigration = !context.Options.CheckOnly && DataAudit.HasAlongsideChecks(plan);
-        var findings = await DataAudit.RunAsync(session.Connection, plan, context.Database, cancellationToken, leaveAlongsideChecks: leftToMigration);
+        var findings = await DataAudit.RunAsync(session.Connection, plan, context.Database, cancellationToken, leaveAlongsideChecks: leftToMigration,
+            overwriteLegacyWrites: context.Options.OverwriteLegacyWrites);
         if (findings.Any(f => f.Severity == FindingSeverity.Blocking) && leftToMigration)
         {
             // Refused: there will be no migration to compute the rest alongside. Every finding is
             // listed now, so the operator fixes them all before the next attempt.
             leftToMigration = false;
-            findings = await DataAudit.RunAsync(session.Connection, plan, context.Database, cancellationToken);
+            findings = await DataAudit.RunAsync(session.Connection, plan, context.Database, cancellationToken,
+                overwriteLegacyWrites: context.Options.OverwriteLegacyWrites);
         }
 
         var report = new AuditReport(findings, leftToMigration);

@@ -1,0 +1,46 @@
+-- After the up the new tables are the truth. An old application instance that still writes a moved
+-- column of users or a legacy side table (a rolling deploy) writes where the new application never
+-- looks, and the rollback, which carries the new tables back, would overwrite it. Every such write
+-- is recorded here, so that the rollback's audit names it before anything changes and the operator
+-- chooses which side wins (docs/adr/0007). The rollback's own write-back is not recorded
+-- (iamvet.rollback, set by legacy_writes.down.sql). Creating a trigger takes SHARE ROW EXCLUSIVE:
+-- readers go on. exclusive.down.sql drops all of it.
+CREATE TABLE iamvet_legacy_writes (
+    id          bigserial   PRIMARY KEY,
+    table_name  text        NOT NULL,
+    row_id      text        NOT NULL,
+    user_id     text,
+    operation   text        NOT NULL,
+    written_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    written_by  text        NOT NULL DEFAULT current_user,
+    application text        DEFAULT current_setting('application_name', true)
+);
+
+CREATE FUNCTION iamvet_record_legacy_write() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('iamvet.rollback', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    IF TG_TABLE_NAME = 'users' THEN
+        INSERT INTO iamvet_legacy_writes (table_name, row_id, user_id, operation) VALUES ('users', NEW.id, NEW.id, TG_OP);
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO iamvet_legacy_writes (table_name, row_id, user_id, operation) VALUES (TG_TABLE_NAME, OLD.id, OLD."userId", TG_OP);
+    ELSE
+        INSERT INTO iamvet_legacy_writes (table_name, row_id, user_id, operation) VALUES (TG_TABLE_NAME, NEW.id, NEW."userId", TG_OP);
+        IF TG_OP = 'UPDATE' AND OLD."userId" IS DISTINCT FROM NEW."userId" THEN
+            INSERT INTO iamvet_legacy_writes (table_name, row_id, user_id, operation) VALUES (TG_TABLE_NAME, OLD.id, OLD."userId", TG_OP);
+        END IF;
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- users: Sql/Shared/legacy_writes_trigger_on_users.sql (the cleanup drops and re-creates it with the columns it names).
+CREATE TRIGGER iamvet_legacy_writes AFTER INSERT OR UPDATE OR DELETE ON hospital_facility_images
+    FOR EACH ROW EXECUTE FUNCTION iamvet_record_legacy_write();
+CREATE TRIGGER iamvet_legacy_writes AFTER INSERT OR UPDATE OR DELETE ON hospital_animals
+    FOR EACH ROW EXECUTE FUNCTION iamvet_record_legacy_write();
+CREATE TRIGGER iamvet_legacy_writes AFTER INSERT OR UPDATE OR DELETE ON hospital_specialties
+    FOR EACH ROW EXECUTE FUNCTION iamvet_record_legacy_write();
+CREATE TRIGGER iamvet_legacy_writes AFTER INSERT OR UPDATE OR DELETE ON hospital_business_licenses
+    FOR EACH ROW EXECUTE FUNCTION iamvet_record_legacy_write();
