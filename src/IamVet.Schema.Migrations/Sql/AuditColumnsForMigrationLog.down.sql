@@ -1,23 +1,17 @@
--- Keep what the audit columns hold: the legacy migration_log has nowhere to put it.
-CREATE TABLE IF NOT EXISTS iamvet_rollback_stash (
-    kind       text        NOT NULL,
-    key        text        NOT NULL,
-    payload    jsonb       NOT NULL,
-    stashed_at timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT iamvet_rollback_stash_pkey PRIMARY KEY (kind, key)
-);
-INSERT INTO iamvet_rollback_stash (kind, key, payload)
-SELECT 'migration_log', p.id::text, p.payload
+-- Keep what the audit columns hold in the row itself: the legacy shape has only description, so a
+-- row with audit values gets a last line "iamvet-audit: {…}" there (jsonb text has no newline), which
+-- the next up reads back and removes. Nothing is left anywhere else (docs/adr/0002).
+UPDATE migration_log m
+SET description = concat_ws(E'\n', m.description, 'iamvet-audit: ' || p.payload::text)
 FROM (
     -- Only the columns that are NULL are left out: jsonb_strip_nulls would also strip nulls nested
     -- inside details and change the audit JSON.
-    SELECT m.id, (SELECT coalesce(jsonb_object_agg(c.key, c.value), '{}'::jsonb)
-                  FROM jsonb_each(to_jsonb(m) - 'id' - 'migration_name' - 'executed_at' - 'description') c
+    SELECT l.id, (SELECT coalesce(jsonb_object_agg(c.key, c.value), '{}'::jsonb)
+                  FROM jsonb_each(to_jsonb(l) - 'id' - 'migration_name' - 'executed_at' - 'description') c
                   WHERE c.value <> 'null'::jsonb) AS payload
-    FROM migration_log m
+    FROM migration_log l
 ) p
-WHERE p.payload <> '{}'::jsonb
-ON CONFLICT (kind, key) DO UPDATE SET payload = EXCLUDED.payload, stashed_at = now();
+WHERE p.id = m.id AND p.payload <> '{}'::jsonb;
 
 DROP INDEX migration_log_started_at_idx;
 ALTER TABLE migration_log
@@ -35,9 +29,3 @@ ALTER TABLE migration_log
     DROP COLUMN os_user,
     DROP COLUMN details;
 
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT FROM iamvet_rollback_stash) THEN
-        DROP TABLE iamvet_rollback_stash;
-    END IF;
-END $$;

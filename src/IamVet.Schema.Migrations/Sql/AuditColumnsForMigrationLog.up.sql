@@ -15,26 +15,15 @@ ALTER TABLE migration_log
         ('RUNNING', 'SUCCESS', 'FAILED', 'ROLLED_BACK', 'REFUSED', 'NOTHING_TO_DO', 'ABORTED'));
 CREATE INDEX migration_log_started_at_idx ON migration_log (started_at);
 
--- Audit values that an earlier rollback stashed come back.
-CREATE TABLE IF NOT EXISTS iamvet_rollback_stash (
-    kind       text        NOT NULL,
-    key        text        NOT NULL,
-    payload    jsonb       NOT NULL,
-    stashed_at timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT iamvet_rollback_stash_pkey PRIMARY KEY (kind, key)
-);
+-- Audit values that an earlier rollback kept in description (its last line "iamvet-audit: {…}") come
+-- back, and description is what it was (NULL when the line was all of it).
 UPDATE migration_log m
 SET (status, started_at, finished_at, duration_ms, version_from, version_to, backup_file,
      backup_sha256, runner_version, host, os_user, details)
   = (r.status, r.started_at, r.finished_at, r.duration_ms, r.version_from, r.version_to, r.backup_file,
-     r.backup_sha256, r.runner_version, r.host, r.os_user, r.details)
-FROM iamvet_rollback_stash s
-CROSS JOIN LATERAL jsonb_populate_record(NULL::migration_log, s.payload) r
-WHERE s.kind = 'migration_log' AND s.key = m.id::text;
-DELETE FROM iamvet_rollback_stash WHERE kind = 'migration_log';
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT FROM iamvet_rollback_stash) THEN
-        DROP TABLE iamvet_rollback_stash;
-    END IF;
-END $$;
+     r.backup_sha256, r.runner_version, r.host, r.os_user, r.details),
+    description = CASE WHEN m.description LIKE 'iamvet-audit: %' THEN NULL
+                       ELSE left(m.description, length(m.description) - length(a.line) - 1) END
+FROM (SELECT id, substring(description FROM '(?:^|\n)(iamvet-audit: \{[^\n]*\})$') AS line FROM migration_log) a
+CROSS JOIN LATERAL jsonb_populate_record(NULL::migration_log, substr(a.line, length('iamvet-audit: ') + 1)::jsonb) r
+WHERE a.id = m.id AND a.line IS NOT NULL;

@@ -53,10 +53,14 @@ public sealed class AuditColumnsForMigrationLogTests : MigrationTest<AuditColumn
 
         // When
         await RevertAsync();
-        Assert.That(await Database.ScalarAsync<long>("SELECT count(*) FROM iamvet_rollback_stash WHERE kind = 'migration_log'"), Is.EqualTo(2));
+
+        // Then the legacy shape keeps them in description's last line, and nothing is stashed anywhere else
+        Assert.That(await Database.LinesAsync("SELECT id || ' ' || split_part(description, ': ', 1) || ' | ' || (strpos(description, 'iamvet-audit: {') > 0) FROM migration_log ORDER BY id"),
+            Is.EqualTo(new[] { "1 병원 진료동물 테이블 추가 | false", "2 iamvet-audit | true", "3 정규화\niamvet-audit | true" }));
+        Assert.That(await Database.TableExistsAsync("iamvet_rollback_stash"), Is.False);
         await ApplyAsync();
 
-        // Then every row is exactly as before, and the stash is gone
+        // And after the next up every row is exactly as before (descriptions included), and there is no stash
         Assert.That(await Database.LinesAsync(LogQuery), Is.EqualTo(before));
         Assert.That(await Database.TableExistsAsync("iamvet_rollback_stash"), Is.False);
     }
