@@ -17,7 +17,7 @@ public sealed class CheckForeseesTests : RunnerTest
         var before = await StateAsync();
 
         // When
-        var check = await RunAsync("check");
+        var check = await RunAsync("check", "--no-backup");
         var up = await RunAsync("migrate", "up", "--yes", "--no-backup");
 
         // Then both name the table, and nothing changed
@@ -39,7 +39,7 @@ public sealed class CheckForeseesTests : RunnerTest
         var before = await StateAsync();
 
         // When
-        var check = await RunAsync("check", "--cleanup");
+        var check = await RunAsync("check", "--cleanup", "--no-backup");
         var cleanup = await RunAsync("migrate", "up", "--cleanup", "--yes", "--no-backup");
 
         // Then both name the view, and nothing changed
@@ -64,7 +64,7 @@ public sealed class CheckForeseesTests : RunnerTest
         var before = await StateAsync();
 
         // When
-        var check = await RunAsync("check");
+        var check = await RunAsync("check", "--no-backup");
         var up = await RunAsync("migrate", "up", "--yes", "--no-backup");
 
         // Then both name the row, and nothing changed
@@ -86,7 +86,7 @@ public sealed class CheckForeseesTests : RunnerTest
         await LegacyRows.InsertAsync(Database, new LegacyUser("admin1", "ADMIN") { Nickname = "운영자" });
 
         // When
-        var check = await RunAsync("check");
+        var check = await RunAsync("check", "--no-backup");
 
         // Then check passes (nothing breaks) and says where their values stay
         Assert.That(check.ExitCode, Is.Zero, check.ToString());
@@ -141,7 +141,7 @@ public sealed class CheckForeseesTests : RunnerTest
         var before = await StateAsync();
 
         // When
-        var check = await RunAsync("check", "--down");
+        var check = await RunAsync("check", "--down", "--no-backup");
         var down = await RunAsync("migrate", "down", "--yes", "--no-backup");
 
         // Then both name the user, and nothing changed

@@ -40,7 +40,7 @@ public sealed class RollbackPrecisionTests : RunnerTest
             """);
 
         // When
-        var check = await RunAsync("check", "--down", "--json");
+        var check = await RunAsync("check", "--down", "--no-backup", "--json");
 
         // Then
         Assert.That(check.ExitCode, Is.Zero, check.ToString());

@@ -24,7 +24,7 @@ public sealed class AuditAlongsideTests : RunnerTest
         await Database.ExecuteAsync("""UPDATE users SET "hospitalName" = '이름채움' WHERE id = 'dirty_hospital_no_name'""");
 
         // When checking, then migrating
-        var check = await RunAsync("check", "--json");
+        var check = await RunAsync("check", "--no-backup", "--json");
         var up = await RunAsync("migrate", "up", "--yes", "--no-backup", "--json");
 
         // Then both pass and report the same findings, the side-table warnings among them

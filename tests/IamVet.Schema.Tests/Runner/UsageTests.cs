@@ -17,7 +17,7 @@ public sealed class UsageTests : OperationsTest
         await CreateLegacyDatabaseWithRowsAsync();
 
         // When
-        var check = await RunAsync("check", "--cleanup");
+        var check = await RunAsync("check", "--cleanup", "--no-backup");
         var up = await RunAsync("migrate", "up", "--cleanup", "--yes", "--no-backup");
 
         // Then the audit's cleanup check was computed for tables the plan creates, and the whole way ran
@@ -36,7 +36,7 @@ public sealed class UsageTests : OperationsTest
         var before = await StateAsync();
 
         // When
-        var check = await RunAsync("check", "--cleanup");
+        var check = await RunAsync("check", "--cleanup", "--no-backup");
         var up = await RunAsync("migrate", "up", "--cleanup", "--yes", "--no-backup");
 
         // Then both refuse before anything changes, naming the user (not a 42P01 on a table that does not exist yet)

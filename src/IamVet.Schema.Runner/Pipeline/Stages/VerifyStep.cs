@@ -22,7 +22,7 @@ public sealed record VerifyReport(VerificationResult Result, TimeSpan Duration)
                 lines.Add(entry.ContainsKey("sourceRowsAll")
                     ? $"{table}: {entry["newRows"]} row(s) = {entry["sourceRowsAll"]} source row(s) (active only: {entry["sourceRowsActive"]}), fingerprints equal"
                     : entry["byExactRestore"]?.GetValue<bool>() == true
-                        ? $"{table}: {entry["legacyRows"]} row(s) back on the legacy side (the legacy tables are exactly as before the up)"
+                        ? $"{table}: {entry["legacyRows"]} row(s) back on the legacy side (its legacy table is exactly as before the up)"
                         : $"{table}: {entry["legacyRows"]} row(s) back on the legacy side, fingerprints equal");
             }
         }
