@@ -67,6 +67,30 @@ public sealed class LegacyWritesAfterUpTests : RunnerTest
     }
 
     [Test]
+    public async Task An_animal_an_old_application_adds_for_a_user_who_is_no_hospital_stays_and_only_that_side_table_is_read_again()
+    {
+        // Given an old application's animal for vet1 (no hospital: never moved, never mirrored) and a login
+        await UpgradeLegacyDatabaseWithRowsAsync();
+        await LegacyRows.InsertAsync(Database, new LegacyAnimal("a-vet", "vet1", "BIRD", new DateTime(2025, 10, 1)));
+        await Database.ExecuteAsync("""UPDATE users SET "lastLoginAt" = now() WHERE id = 'vet1'""");
+
+        // When
+        var down = await RunAsync("migrate", "down", "--yes", "--no-backup", "--json");
+
+        // Then the rollback overwrote nothing (not named), the row stays, and hospital_animals, which is
+        // not as before the up, was compared on its own while the untouched side tables were proven by
+        // their fingerprints (users is always read)
+        Assert.That(down.ExitCode, Is.Zero, down.ToString());
+        Assert.That(down.Output, Does.Not.Contain("legacy-written-since-up"), down.ToString());
+        Assert.That(await Database.ScalarAsync<long>("""SELECT count(*) FROM hospital_animals WHERE id = 'a-vet'"""), Is.EqualTo(1));
+        var tables = JsonNode.Parse(down.StandardOutput)!["verification"]!["tables"]!;
+        Assert.That(tables["hospital_treatment_animals"]!["byExactRestore"]!.GetValue<bool>(), Is.False, down.ToString());
+        Assert.That(tables["hospital_treatment_animals"]!["fingerprintMatch"]!.GetValue<bool>(), Is.True, down.ToString());
+        Assert.That(tables["hospital_treatment_specialties"]!["byExactRestore"]!.GetValue<bool>(), Is.True, down.ToString());
+        Assert.That(tables["veterinarians"]!["byExactRestore"]!.GetValue<bool>(), Is.False, down.ToString());
+    }
+
+    [Test]
     public async Task Once_the_new_tables_hold_the_old_applications_values_the_rollback_keeps_them()
     {
         // Given an old application's nickname edit and animal, which the operator copies into the new tables
