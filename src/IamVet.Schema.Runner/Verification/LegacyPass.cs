@@ -50,7 +50,7 @@ public static class LegacyPass
         var users = projections.Where(p => p.Source == LegacySource.Users).ToList();
         if (fullTables || users.Count > 0)
         {
-            jobs.Add((c, t) => UsersPassAsync(c, t, users, fullTables, (0, null), cancellationToken));
+            jobs.Add((c, t) => UsersPassAsync(c, t, users, fullTables, cancellationToken));
         }
 
         foreach (var table in TableFingerprints.LegacyTables.Where(t => t != "users"))
@@ -113,7 +113,7 @@ public static class LegacyPass
         var jobs = TableFingerprints.LegacyTables.Where(t => t != "users")
             .Select(table => (Func<NpgsqlConnection, NpgsqlTransaction, Task<Pass>>)((c, t) =>
                 SideTablePassAsync(c, t, table, projections.FirstOrDefault(p => p.SideTable == table), fullTables: true, HospitalUsersFromCopy, cancellationToken)))
-            .Prepend((c, t) => UsersPassAsync(c, t, users, fullTables: true, (0, null), cancellationToken))
+            .Prepend((c, t) => UsersPassAsync(c, t, users, fullTables: true, cancellationToken))
             .ToList();
         return CombineAsync(readers.RunAsync(jobs, cancellationToken));
 
@@ -142,15 +142,8 @@ public static class LegacyPass
     private sealed record Pass(IReadOnlyList<TableFingerprint> Full, IReadOnlyList<(string Table, LegacySide Side)> Sides);
 
     private static async Task<Pass> UsersPassAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, List<Projection> projections, bool fullTables, (long From, long? To) pages, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, List<Projection> projections, bool fullTables, CancellationToken cancellationToken)
     {
-        // A block range is read by a TID range scan; the last range is open-ended, so rows on pages
-        // added since the size was read are still counted (none can be: the tables are locked).
-        var range = string.Join(" AND ", new[]
-        {
-            pages.From > 0 ? $"u.ctid >= '({pages.From},0)'::tid" : null,
-            pages.To is { } to ? $"u.ctid < '({to},0)'::tid" : null,
-        }.OfType<string>());
         var select = new StringBuilder("count(*), ");
         select.Append(fullTables ? TableFingerprints.HashSum($"ROW({await TableFingerprints.ColumnsAsync(connection, "users", "u", transaction, cancellationToken)})") : "NULL::text");
         foreach (var p in projections)
@@ -159,7 +152,7 @@ public static class LegacyPass
         }
 
         var joins = projections.Any(p => p.Table == "hospitals") ? Projections.NewestLicenceJoin : "";
-        await using var command = new NpgsqlCommand($"SELECT {select}\nFROM users u\n{joins}{(range.Length == 0 ? "" : $"\nWHERE {range}")}", connection, transaction) { CommandTimeout = 0 };
+        await using var command = new NpgsqlCommand($"SELECT {select}\nFROM users u\n{joins}", connection, transaction) { CommandTimeout = 0 };
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         var sides = new List<(string, LegacySide)>();

@@ -26,7 +26,7 @@ public static class PreflightStage
 
     public const string Name = "Pre-flight";
 
-    /// <summary>The oldest PostgreSQL the verification runs on (hash_record_extended, TID range scans).</summary>
+    /// <summary>The oldest PostgreSQL the runner runs on (the verification's hash_record_extended; client_connection_check_interval).</summary>
     public const int MinimumServerMajor = 14;
 
     public static async Task<StageOutput<PreflightFacts>> RunAsync(RunContext context, LockedSession session, CancellationToken cancellationToken)
@@ -39,7 +39,7 @@ public static class PreflightStage
         notes.Add($"PostgreSQL {serverVersion} at {context.Options.Target.Server}/{context.DatabaseName}");
         if (serverMajor < MinimumServerMajor)
         {
-            // The verification hashes rows with hash_record_extended and splits scans by TID ranges (both 14).
+            // The verification hashes rows with hash_record_extended, and a killed run's backend is noticed by client_connection_check_interval (both 14).
             throw new PreflightFailed($"PostgreSQL {serverVersion} is too old: the runner needs {MinimumServerMajor} or newer");
         }
 
