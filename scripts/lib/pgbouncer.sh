@@ -35,15 +35,6 @@ pgbouncer_ensure_binary() {
   command -v pgbouncer >/dev/null
 }
 
-pgbouncer_free_port() {
-  local port
-  for _ in $(seq 1 50); do
-    port=$(( 20000 + RANDOM % 20000 ))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
-  done
-  return 1
-}
-
 pgbouncer_start() {
   local pool_mode=transaction ignore=extra_float_digits upstream="" extra=""
   if [ -n "${PGBOUNCER_DIR:-}" ] && [ -d "$PGBOUNCER_DIR" ]; then
@@ -88,7 +79,7 @@ pgbouncer_start() {
 
   local listen
   for _ in 1 2 3; do
-    listen=$(pgbouncer_free_port) || return 1
+    listen=$(free_loopback_port) || return 1
     cat > "$PGBOUNCER_DIR/pgbouncer.ini" <<EOF
 [databases]
 ; any database name the client asks for, on the upstream server
