@@ -34,7 +34,15 @@ public static class DataAudit
     /// </summary>
     private sealed record Check(
         long Version, MigrationDirection Direction, string Code, FindingSeverity Severity, string Message,
-        string? UsersCondition = null, string? IdsSql = null, bool AlongsideMigration = false);
+        string? UsersCondition = null, string? IdsSql = null, bool AlongsideMigration = false, string? Reads = null)
+    {
+        /// <summary>
+        /// The checks of one statement: all that test a condition on users together (one scan), and
+        /// those of each other table they read (<see cref="Reads"/>) together, so statements on
+        /// different tables can run side by side.
+        /// </summary>
+        public string Statement => UsersCondition is not null ? "users" : Reads ?? Code;
+    }
 
     private const string HospitalColumnsFilled = """
         ("hospitalName" IS NOT NULL OR "businessNumber" IS NOT NULL OR "establishedDate" IS NOT NULL OR "hospitalAddress" IS NOT NULL
@@ -66,30 +74,30 @@ public static class DataAudit
             IdsSql: """
             SELECT f."userId" FROM hospital_facility_images f JOIN hospital_users h ON h.id = f."userId"
             GROUP BY f."userId" HAVING count(*) > 1 AND max(f."displayOrder") = 0 AND min(f."displayOrder") = 0
-            """, AlongsideMigration: true),
+            """, AlongsideMigration: true, Reads: "hospital_facility_images"),
         new(Versions.SplitUsers, MigrationDirection.Up, "images-of-non-hospital-users", FindingSeverity.Warning,
             "hospital_facility_images rows whose user is not a HOSPITAL (or does not exist): they stay in the legacy table and are not moved.",
             IdsSql: """
             SELECT f.id FROM hospital_facility_images f WHERE NOT EXISTS (SELECT FROM hospital_users h WHERE h.id = f."userId")
-            """, AlongsideMigration: true),
+            """, AlongsideMigration: true, Reads: "hospital_facility_images"),
         new(Versions.SplitUsers, MigrationDirection.Up, "duplicate-animals", FindingSeverity.Warning,
             "Hospitals with the same animalType more than once: collapsed to one row (the earliest).",
-            IdsSql: """SELECT "userId" FROM hospital_animals GROUP BY "userId", "animalType" HAVING count(*) > 1""", AlongsideMigration: true),
+            IdsSql: """SELECT "userId" FROM hospital_animals GROUP BY "userId", "animalType" HAVING count(*) > 1""", AlongsideMigration: true, Reads: "hospital_animals"),
         new(Versions.SplitUsers, MigrationDirection.Up, "animals-of-non-hospital-users", FindingSeverity.Warning,
             "hospital_animals rows whose user is not a HOSPITAL (or does not exist): they stay in the legacy table and are not moved.",
             IdsSql: """
             SELECT a.id FROM hospital_animals a
             WHERE NOT EXISTS (SELECT FROM hospital_users h WHERE h.id = a."userId")
-            """, AlongsideMigration: true),
+            """, AlongsideMigration: true, Reads: "hospital_animals"),
         new(Versions.SplitUsers, MigrationDirection.Up, "duplicate-specialties", FindingSeverity.Warning,
             "Hospitals with the same specialty more than once: collapsed to one row (the earliest).",
-            IdsSql: """SELECT "userId" FROM hospital_specialties GROUP BY "userId", specialty HAVING count(*) > 1""", AlongsideMigration: true),
+            IdsSql: """SELECT "userId" FROM hospital_specialties GROUP BY "userId", specialty HAVING count(*) > 1""", AlongsideMigration: true, Reads: "hospital_specialties"),
         new(Versions.SplitUsers, MigrationDirection.Up, "specialties-of-non-hospital-users", FindingSeverity.Warning,
             "hospital_specialties rows whose user is not a HOSPITAL (or does not exist): they stay in the legacy table and are not moved.",
             IdsSql: """
             SELECT s.id FROM hospital_specialties s
             WHERE NOT EXISTS (SELECT FROM hospital_users h WHERE h.id = s."userId")
-            """, AlongsideMigration: true),
+            """, AlongsideMigration: true, Reads: "hospital_specialties"),
         new(Versions.Cleanup, MigrationDirection.Up, "cleanup-unrepresented-values", FindingSeverity.Blocking,
             "users whose values in the columns the cleanup drops are in no new table (they would be lost): clear or move them first.",
             IdsSql: """
@@ -146,7 +154,7 @@ public static class DataAudit
         var jobs = new List<Func<NpgsqlConnection, Task<List<AuditFinding>>>>();
         foreach (var group in Checks.Where(c => c.Direction == plan.Direction && versions.Contains(c.Version) && !(leaveAlongsideChecks && c.AlongsideMigration))
                      .Select(c => c.Version == Versions.Cleanup ? c with { IdsSql = ProfilesAsPlanned(c.IdsSql!, versions) } : c)
-                     .GroupBy(c => c.UsersCondition is null ? c.Version : 0)
+                     .GroupBy(c => c.Statement)
                      .Select(g => g.ToList()))
         {
             jobs.Add(async worker => Found(group, await CountAllAsync(worker, group, cancellationToken)).ToList());
@@ -192,13 +200,13 @@ public static class DataAudit
         // value back to its own user, and leaves the legacy value of a user who has no such profile
         // (a deleted one, or another type's dirty data): when a profile now holds that same value,
         // the write would violate the unique index halfway through. Named before anything changes.
-        foreach (var (version, table, column, code) in new[]
+        foreach (var (table, column, code) in new[]
                  {
-                     (Versions.SplitUsers, "veterinary_students", "universityEmail", "university-email-held-by-another-user"),
-                     (Versions.SplitUsers, "hospitals", "businessNumber", "business-number-held-by-another-user"),
+                     ("veterinary_students", "universityEmail", "university-email-held-by-another-user"),
+                     ("hospitals", "businessNumber", "business-number-held-by-another-user"),
                  })
         {
-            if (plan.Direction != MigrationDirection.Down || !versions.Contains(version) || !await Sql.TableExistsAsync(connection, table, cancellationToken))
+            if (plan.Direction != MigrationDirection.Down || !versions.Contains(Versions.SplitUsers) || !await Sql.TableExistsAsync(connection, table, cancellationToken))
             {
                 continue;
             }
@@ -222,7 +230,7 @@ public static class DataAudit
         if (plan.Direction == MigrationDirection.Down)
         {
             // Values the legacy columns cannot hold: the cleanup's Down writes the profiles' values into users too.
-            foreach (var table in WrittenBack.Where(m => versions.Contains(m.Version) || (m.LegacyTable == "users" && versions.Contains(Versions.Cleanup)))
+            foreach (var table in WrittenBack.Where(m => versions.Contains(Versions.SplitUsers) || (m.LegacyTable == "users" && versions.Contains(Versions.Cleanup)))
                          .GroupBy(m => m.NewTable))
             {
                 if (await Sql.TableExistsAsync(connection, table.Key, cancellationToken))
@@ -263,22 +271,18 @@ public static class DataAudit
     /// <summary>
     /// The cleanup's check reads the profile tables. When the same plan creates them (a
     /// <c>migrate up --cleanup</c> from the legacy shape), they do not exist yet: each is read as
-    /// the migration that creates it fills it, one row per user of its type (CreateVeterinarians,
-    /// CreateVeterinaryStudents, CreateHospitals: <c>WHERE u."userType" = …</c>).
+    /// SplitUsersIntoProfileTables fills it, one row per user of its type (<c>WHERE u."userType" = …</c>).
     /// </summary>
     private static string ProfilesAsPlanned(string sql, HashSet<long> planned)
     {
-        foreach (var (version, table, alias, userType) in new[]
-                 {
-                     (Versions.SplitUsers, "veterinarians", "v", "VETERINARIAN"),
-                     (Versions.SplitUsers, "veterinary_students", "s", "VETERINARY_STUDENT"),
-                     (Versions.SplitUsers, "hospitals", "h", "HOSPITAL"),
-                 })
+        if (!planned.Contains(Versions.SplitUsers))
         {
-            if (planned.Contains(version))
-            {
-                sql = sql.Replace($"""EXISTS (SELECT FROM {table} {alias} WHERE {alias}."userId" = u.id)""", $"""u."userType" = '{userType}'""", StringComparison.Ordinal);
-            }
+            return sql;
+        }
+
+        foreach (var (table, alias, userType) in new[] { ("veterinarians", "v", "VETERINARIAN"), ("veterinary_students", "s", "VETERINARY_STUDENT"), ("hospitals", "h", "HOSPITAL") })
+        {
+            sql = sql.Replace($"""EXISTS (SELECT FROM {table} {alias} WHERE {alias}."userId" = u.id)""", $"""u."userType" = '{userType}'""", StringComparison.Ordinal);
         }
 
         return sql;
@@ -295,7 +299,7 @@ public static class DataAudit
     {
         var versions = plan.Steps.Select(step => step.Version).ToHashSet();
         return Checks.Where(c => c.AlongsideMigration && c.Direction == plan.Direction && versions.Contains(c.Version))
-            .GroupBy(c => c.Version)
+            .GroupBy(c => c.Statement)
             .Select(g => g.ToList())
             .Select(group => (Func<NpgsqlConnection, NpgsqlTransaction, Task<List<AuditFinding>>>)(async (connection, transaction) =>
                 Found(group, await CountAllAsync(connection, group, cancellationToken, transaction, hospitalUsersTable)).ToList()))
@@ -317,22 +321,22 @@ public static class DataAudit
     /// <see cref="Rows"/> limits the check to the rows whose value the Down writes (a side row the
     /// new application added: the ones the up moved keep their legacy values).
     /// </summary>
-    private sealed record WriteBack(long Version, string NewTable, string NewColumn, string LegacyTable, string LegacyColumn, string Named, string Rows = "true");
+    private sealed record WriteBack(string NewTable, string NewColumn, string LegacyTable, string LegacyColumn, string Named, string Rows = "true");
 
     private static readonly WriteBack[] WrittenBack =
     [
-        .. new[] { "realName", "birthDate", "nickname", "licenseImage" }.Select(c => new WriteBack(Versions.SplitUsers, "veterinarians", c, "users", c, "userId")),
-        .. new[] { "realName", "birthDate", "nickname", "universityEmail" }.Select(c => new WriteBack(Versions.SplitUsers, "veterinary_students", c, "users", c, "userId")),
-        new(Versions.SplitUsers, "hospitals", "representativeName", "users", "realName", "userId"),
+        .. new[] { "realName", "birthDate", "nickname", "licenseImage" }.Select(c => new WriteBack("veterinarians", c, "users", c, "userId")),
+        .. new[] { "realName", "birthDate", "nickname", "universityEmail" }.Select(c => new WriteBack("veterinary_students", c, "users", c, "userId")),
+        new("hospitals", "representativeName", "users", "realName", "userId"),
         .. new[] { "hospitalName", "businessNumber", "establishedDate", "hospitalAddress", "hospitalAddressDetail", "hospitalLogo", "hospitalWebsite" }
-            .Select(c => new WriteBack(Versions.SplitUsers, "hospitals", c, "users", c, "userId")),
-        new(Versions.SplitUsers, "hospitals", "businessLicenseFile", "hospital_business_licenses", "fileUrl", "userId"),
+            .Select(c => new WriteBack("hospitals", c, "users", c, "userId")),
+        new("hospitals", "businessLicenseFile", "hospital_business_licenses", "fileUrl", "userId"),
         .. new[] { "imageUrl", "createdAt", "updatedAt" }
-            .Select(c => new WriteBack(Versions.SplitUsers, "hospital_images", c, "hospital_facility_images", c, "id", @"n.id NOT LIKE 'himg\_%'")),
+            .Select(c => new WriteBack("hospital_images", c, "hospital_facility_images", c, "id", @"n.id NOT LIKE 'himg\_%'")),
         .. new[] { "animalType", "createdAt" }
-            .Select(c => new WriteBack(Versions.SplitUsers, "hospital_treatment_animals", c, "hospital_animals", c, "id", @"n.id NOT LIKE 'hta\_%'")),
+            .Select(c => new WriteBack("hospital_treatment_animals", c, "hospital_animals", c, "id", @"n.id NOT LIKE 'hta\_%'")),
         .. new[] { "specialty", "createdAt" }
-            .Select(c => new WriteBack(Versions.SplitUsers, "hospital_treatment_specialties", c, "hospital_specialties", c, "id", @"n.id NOT LIKE 'hts\_%'")),
+            .Select(c => new WriteBack("hospital_treatment_specialties", c, "hospital_specialties", c, "id", @"n.id NOT LIKE 'hts\_%'")),
     ];
 
     /// <summary>The types the cleanup's Down gives the users columns it adds back (while they are dropped, the catalog has none).</summary>

@@ -57,9 +57,9 @@ public static class SchemaAudit
                     $"""SELECT id FROM users WHERE "userType"::text NOT IN {MovingTypes}""", cancellationToken));
             }
 
-            foreach (var (version, table, column) in new[] { (Versions.SplitUsers, "hospital_animals", "animalType"), (Versions.SplitUsers, "hospital_specialties", "specialty") })
+            foreach (var (table, column) in new[] { ("hospital_animals", "animalType"), ("hospital_specialties", "specialty") })
             {
-                if (versions.Contains(version))
+                if (versions.Contains(Versions.SplitUsers))
                 {
                     findings.AddRange(await FoundAsync(connection, $"{table}-value-too-long-for-index", FindingSeverity.Blocking,
                         $"{table} rows whose \"{column}\" is too long for the new UNIQUE (hospitalId, {column}) index (a btree entry holds at most about 2.7 kB): " +
@@ -78,14 +78,9 @@ public static class SchemaAudit
         }
         else
         {
-            foreach (var (version, table, type) in new[]
-                     {
-                         (Versions.SplitUsers, "veterinarians", "VETERINARIAN"),
-                         (Versions.SplitUsers, "veterinary_students", "VETERINARY_STUDENT"),
-                         (Versions.SplitUsers, "hospitals", "HOSPITAL"),
-                     })
+            foreach (var (table, type) in new[] { ("veterinarians", "VETERINARIAN"), ("veterinary_students", "VETERINARY_STUDENT"), ("hospitals", "HOSPITAL") })
             {
-                if (versions.Contains(version) && await Sql.TableExistsAsync(connection, table, cancellationToken))
+                if (versions.Contains(Versions.SplitUsers) && await Sql.TableExistsAsync(connection, table, cancellationToken))
                 {
                     findings.AddRange(await FoundAsync(connection, $"{type.ToLowerInvariant().Replace('_', '-')}-without-profile", FindingSeverity.Blocking,
                         $"{type} users without a {table} row (the new application deleted the profile, or made the user without one): a rollback puts back " +

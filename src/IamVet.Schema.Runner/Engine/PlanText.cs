@@ -3,7 +3,7 @@ namespace IamVet.Schema.Runner.Engine;
 /// <summary>A <see cref="MigrationPlan"/> in words: what the confirmation prompt and the run's header show.</summary>
 public static class PlanText
 {
-    /// <summary>e.g. <c>up 2025…0000 → 2025…0800 (8 migrations)</c>.</summary>
+    /// <summary>e.g. <c>up 2025…0000 → 2025…0900 (2 migrations)</c>.</summary>
     public static string Summary(MigrationPlan plan) =>
         $"{plan.Direction.ToString().ToLowerInvariant()} {Version(plan.FromVersion)} → {Version(plan.ResultVersion)} ({plan.Steps.Count} migration{(plan.Steps.Count == 1 ? "" : "s")})";
 

@@ -53,7 +53,7 @@ public static class Inspection
             return "normalized (expand phase: legacy columns still present)";
         }
 
-        return applied.Any(v => v >= Versions.SplitUsers) ? "partially normalized" : "legacy";
+        return "legacy";
     }
 
     /// <summary>

@@ -40,9 +40,9 @@ public enum VerifyScope
 /// <summary>
 /// What is taken inside the migration transaction before the first migration runs. Down: what the
 /// new tables hold before they go. Up: the legacy side of every moved table and the legacy tables'
-/// full-row fingerprints for a later down — read by snapshot readers partly before the first
-/// migration and partly while the migrations run (<see cref="LegacyPass.StartAsync"/>), so it is
-/// awaited (<see cref="LegacyBeforeAsync"/>) when the verification needs it. The legacy tables do
+/// full-row fingerprints for a later down — read by a snapshot reader while the migrations' data
+/// phase runs (<see cref="LegacyPass.StartAsync"/>), and awaited (<see cref="LegacyBeforeAsync"/>) at
+/// the exclusive-lock gate, where the verification needs it. The legacy tables do
 /// not change during an up: none of its migrations writes them, and the migrate stage holds them
 /// against other writers. Disposing stops whatever is still being read and closes the readers.
 /// </summary>

@@ -372,8 +372,9 @@ public static class MigrateStage
         /// <summary>
         /// Holds the legacy tables against other writers from here to COMMIT (SHARE: reads go on), so
         /// the legacy side captured before the first migration is the one every migration reads. The
-        /// up takes stronger locks on users anyway (ALTER, foreign keys); this only starts earlier and
-        /// covers the side tables. Waits at most lock_timeout, like every lock of the migration.
+        /// up's foreign keys to users take SHARE ROW EXCLUSIVE anyway (writers wait, readers do not);
+        /// this starts earlier and covers the side tables. Waits at most lock_timeout, like every lock
+        /// of the migration.
         /// </summary>
         private async Task LockLegacyTablesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction) =>
             await Sql.ExecuteAsync(connection, """
