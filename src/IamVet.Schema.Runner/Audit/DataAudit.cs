@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Npgsql;
 
 namespace IamVet.Schema.Runner.Audit;
@@ -14,6 +15,9 @@ public enum FindingSeverity
 /// <summary>One kind of dirty row: how many, and the first ids (at most 20).</summary>
 public sealed record AuditFinding(string Code, FindingSeverity Severity, string Message, long Count, IReadOnlyList<string> FirstIds);
 
+/// <summary>One statement (or a few) of the audit, run on whichever of its connections is free.</summary>
+public delegate Task<List<AuditFinding>> AuditJob(NpgsqlConnection worker);
+
 /// <summary>
 /// The dirty-data checks of docs/domain.md, run before any DDL for the migrations about to run, so a
 /// row that would break a new constraint is named (with ids) up front instead of being discovered
@@ -25,7 +29,9 @@ public static class DataAudit
 
     /// <summary>
     /// One dirty-data check. <paramref name="UsersCondition"/> is a condition on a users row (the
-    /// offender is that user), evaluated for every such check in ONE scan of users;
+    /// offender is that user), evaluated for every such check in ONE scan of users (a rollback's
+    /// look up the profile tables with <c>u.id NOT IN (SELECT …)</c>, which PostgreSQL answers from
+    /// one hash of each subquery);
     /// <paramref name="IdsSql"/> is a query returning the offending ids, which may read
     /// <c>hospital_users</c> (the ids of HOSPITAL users, collected once for all checks).
     /// <paramref name="AlongsideMigration"/>: a warning that reads only side tables and
@@ -98,6 +104,34 @@ public static class DataAudit
             SELECT s.id FROM hospital_specialties s
             WHERE NOT EXISTS (SELECT FROM hospital_users h WHERE h.id = s."userId")
             """, AlongsideMigration: true, Reads: "hospital_specialties"),
+        .. new[] { ("VETERINARIAN", "veterinarians", "v"), ("VETERINARY_STUDENT", "veterinary_students", "s"), ("HOSPITAL", "hospitals", "h") }
+            .Select(p => new Check(Versions.SplitUsers, MigrationDirection.Down, $"{p.Item1.ToLowerInvariant().Replace('_', '-')}-without-profile", FindingSeverity.Blocking,
+                $"{p.Item1} users without a {p.Item2} row (the new application deleted the profile, or made the user without one): a rollback puts back " +
+                $"what a profile holds, so these users' legacy columns would keep values the application no longer has, and the verification refuses. " +
+                $"Give them a {p.Item2} row again, or delete the users, first.",
+                UsersCondition: $"""u."userType" = '{p.Item1}' AND u.id NOT IN (SELECT "userId" FROM {p.Item2})""")),
+
+        // realName becomes NOT NULL again: every user must get one back from a profile table.
+        new(Versions.SplitUsers, MigrationDirection.Down, "user-without-real-name", FindingSeverity.Blocking,
+            "users without realName and without a profile to take it from: users.realName cannot become NOT NULL again. Give them a realName (or delete them) first.",
+            UsersCondition: """
+                u."realName" IS NULL AND u.id NOT IN (SELECT "userId" FROM veterinarians WHERE "realName" IS NOT NULL)
+                AND u.id NOT IN (SELECT "userId" FROM veterinary_students WHERE "realName" IS NOT NULL)
+                AND u.id NOT IN (SELECT "userId" FROM hospitals WHERE "representativeName" IS NOT NULL)
+                """),
+
+        // users."universityEmail" and "businessNumber" are UNIQUE. The rollback writes each profile's
+        // value back to its own user, and leaves the legacy value of a user who has no such profile
+        // (a deleted one, or another type's dirty data): when a profile now holds that same value,
+        // the write would violate the unique index halfway through. Named before anything changes.
+        .. new[] { ("veterinary_students", "universityEmail", "university-email-held-by-another-user"), ("hospitals", "businessNumber", "business-number-held-by-another-user") }
+            .Select(p => new Check(Versions.SplitUsers, MigrationDirection.Down, p.Item3, FindingSeverity.Blocking,
+                $"users without a {p.Item1} row whose legacy \"{p.Item2}\" another user's {p.Item1} row now holds: the rollback would give that user the value, " +
+                $"which users.\"{p.Item2}\" allows once. Clear it on these users (or give them their profile back) first.",
+                UsersCondition: $"""
+                    u."{p.Item2}" IS NOT NULL AND u.id NOT IN (SELECT "userId" FROM {p.Item1})
+                    AND u."{p.Item2}" IN (SELECT "{p.Item2}" FROM {p.Item1})
+                    """)),
         new(Versions.Cleanup, MigrationDirection.Up, "cleanup-unrepresented-values", FindingSeverity.Blocking,
             "users whose values in the columns the cleanup drops are in no new table (they would be lost): clear or move them first.",
             IdsSql: """
@@ -147,41 +181,24 @@ public static class DataAudit
             return findings; // an empty database: the baseline in this plan creates the tables, there is no data yet
         }
 
-        findings.AddRange(await SchemaAudit.RunAsync(connection, plan, cancellationToken));
+        var (schemaFindings, jobs) = await SchemaAudit.RunAsync(connection, plan, cancellationToken);
+        findings.AddRange(schemaFindings);
 
         // One statement per table the checks read: users, then each side table (and the cleanup's);
-        // then the checks of a down. Each is a job; two connections take them in turn.
-        var jobs = new List<Func<NpgsqlConnection, Task<List<AuditFinding>>>>();
+        // then the other checks of a down.
+        // Each is a job; two connections take them in turn.
+        var profilesExist = plan.Direction == MigrationDirection.Up || await ProfileTablesExistAsync(connection, cancellationToken);
+        await using var columnsOfUsers = new NpgsqlCommand(
+            "SELECT attname::text FROM pg_attribute WHERE attrelid = 'public.users'::regclass AND attnum > 0 AND NOT attisdropped", connection);
+        var usersColumns = await Sql.ColumnAsync(columnsOfUsers, cancellationToken);
         foreach (var group in Checks.Where(c => c.Direction == plan.Direction && versions.Contains(c.Version) && !(leaveAlongsideChecks && c.AlongsideMigration))
+                     .Where(c => c.Direction == MigrationDirection.Up || profilesExist)
                      .Select(c => c.Version == Versions.Cleanup ? c with { IdsSql = ProfilesAsPlanned(c.IdsSql!, versions) } : c)
+                     .Select(c => c.UsersCondition is null ? c : c with { UsersCondition = AsPlanned(c.UsersCondition, usersColumns) })
                      .GroupBy(c => c.Statement)
                      .Select(g => g.ToList()))
         {
             jobs.Add(async worker => Found(group, await CountAllAsync(worker, group, cancellationToken)).ToList());
-        }
-
-        if (plan.Direction == MigrationDirection.Down && versions.Contains(Versions.SplitUsers))
-        {
-            // realName becomes NOT NULL again: every user must get one back from a profile table.
-            var profiles = new List<string>();
-            foreach (var (table, column) in new[] { ("veterinarians", "\"realName\""), ("veterinary_students", "\"realName\""), ("hospitals", "\"representativeName\"") })
-            {
-                if (await Sql.TableExistsAsync(connection, table, cancellationToken))
-                {
-                    profiles.Add($"""NOT EXISTS (SELECT FROM {table} p WHERE p."userId" = u.id AND p.{column} IS NOT NULL)""");
-                }
-            }
-
-            var sql = $"""SELECT u.id FROM users u WHERE u."realName" IS NULL{string.Concat(profiles.Select(p => " AND " + p))}""";
-            jobs.Add(async worker =>
-            {
-                var (count, ids) = await CountAsync(worker, sql, cancellationToken);
-                return count == 0
-                    ? []
-                    : [new AuditFinding("user-without-real-name", FindingSeverity.Blocking,
-                        "users without realName and without a profile to take it from: users.realName cannot become NOT NULL again. Give them a realName (or delete them) first.",
-                        count, ids)];
-            });
         }
 
         if (plan.Direction == MigrationDirection.Down && versions.Contains(Versions.SplitUsers)
@@ -194,37 +211,6 @@ public static class DataAudit
             && await Sql.TableExistsAsync(connection, "hospital_images", cancellationToken))
         {
             jobs.Add(worker => ImagesTheLegacyForeignKeyRefusesAsync(worker, cancellationToken));
-        }
-
-        // users."universityEmail" and "businessNumber" are UNIQUE. The rollback writes each profile's
-        // value back to its own user, and leaves the legacy value of a user who has no such profile
-        // (a deleted one, or another type's dirty data): when a profile now holds that same value,
-        // the write would violate the unique index halfway through. Named before anything changes.
-        foreach (var (table, column, code) in new[]
-                 {
-                     ("veterinary_students", "universityEmail", "university-email-held-by-another-user"),
-                     ("hospitals", "businessNumber", "business-number-held-by-another-user"),
-                 })
-        {
-            if (plan.Direction != MigrationDirection.Down || !versions.Contains(Versions.SplitUsers) || !await Sql.TableExistsAsync(connection, table, cancellationToken))
-            {
-                continue;
-            }
-
-            jobs.Add(async worker =>
-            {
-                var (count, ids) = await CountAsync(worker, $"""
-                    SELECT u.id FROM users u
-                    JOIN {table} p ON p."{column}" = u."{column}" AND p."userId" <> u.id
-                    WHERE NOT EXISTS (SELECT FROM {table} own WHERE own."userId" = u.id)
-                    """, cancellationToken);
-                return count == 0
-                    ? []
-                    : [new AuditFinding(code, FindingSeverity.Blocking,
-                        $"users without a {table} row whose legacy \"{column}\" another user's {table} row now holds: the rollback would give that user the value, " +
-                        $"which users.\"{column}\" allows once. Clear it on these users (or give them their profile back) first.",
-                        count, ids)];
-            });
         }
 
         if (plan.Direction == MigrationDirection.Down)
@@ -287,6 +273,41 @@ public static class DataAudit
 
         return sql;
     }
+
+    /// <summary>
+    /// Whether the three profile tables a rollback's users checks read exist (one migration creates
+    /// them; one made away by hand makes the Downs stop at it and roll back, and these checks are
+    /// left out).
+    /// </summary>
+    private static async Task<bool> ProfileTablesExistAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        foreach (var table in new[] { "veterinarians", "veterinary_students", "hospitals" })
+        {
+            if (!await Sql.TableExistsAsync(connection, table, cancellationToken))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// A users condition as it reads the users of this database: a legacy column the cleanup has
+    /// dropped (a rollback through the cleanup, whose Down refills it from the profiles first) reads
+    /// as NULL, the value it has before the cleanup's Down fills it.
+    /// </summary>
+    private static string AsPlanned(string condition, IReadOnlyCollection<string> usersColumns)
+    {
+        foreach (var column in MovedUsersColumns.Where(c => !usersColumns.Contains(c)))
+        {
+            condition = Regex.Replace(condition, $@"\bu\.""{column}""", "NULL::text");
+        }
+
+        return condition;
+    }
+
+    private static readonly string[] MovedUsersColumns = ["realName", "universityEmail", "businessNumber"];
 
     /// <summary>
     /// The checks <see cref="RunAsync"/> leaves to a migrating run (<c>leaveAlongsideChecks</c>), one
@@ -355,7 +376,8 @@ public static class DataAudit
     /// </summary>
     private static async Task<List<AuditFinding>> ValuesTheLegacyColumnsCannotHoldAsync(NpgsqlConnection connection, List<WriteBack> columns, CancellationToken cancellationToken)
     {
-        var findings = new List<AuditFinding>();
+        // Every check of one new table in one scan of it.
+        var checks = new List<(string Condition, AuditFinding Finding)>();
         foreach (var column in columns)
         {
             var target = await TypeOfAsync(connection, column.LegacyTable, column.LegacyColumn, cancellationToken)
@@ -367,31 +389,34 @@ public static class DataAudit
             }
 
             var value = $"n.{Identifiers.Quote(column.NewColumn)}";
-            var rows = $"SELECT n.{Identifiers.Quote(column.Named)} FROM {Identifiers.Quote(column.NewTable)} n WHERE ({column.Rows})";
             var from = $"{column.NewTable}.{column.NewColumn}";
             var into = $"{column.LegacyTable}.{column.LegacyColumn}";
             if (Bound(target, "character varying") is { } length && (Bound(source, "character varying") is not { } sourceLength || sourceLength > length))
             {
-                var (count, ids) = await CountAsync(connection, $"{rows} AND char_length({value}) > {length}", cancellationToken);
-                if (count > 0)
-                {
-                    findings.Add(new AuditFinding("value-too-long-for-legacy-column", FindingSeverity.Blocking,
-                        $"{from} holds values longer than {into} ({target}) allows: the rollback would fail halfway. Shorten them first.", count, ids));
-                }
+                checks.Add(($"({column.Rows}) AND char_length({value}) > {length}", new AuditFinding("value-too-long-for-legacy-column", FindingSeverity.Blocking,
+                    $"{from} holds values longer than {into} ({target}) allows: the rollback would fail halfway. Shorten them first.", 0, [])));
             }
 
             if (Bound(target, "timestamp") is { } digits && (Bound(source, "timestamp") ?? 0) > digits)
             {
-                var (count, ids) = await CountAsync(connection, $"{rows} AND {value} <> {value}::timestamp({digits})", cancellationToken);
-                if (count > 0)
-                {
-                    findings.Add(new AuditFinding("sub-millisecond-precision", FindingSeverity.Warning,
-                        $"{from} holds values with more fractional digits than {into} ({target}) keeps: they come back rounded to {digits} digit(s).", count, ids));
-                }
+                checks.Add(($"({column.Rows}) AND {value} <> {value}::timestamp({digits})", new AuditFinding("sub-millisecond-precision", FindingSeverity.Warning,
+                    $"{from} holds values with more fractional digits than {into} ({target}) keeps: they come back rounded to {digits} digit(s).", 0, [])));
             }
         }
 
-        return findings;
+        if (checks.Count == 0)
+        {
+            return [];
+        }
+
+        var table = columns[0];
+        var counted = await CountEachAsync(connection,
+            [Flagged("flagged", $"{Identifiers.Quote(table.NewTable)} n", $"n.{Identifiers.Quote(table.Named)}", checks.Select(c => c.Condition).ToList())],
+            checks.Select((_, i) => $"SELECT id FROM flagged WHERE f{i}").ToList(), cancellationToken);
+        return checks.Zip(counted)
+            .Where(c => c.Second.Count > 0)
+            .Select(c => c.First.Finding with { Count = c.Second.Count, FirstIds = c.Second.Ids })
+            .ToList();
     }
 
     /// <summary>The type of <paramref name="table"/>.<paramref name="column"/> as format_type writes it, or null when there is no such column.</summary>
@@ -456,6 +481,11 @@ public static class DataAudit
         var findings = new List<AuditFinding>();
         foreach (var (table, column) in targets)
         {
+            if (table == "public.users" && column == "id" && await ImagesReferenceUsersAsync(connection, cancellationToken))
+            {
+                continue; // hospital_images."userId" references users (id) itself, validated: every image's user is there
+            }
+
             var (count, ids) = await CountAsync(connection, $"""
                 SELECT i."userId" FROM hospital_images i
                 WHERE NOT EXISTS (SELECT FROM hospital_facility_images f
@@ -474,6 +504,16 @@ public static class DataAudit
         return findings;
     }
 
+    /// <summary>Whether hospital_images has a validated foreign key ("userId") → users (id).</summary>
+    private static async Task<bool> ImagesReferenceUsersAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>
+        await Sql.ScalarAsync<bool>(connection, """
+            SELECT EXISTS (
+                SELECT FROM pg_constraint c
+                WHERE c.conrelid = 'public.hospital_images'::regclass AND c.confrelid = 'public.users'::regclass AND c.contype = 'f' AND c.convalidated
+                  AND c.conkey = ARRAY[(SELECT attnum FROM pg_attribute WHERE attrelid = c.conrelid AND attname = 'userId')]
+                  AND c.confkey = ARRAY[(SELECT attnum FROM pg_attribute WHERE attrelid = c.confrelid AND attname = 'id')])
+            """, cancellationToken);
+
     /// <summary>
     /// <paramref name="checks"/> in one statement: the users checks share one scan of users (only
     /// offending rows are kept, flagged per check); side-table checks read the list of HOSPITAL
@@ -482,11 +522,6 @@ public static class DataAudit
     private static async Task<List<(long Count, IReadOnlyList<string> Ids)>> CountAllAsync(
         NpgsqlConnection connection, List<Check> checks, CancellationToken cancellationToken, NpgsqlTransaction? inTransaction = null, string? hospitalUsersTable = null)
     {
-        if (checks.Count == 0)
-        {
-            return [];
-        }
-
         var usersChecks = checks.Where(c => c.UsersCondition is not null).ToList();
         var ctes = new List<string>
         {
@@ -496,22 +531,40 @@ public static class DataAudit
         };
         if (usersChecks.Count > 0)
         {
-            ctes.Add($"""
-                flagged_users AS MATERIALIZED (
-                    SELECT id, {string.Join(", ", usersChecks.Select((c, i) => $"({c.UsersCondition}) AS f{i}"))}
-                    FROM users WHERE {string.Join(" OR ", usersChecks.Select(c => $"({c.UsersCondition})"))})
-                """);
+            ctes.Add(Flagged("flagged_users", "users u", "u.id", usersChecks.Select(c => c.UsersCondition!).ToList()));
         }
 
-        for (var i = 0; i < checks.Count; i++)
+        var ids = checks.Select(c => c.UsersCondition is not null ? $"SELECT id FROM flagged_users WHERE f{usersChecks.IndexOf(c)}" : c.IdsSql!).ToList();
+        return await CountEachAsync(connection, ctes, ids, cancellationToken, inTransaction);
+    }
+
+    /// <summary>
+    /// A CTE <paramref name="name"/>(id, f0, f1, …) of the rows of <paramref name="from"/> that meet
+    /// any of <paramref name="conditions"/>, flagged per condition: one scan for all of them.
+    /// </summary>
+    private static string Flagged(string name, string from, string id, IReadOnlyList<string> conditions) => $"""
+        {name} AS MATERIALIZED (
+            SELECT {id} AS id, {string.Join(", ", conditions.Select((c, i) => $"({c}) AS f{i}"))}
+            FROM {from} WHERE {string.Join(" OR ", conditions.Select(c => $"({c})"))})
+        """;
+
+    /// <summary>
+    /// How many distinct offenders each of <paramref name="idsQueries"/> returns, and the first of
+    /// them in order, in one statement after <paramref name="ctes"/> (in a REPEATABLE READ
+    /// transaction of its own unless <paramref name="inTransaction"/> is given).
+    /// </summary>
+    private static async Task<List<(long Count, IReadOnlyList<string> Ids)>> CountEachAsync(
+        NpgsqlConnection connection, IReadOnlyList<string> ctes, List<string> idsQueries, CancellationToken cancellationToken, NpgsqlTransaction? inTransaction = null)
+    {
+        if (idsQueries.Count == 0)
         {
-            var ids = checks[i].UsersCondition is not null ? $"SELECT id FROM flagged_users WHERE f{usersChecks.IndexOf(checks[i])}" : checks[i].IdsSql;
-            ctes.Add($"c{i} AS (SELECT DISTINCT o.x::text AS x FROM ({ids}) o(x))");
+            return [];
         }
 
-        var columns = Enumerable.Range(0, checks.Count).Select(i =>
+        var all = ctes.Concat(idsQueries.Select((ids, i) => $"c{i} AS (SELECT DISTINCT o.x::text AS x FROM ({ids}) o(x))"));
+        var columns = Enumerable.Range(0, idsQueries.Count).Select(i =>
             $"(SELECT count(*) FROM c{i}), coalesce((SELECT array_agg(x ORDER BY x) FROM (SELECT x FROM c{i} ORDER BY x LIMIT {IdsShown}) f), ARRAY[]::text[])");
-        var sql = $"WITH {string.Join(",\n", ctes)}\nSELECT {string.Join(",\n", columns)}";
+        var sql = $"WITH {string.Join(",\n", all)}\nSELECT {string.Join(",\n", columns)}";
 
         await using var own = inTransaction is null ? await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken) : null;
         var transaction = inTransaction ?? own!;
@@ -526,7 +579,7 @@ public static class DataAudit
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             await reader.ReadAsync(cancellationToken);
-            for (var i = 0; i < checks.Count; i++)
+            for (var i = 0; i < idsQueries.Count; i++)
             {
                 result.Add((reader.GetInt64(2 * i), reader.GetFieldValue<string[]>((2 * i) + 1)));
             }

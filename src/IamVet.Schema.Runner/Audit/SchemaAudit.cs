@@ -5,9 +5,8 @@ namespace IamVet.Schema.Runner.Audit;
 /// <summary>
 /// What would stop the planned migrations halfway that is not dirty data in a row's values but the
 /// shape around them: a table the plan creates that someone already made, objects that use the
-/// columns the cleanup drops, values too long for a new index, users of a type no table takes, and
-/// (for a rollback) profiles the application deleted while their users remain. Each is named, with
-/// the objects or ids, before anything changes; <c>check</c> finds them the same way.
+/// columns the cleanup drops, values too long for a new index, users of a type no table takes. Each
+/// is named, with the objects or ids, before anything changes; <c>check</c> finds them the same way.
 /// </summary>
 public static class SchemaAudit
 {
@@ -27,31 +26,45 @@ public static class SchemaAudit
         "hospitalLogo", "hospitalName", "hospitalWebsite", "licenseImage", "nickname", "universityEmail",
     ];
 
-    public static async Task<List<AuditFinding>> RunAsync(NpgsqlConnection connection, MigrationPlan plan, CancellationToken cancellationToken)
+    /// <summary>
+    /// What the catalog alone shows (found now), and the checks that read rows: jobs for the data
+    /// audit's connections, which run them side by side with its own (<see cref="DataAudit.RunAsync"/>).
+    /// A rollback's checks of this kind (profiles deleted while their users remain) are in the data
+    /// audit's one pass over users.
+    /// </summary>
+    public static async Task<(List<AuditFinding> Found, List<AuditJob> Jobs)> RunAsync(NpgsqlConnection connection, MigrationPlan plan, CancellationToken cancellationToken)
     {
         var versions = plan.Steps.Select(step => step.Version).ToHashSet();
         var findings = new List<AuditFinding>();
-        if (plan.Direction == MigrationDirection.Up)
+        var jobs = new List<AuditJob>();
+        if (plan.Direction != MigrationDirection.Up)
         {
-            var existing = new List<string>();
-            foreach (var table in plan.Steps.SelectMany(step => Projections.Of(step.Version)).Select(p => p.Table))
-            {
-                if (await Sql.TableExistsAsync(connection, table, cancellationToken))
-                {
-                    existing.Add(table);
-                }
-            }
+            return (findings, jobs);
+        }
 
-            if (existing.Count > 0)
+        var existing = new List<string>();
+        foreach (var table in plan.Steps.SelectMany(step => Projections.Of(step.Version)).Select(p => p.Table))
+        {
+            if (await Sql.TableExistsAsync(connection, table, cancellationToken))
             {
-                findings.Add(new AuditFinding("new-table-exists", FindingSeverity.Blocking,
-                    "tables the plan creates exist already, though the migration history says they were never created (made by hand, or restored from elsewhere): " +
-                    "the migration would stop at CREATE TABLE. Rename or drop them first (after checking what they hold).", existing.Count, existing));
+                existing.Add(table);
             }
+        }
 
-            if (versions.Contains(Versions.SplitUsers))
+        if (existing.Count > 0)
+        {
+            findings.Add(new AuditFinding("new-table-exists", FindingSeverity.Blocking,
+                "tables the plan creates exist already, though the migration history says they were never created (made by hand, or restored from elsewhere): " +
+                "the migration would stop at CREATE TABLE. Rename or drop them first (after checking what they hold).", existing.Count, existing));
+        }
+
+        if (versions.Contains(Versions.SplitUsers))
+        {
+            // Only an enum with labels beyond the three can hold such users: a scan of users (the cast to
+            // text costs a lookup per row) only then, or when the column is not an enum at all.
+            if (await UserTypesBeyondTheMovingOnesAsync(connection, cancellationToken) is not { Count: 0 })
             {
-                findings.AddRange(await FoundAsync(connection, "user-type-that-moves-nowhere", FindingSeverity.Warning,
+                jobs.Add(worker => FoundAsync(worker, "user-type-that-moves-nowhere", FindingSeverity.Warning,
                     "users whose userType is none of the three that move (a label added to the \"UserType\" enum, e.g. ADMIN): no new table takes their " +
                     "type-specific columns, which stay only in users (the cleanup will refuse while they hold values).",
                     $"""SELECT id FROM users WHERE "userType"::text NOT IN {MovingTypes}""", cancellationToken));
@@ -59,40 +72,48 @@ public static class SchemaAudit
 
             foreach (var (table, column) in new[] { ("hospital_animals", "animalType"), ("hospital_specialties", "specialty") })
             {
-                if (versions.Contains(Versions.SplitUsers))
-                {
-                    findings.AddRange(await FoundAsync(connection, $"{table}-value-too-long-for-index", FindingSeverity.Blocking,
-                        $"{table} rows whose \"{column}\" is too long for the new UNIQUE (hospitalId, {column}) index (a btree entry holds at most about 2.7 kB): " +
-                        "the migration would stop at the index. Shorten these values first.",
-                        $"""
-                        SELECT s.id FROM {table} s JOIN users u ON u.id = s."userId" AND u."userType" = 'HOSPITAL'
-                        WHERE pg_column_size(s."{column}") + octet_length('hosp_' || s."userId") > {IndexEntryLimit}
-                        """, cancellationToken));
-                }
-            }
-
-            if (versions.Contains(Versions.Cleanup))
-            {
-                findings.AddRange(await DependentsOfMovedColumnsAsync(connection, cancellationToken));
+                // The side table alone finds the long values (none, as a rule); only those are looked up in users.
+                jobs.Add(worker => FoundAsync(worker, $"{table}-value-too-long-for-index", FindingSeverity.Blocking,
+                    $"{table} rows whose \"{column}\" is too long for the new UNIQUE (hospitalId, {column}) index (a btree entry holds at most about 2.7 kB): " +
+                    "the migration would stop at the index. Shorten these values first.",
+                    $"""
+                    WITH long AS MATERIALIZED (
+                        SELECT s.id, s."userId" FROM {table} s
+                        WHERE pg_column_size(s."{column}") + octet_length('hosp_' || s."userId") > {IndexEntryLimit})
+                    SELECT l.id FROM long l JOIN users u ON u.id = l."userId" AND u."userType" = 'HOSPITAL'
+                    """, cancellationToken));
             }
         }
-        else
+
+        if (versions.Contains(Versions.Cleanup))
         {
-            foreach (var (table, type) in new[] { ("veterinarians", "VETERINARIAN"), ("veterinary_students", "VETERINARY_STUDENT"), ("hospitals", "HOSPITAL") })
-            {
-                if (versions.Contains(Versions.SplitUsers) && await Sql.TableExistsAsync(connection, table, cancellationToken))
-                {
-                    findings.AddRange(await FoundAsync(connection, $"{type.ToLowerInvariant().Replace('_', '-')}-without-profile", FindingSeverity.Blocking,
-                        $"{type} users without a {table} row (the new application deleted the profile, or made the user without one): a rollback puts back " +
-                        $"what a profile holds, so these users' legacy columns would keep values the application no longer has, and the verification refuses. " +
-                        $"Give them a {table} row again, or delete the users, first.",
-                        $"""SELECT u.id FROM users u WHERE u."userType" = '{type}' AND NOT EXISTS (SELECT FROM {table} p WHERE p."userId" = u.id)""",
-                        cancellationToken));
-                }
-            }
+            findings.AddRange(await DependentsOfMovedColumnsAsync(connection, cancellationToken));
         }
 
-        return findings;
+        return (findings, jobs);
+    }
+
+    /// <summary>
+    /// The labels of users."userType"'s enum other than the three that move; null when the column is
+    /// not an enum (any value may then be there).
+    /// </summary>
+    private static async Task<List<string>?> UserTypesBeyondTheMovingOnesAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand($"""
+            SELECT t.typtype = 'e', array_remove(array_agg(e.enumlabel::text), NULL)
+            FROM pg_attribute a
+            JOIN pg_type t ON t.oid = a.atttypid
+            LEFT JOIN pg_enum e ON e.enumtypid = t.oid AND e.enumlabel::text NOT IN {MovingTypes}
+            WHERE a.attrelid = 'public.users'::regclass AND a.attname = 'userType' AND NOT a.attisdropped
+            GROUP BY t.typtype
+            """, connection);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken) || !reader.GetBoolean(0))
+        {
+            return null;
+        }
+
+        return [.. reader.GetFieldValue<string[]>(1)];
     }
 
     /// <summary>Views, rules and foreign keys outside the runner's own that use a column the cleanup drops: DROP COLUMN would fail on them.</summary>
