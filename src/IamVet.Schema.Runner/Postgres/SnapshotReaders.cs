@@ -8,7 +8,8 @@ namespace IamVet.Schema.Runner.Postgres;
 /// its snapshot (<c>pg_export_snapshot</c>): every job runs in its own REPEATABLE READ, READ ONLY
 /// transaction that imports that snapshot, so independent aggregate queries run side by side
 /// instead of one after the other, and each job's table locks (ACCESS SHARE, what its reads take)
-/// are released as soon as that job ends.
+/// are released as soon as that job ends (or, opened with a preparation, all of a reader's jobs
+/// in one such transaction: see <see cref="OpenAsync"/>).
 /// <para>
 /// The snapshot stays importable until the owner's transaction ends, and shows committed data as
 /// of the export, never the owner's own later changes: jobs started after the owner has begun to
@@ -22,6 +23,7 @@ public sealed class SnapshotReaders : IAsyncDisposable
 {
     private readonly List<NpgsqlConnection> readers = [];
     private readonly Channel<NpgsqlConnection> idle = Channel.CreateUnbounded<NpgsqlConnection>();
+    private readonly Dictionary<NpgsqlConnection, NpgsqlTransaction> sessionTransactions = [];
     private readonly string snapshot;
 
     private SnapshotReaders(string snapshot) => this.snapshot = snapshot;
@@ -40,13 +42,23 @@ public sealed class SnapshotReaders : IAsyncDisposable
 
     /// <summary>
     /// Opens <paramref name="count"/> readers and exports the snapshot of <paramref name="ownerTransaction"/>.
-    /// <paramref name="prepare"/>, when given, first runs once on every reader in a transaction of its
-    /// own that commits BEFORE the export, so what it writes (session-local temporary tables, e.g. the
-    /// ids of HOSPITAL users, which later jobs read instead of a table the owner will lock) is visible
-    /// in the snapshot; what it reads must therefore be held by the owner against other writers.
+    /// <paramref name="prepare"/>, when given, first runs once on every reader: it writes
+    /// session-local temporary tables (e.g. the ids of HOSPITAL users), which the jobs then read
+    /// instead of a larger table. Two ways:
+    /// <list type="bullet">
+    /// <item><paramref name="prepareAlongside"/>: each reader runs ALL its jobs in one transaction
+    /// that imports the snapshot and first runs <paramref name="prepare"/> (so it is what the
+    /// snapshot shows); the owner does not wait for it. Such a reader holds what its jobs read until
+    /// it is disposed: the owner must not lock those tables ACCESS EXCLUSIVE before then (the migrate
+    /// stage's exclusive-lock gate disposes it first).</item>
+    /// <item>otherwise: in a transaction of its own that commits BEFORE the export, so what it writes is
+    /// in the snapshot; what it reads must therefore be held by the owner against other writers. The
+    /// owner waits for it, and every job then runs in a transaction of its own.</item>
+    /// </list>
     /// </summary>
     public static async Task<SnapshotReaders> OpenAsync(
-        NpgsqlConnection owner, NpgsqlTransaction ownerTransaction, MigrationDatabase database, int count, CancellationToken cancellationToken, string? prepare = null)
+        NpgsqlConnection owner, NpgsqlTransaction ownerTransaction, MigrationDatabase database, int count, CancellationToken cancellationToken, string? prepare = null,
+        bool prepareAlongside = false)
     {
         var connections = new List<NpgsqlConnection>();
         try
@@ -56,11 +68,14 @@ public sealed class SnapshotReaders : IAsyncDisposable
                 connections.Add(await database.OpenAsync(Roles.Verify, cancellationToken));
             }
 
-            if (prepare is not null)
+            if (prepare is not null && !prepareAlongside)
             {
                 await Task.WhenAll(connections.Select(async connection =>
                 {
-                    await using var command = new NpgsqlCommand($"BEGIN; SET LOCAL work_mem = '256MB'; {prepare}; COMMIT", connection) { CommandTimeout = 0 };
+                    await using var command = new NpgsqlCommand($"BEGIN; SET LOCAL work_mem = '256MB'; SET LOCAL max_parallel_workers_per_gather = 0; {prepare}; COMMIT", connection)
+                    {
+                        CommandTimeout = 0,
+                    };
                     await command.ExecuteNonQueryAsync(cancellationToken);
                 }));
             }
@@ -70,7 +85,14 @@ public sealed class SnapshotReaders : IAsyncDisposable
             result.readers.AddRange(connections);
             foreach (var connection in connections)
             {
-                result.idle.Writer.TryWrite(connection);
+                if (prepare is null || !prepareAlongside)
+                {
+                    result.idle.Writer.TryWrite(connection);
+                }
+                else
+                {
+                    _ = result.PrepareAsync(connection, prepare, cancellationToken);
+                }
             }
 
             return result;
@@ -87,6 +109,30 @@ public sealed class SnapshotReaders : IAsyncDisposable
     }
 
     /// <summary>
+    /// Begins <paramref name="connection"/>'s one transaction (the snapshot imported, not read-only:
+    /// it writes its temporary tables), runs <paramref name="prepare"/> in it, then lets jobs have
+    /// the reader; a failure fails every job.
+    /// </summary>
+    private async Task PrepareAsync(NpgsqlConnection connection, string prepare, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var transaction = await BeginAsync(connection, readOnly: false, cancellationToken);
+            lock (sessionTransactions)
+            {
+                sessionTransactions[connection] = transaction;
+            }
+
+            await Sql.ExecuteAsync(connection, prepare, cancellationToken, transaction);
+            idle.Writer.TryWrite(connection);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException or InvalidOperationException)
+        {
+            idle.Writer.TryComplete(new SnapshotReaderException(ex));
+        }
+    }
+
+    /// <summary>
     /// Runs every job, each on the next free reader in a transaction of its own; the results come
     /// back in the jobs' order. Jobs of calls made while earlier ones still run wait their turn
     /// (first come, first served), so work can be queued from more than one place.
@@ -96,10 +142,30 @@ public sealed class SnapshotReaders : IAsyncDisposable
 
     private async Task<T> RunOneAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> job, CancellationToken cancellationToken)
     {
-        var connection = await idle.Reader.ReadAsync(cancellationToken);
+        NpgsqlConnection connection;
         try
         {
-            await using var transaction = await BeginAsync(connection, cancellationToken);
+            connection = await idle.Reader.ReadAsync(cancellationToken);
+        }
+        catch (ChannelClosedException closed) when (closed.InnerException is SnapshotReaderException failed)
+        {
+            throw new SnapshotReaderException(failed.InnerException!); // a reader's preparation failed
+        }
+
+        try
+        {
+            NpgsqlTransaction? session;
+            lock (sessionTransactions)
+            {
+                sessionTransactions.TryGetValue(connection, out session);
+            }
+
+            if (session is not null)
+            {
+                return await job(connection, session);
+            }
+
+            await using var transaction = await BeginAsync(connection, readOnly: true, cancellationToken);
             var result = await job(connection, transaction);
             await transaction.CommitAsync(cancellationToken);
             return result;
@@ -114,13 +180,13 @@ public sealed class SnapshotReaders : IAsyncDisposable
         }
     }
 
-    private async Task<NpgsqlTransaction> BeginAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    private async Task<NpgsqlTransaction> BeginAsync(NpgsqlConnection connection, bool readOnly, CancellationToken cancellationToken)
     {
         var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
         try
         {
             await using var import = new NpgsqlCommand(
-                $"SET TRANSACTION SNAPSHOT '{snapshot.Replace("'", "''", StringComparison.Ordinal)}'; SET TRANSACTION READ ONLY; " +
+                $"SET TRANSACTION SNAPSHOT '{snapshot.Replace("'", "''", StringComparison.Ordinal)}'; {(readOnly ? "SET TRANSACTION READ ONLY; " : "")}" +
                 "SET LOCAL work_mem = '256MB'; SET LOCAL max_parallel_workers_per_gather = 0",
                 connection, transaction);
             await import.ExecuteNonQueryAsync(cancellationToken);
@@ -136,6 +202,7 @@ public sealed class SnapshotReaders : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         idle.Writer.TryComplete();
+        sessionTransactions.Clear();
         foreach (var connection in readers)
         {
             await connection.DisposeAsync();

@@ -91,7 +91,7 @@ public static class LegacyPass
     /// The up's legacy side, read while the migrations run, on <paramref name="readers"/> opened with
     /// <see cref="PrepareReaders"/> while the owner holds the legacy tables against writers: the pass
     /// over users, then one pass per side table (which needs nothing of users but each reader's copy
-    /// of the HOSPITAL users' ids, made when the readers opened). Nothing is awaited here: the
+    /// of the HOSPITAL users' ids, made from the snapshot as the reader starts). Nothing is awaited here: the
     /// migrations lock users against readers only in their last statements, after the exclusive-lock
     /// gate, which awaits the returned task first (docs/adr/0006). Legacy tables only: a snapshot
     /// never shows the owner's own changes, and none of the up's migrations writes a legacy table,
@@ -125,9 +125,12 @@ public static class LegacyPass
 
     /// <summary>
     /// What <see cref="StartAsync"/>'s readers must be opened with (<see cref="SnapshotReaders.OpenAsync"/>'s
-    /// prepare): the copy of the HOSPITAL users in each reader's session. It is written before the
-    /// snapshot is exported, so it equals what the snapshot shows only while the owner holds users
-    /// against writers from before that moment on (the migrate stage's SHARE lock).
+    /// prepare): the copy of the HOSPITAL users in each reader's session. When users stays readable
+    /// until the exclusive-lock gate it is made in the reader's one transaction from the snapshot
+    /// itself, while the migrations already run; otherwise (the cleanup locks users from its first
+    /// statement) before the snapshot is exported, equal to it only because the owner holds users
+    /// against writers from before then (the migrate stage's SHARE lock). The side-table passes and
+    /// checks that need those ids read this small table instead of all of users each.
     /// </summary>
     public const string PrepareReaders = $"""
         DROP TABLE IF EXISTS {HospitalUsersCopy};

@@ -155,11 +155,14 @@ public static class Verifier
     /// snapshot of <paramref name="transaction"/> (see <see cref="SnapshotReaders"/>), which must not
     /// have written yet. When <paramref name="legacyTablesHeld"/> (the caller holds the legacy tables
     /// against writers until it commits, as the migrate stage does), an up's side-table passes go
-    /// on while the migrations run. The caller disposes the result.
+    /// on while the migrations run; and when also <paramref name="usersReadableUntilGate"/> (no
+    /// migration of the plan locks users ACCESS EXCLUSIVE before its exclusive-lock gate, which
+    /// disposes the readers first), the reader makes its copy of the HOSPITAL users alongside too,
+    /// in one transaction with all its passes. The caller disposes the result.
     /// </summary>
     public static async Task<VerificationBaseline> CaptureAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, MigrationPlan plan, MigrationDatabase? readersDatabase, CancellationToken cancellationToken,
-        bool legacyTablesHeld = false)
+        bool legacyTablesHeld = false, bool usersReadableUntilGate = false)
     {
         await WorkMemAsync(connection, transaction, cancellationToken);
         if (plan.Direction == MigrationDirection.Down)
@@ -182,7 +185,7 @@ public static class Verifier
         var usersExist = await Sql.TableExistsAsync(connection, "users", cancellationToken, transaction);
         // One reader beside the migration's own backend: the passes share the cores with the migrations.
         var readers = await SnapshotReaders.OpenAsync(connection, transaction, readersDatabase, 1, cancellationToken,
-            usersExist ? LegacyPass.PrepareReaders : null);
+            usersExist ? LegacyPass.PrepareReaders : null, prepareAlongside: usersReadableUntilGate);
         var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
@@ -274,6 +277,9 @@ public static class Verifier
         VerifyScope scope = VerifyScope.All)
     {
         await WorkMemAsync(connection, transaction, cancellationToken);
+        // No JIT from here to COMMIT (only the verification and the last, exclusive statements
+        // follow): see MigrationDatabase, which turns it off on every connection but the migration's.
+        await Sql.ExecuteAsync(connection, "SET LOCAL jit = off", cancellationToken, transaction);
         var mismatches = new List<string>();
         var tables = new JsonObject();
         var summary = new JsonObject { ["direction"] = plan.Direction.ToString().ToLowerInvariant(), ["tables"] = tables };

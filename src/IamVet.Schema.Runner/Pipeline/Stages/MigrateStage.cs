@@ -189,9 +189,11 @@ public static class MigrateStage
             // so the transaction rolls back and the run ends (and logs) within the grace period.
             var pid = connection.ProcessID;
             onCancel = cancellationToken.Register(() => _ = CancelBackendAsync(pid));
-            if (plan.Steps.Any(step => step.Version == Versions.Cleanup) && (plan.Direction == MigrationDirection.Down || !plan.Steps.Any(step => step.Version == Versions.SplitUsers)))
+            // The cleanup alters users from its first statement (dropping or re-adding its columns).
+            var usersLockedFromTheStart = plan.Steps.Any(step => step.Version == Versions.Cleanup)
+                                          && (plan.Direction == MigrationDirection.Down || !plan.Steps.Any(step => step.Version == Versions.SplitUsers));
+            if (usersLockedFromTheStart)
             {
-                // The cleanup alters users from its first statement (dropping or re-adding its columns).
                 exclusiveClock.Start();
             }
 
@@ -208,7 +210,7 @@ public static class MigrateStage
 
             // The readers wait for locks and statements no longer than the migration's own connection.
             baseline = await Verifier.CaptureAsync(connection, transaction, plan, context.Database, cancellationToken,
-                legacyTablesHeld: plan.Direction == MigrationDirection.Up);
+                legacyTablesHeld: plan.Direction == MigrationDirection.Up, usersReadableUntilGate: !usersLockedFromTheStart);
             if (auditChecksAlongside)
             {
                 auditAlongside = baseline.RunAlongside(DataAudit.AlongsideJobs(plan, LegacyPass.HospitalUsersCopy, baseline.Stopping));
