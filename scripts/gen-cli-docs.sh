@@ -113,6 +113,7 @@ complete -o default -F _iamvet_schema iamvet-schema
 | 6 | verification found a mismatch; rolled back (`verify` and `restore`: a difference found) | nothing |
 | 7 | another run holds the migration lock, or a connection of a killed run is still working on the database (named, with how to end it) | nothing |
 | 8 | the run's work is done (a migration committed and verified, or nothing to do) but its migration_log row could not be completed afterwards (e.g. the lock connection was lost): the bookkeeping failed. A committed migration's row already says SUCCESS, written in the migration's own transaction, without the run's final details; the message names the row | as reported |
+| 9 | `migrate down`: the rollback committed and was verified, but its last step after COMMIT (the Finish stage: `users."realName"` NOT NULL again, [ADR 0008](adr/0008-realname-not-null-after-the-rollbacks-commit.md)) did not run: a user without a name (named), `--lock-timeout` behind a reader, or Ctrl-C / SIGTERM. Nothing is lost; until it runs a CHECK constraint refuses new users without a name, `status` shows it as pending, and the next `migrate down` runs it first | the rollback is committed; the step is not |
 
 ### Ctrl-C and SIGTERM
 
@@ -120,7 +121,7 @@ Every command stops on Ctrl-C (SIGINT) or SIGTERM with a documented code, never 
 
 | Command | Exit code when interrupted |
 |---|---|
-| `migrate up`, `migrate down` | 3 before the backup, 4 during the backup (pg_dump stopped, partial file removed), 5 during the migration (rolled back); logged ABORTED or ROLLED_BACK |
+| `migrate up`, `migrate down` | 3 before the backup, 4 during the backup (pg_dump stopped, partial file removed), 5 during the migration (rolled back); logged ABORTED or ROLLED_BACK; 9 in a rollback's Finish stage (the rollback stays committed, logged SUCCESS) |
 | `check` | 3 |
 | `backup` | 3 before pg_dump, 4 during it (pg_dump stopped, partial file removed) |
 | `restore` | 3 before pg_restore starts (checking the dump), 4 during it: pg_restore stopped, the partly restored database dropped |

@@ -21,7 +21,9 @@ namespace IamVet.Schema.Migrations;
 /// so every value and row the new application changed or added is written back into users and the
 /// legacy side tables (not recorded as old-application writes: <c>legacy_writes.down.sql</c>). Then
 /// the gate, then <c>exclusive.down.sql</c>: the triggers and the tables are dropped and
-/// users.realName is NOT NULL again (a user still without a name is named in the error).</item>
+/// users.realName gets a CHECK (IS NOT NULL) NOT VALID; after COMMIT, in a short transaction of its
+/// own, <see cref="FinishDownSql"/> validates it and makes the column NOT NULL again without a scan
+/// under ACCESS EXCLUSIVE (docs/adr/0008; a user still without a name is named in its error).</item>
 /// </list>
 /// Per table: every user of the type moves, active or not (withdrawn accounts can be restored);
 /// ids are a prefix + the legacy id ('vet_', 'vst_', 'hosp_', 'himg_', 'hta_', 'hts_'), so up →
@@ -33,7 +35,7 @@ namespace IamVet.Schema.Migrations;
 /// descriptions) wait in iamvet_rollback_stash for the next up.
 /// </summary>
 [Migration(202509290900, "Split users into veterinarians, veterinary_students, hospitals, hospital_images and the treatment tables")]
-public sealed class SplitUsersIntoProfileTables : Migration
+public sealed class SplitUsersIntoProfileTables : Migration, IFinishesDownAfterCommit
 {
     /// <summary>The new tables in the order the up fills them (each needs only those before it); the down goes backwards.</summary>
     public static readonly IReadOnlyList<string> Tables =
@@ -80,6 +82,14 @@ public sealed class SplitUsersIntoProfileTables : Migration
         PassTheGate();
         Execute.Sql(Script("exclusive.down.sql"));
     }
+
+    public string FinishDownSql => Script("realName_not_null.after-commit.sql");
+
+    public string DownPendingSql =>
+        "SELECT EXISTS (SELECT FROM pg_constraint WHERE conrelid = to_regclass('public.users') AND conname = 'users_realname_not_null')";
+
+    public string DownPendingDescription =>
+        "users.\"realName\" is not NOT NULL yet (a CHECK NOT VALID refuses new rows without one): the rollback's last step is pending";
 
     private static string Script(string name) => SqlScripts.Load($"{nameof(SplitUsersIntoProfileTables)}.{name}");
 

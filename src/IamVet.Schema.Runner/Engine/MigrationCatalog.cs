@@ -22,6 +22,17 @@ public static partial class MigrationCatalog
 
     public static MigrationStep? Find(long version) => All.FirstOrDefault(step => step.Version == version);
 
+    /// <summary>
+    /// The migrations whose Down leaves a last step for after its COMMIT (docs/adr/0008), with that
+    /// step, in version order.
+    /// </summary>
+    public static IReadOnlyList<(MigrationStep Step, IFinishesDownAfterCommit Finish)> DownFinishers { get; } =
+        typeof(LegacyBaseline).Assembly.GetTypes()
+            .Where(type => typeof(IFinishesDownAfterCommit).IsAssignableFrom(type) && !type.IsAbstract && type.GetCustomAttribute<MigrationAttribute>() is not null)
+            .Select(type => (Find(type.GetCustomAttribute<MigrationAttribute>()!.Version)!, (IFinishesDownAfterCommit)Activator.CreateInstance(type)!))
+            .OrderBy(pair => pair.Item1.Version)
+            .ToList();
+
     /// <summary>The version of migration <typeparamref name="T"/>, from its <c>[Migration]</c> attribute.</summary>
     public static long VersionOf<T>()
         where T : IMigration =>

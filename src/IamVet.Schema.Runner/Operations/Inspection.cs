@@ -29,7 +29,13 @@ public static class Inspection
         await using var connection = await LockStage.ConnectAsync(database, Roles.Status, cancellationToken);
         var applied = await VersionHistory.ReadAppliedAsync(connection, cancellationToken);
         var log = await MigrationLog.ExistsAsync(connection, cancellationToken) ? await MigrationLog.LastAsync(connection, RecentLogRows, cancellationToken) : [];
-        return new DatabaseStatus(target.Database, Phase(applied), applied.ToHashSet(), log);
+        var phase = Phase(applied);
+        foreach (var (step, finish) in await AfterCommit.PendingAsync(connection, cancellationToken))
+        {
+            phase += $"; pending since a rollback of {step.Version}: {finish.DownPendingDescription} (run `migrate down` to finish it, docs/adr/0008)";
+        }
+
+        return new DatabaseStatus(target.Database, phase, applied.ToHashSet(), log);
     }
 
     /// <summary>legacy / normalized / cleaned up, as the team names the phases.</summary>

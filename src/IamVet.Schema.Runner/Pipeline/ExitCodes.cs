@@ -33,4 +33,11 @@ public static class ExitCodes
     /// migration's row already says it committed (written in its own transaction).
     /// </summary>
     public const int LogNotCompleted = 8;
+
+    /// <summary>
+    /// A rollback committed and was verified, but the last step it leaves for after COMMIT (making
+    /// users."realName" NOT NULL again, docs/adr/0008) did not run: the message says why. Nothing is
+    /// lost; run <c>migrate down</c> again to finish it.
+    /// </summary>
+    public const int FinishPending = 9;
 }

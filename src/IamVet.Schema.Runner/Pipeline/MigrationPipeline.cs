@@ -7,8 +7,8 @@ public sealed record RunSummary(int ExitCode, string Status, string Message, Run
 
 /// <summary>
 /// The runbook as software: Lock → Pre-flight → (Log: begin) → Data audit → Backup → Migrate
-/// (+ the audit's side-table checks alongside, then Verify, in one transaction) → (Log: end) →
-/// report, stopping safely at the first problem. Each stage returns a typed result that the
+/// (+ the audit's side-table checks alongside, then Verify, in one transaction) → (a rollback:
+/// Finish, its last step after COMMIT, docs/adr/0008) → (Log: end) → report, stopping safely at the first problem. Each stage returns a typed result that the
 /// pipeline hands to the stages after it. Every attempt leaves one migration_log row, begun and
 /// completed on the lock connection (autocommit), so a rolled-back attempt still leaves its row; a
 /// migration that commits marks it SUCCESS inside its own transaction (docs/adr/0005), so a
@@ -86,6 +86,14 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
                 stages.Skip(stage, "nothing to do");
             }
 
+            if (!options.CheckOnly && plan.Direction == MigrationDirection.Down && (await AfterCommit.PendingAsync(session.Connection, cancellationToken)).Count > 0)
+            {
+                // An earlier rollback committed, but its last step never ran (docs/adr/0008).
+                var finished = await stages.RunAsync(FinishStage.Name, () => FinishStage.RunAsync(context, plan, cancellationToken), cancellationToken);
+                return new RunSummary(ExitCodes.Success, LogStatuses.Success,
+                    $"nothing to roll back; finished the last step of an earlier rollback ({string.Join("; ", finished.Finished)})", context, results);
+            }
+
             return new RunSummary(ExitCodes.Success, LogStatuses.NothingToDo,
                 $"nothing to do: the database is already at {plan.FromVersion?.ToString(CultureInfo.InvariantCulture) ?? "no version"}", context, results);
         }
@@ -103,6 +111,12 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
         results.Keep(migration);
         results.Keep(migration.Verification);
         results.Add(migration.Verification.ToStageResult());
+        if (plan.Direction == MigrationDirection.Down)
+        {
+            // The rollback committed: the step its migrations leave for after COMMIT (docs/adr/0008).
+            await stages.RunAsync(FinishStage.Name, () => FinishStage.RunAsync(context, plan, cancellationToken), cancellationToken);
+        }
+
         return new RunSummary(ExitCodes.Success, LogStatuses.Success, $"{options.CommandName}: done, now at {plan.ResultVersion}", context, results);
 
         // Just before COMMIT, in the migration's transaction: this attempt's row says it committed (its

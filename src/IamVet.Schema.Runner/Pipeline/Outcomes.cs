@@ -52,6 +52,14 @@ public sealed class AuditRefused(string message, Stages.AuditReport report)
 public sealed class Interrupted(string stage, int exitCode, string detail = "")
     : PipelineStopped($"interrupted (Ctrl-C or SIGTERM) during {stage}{detail}; nothing changed", exitCode, LogStatuses.Aborted);
 
+/// <summary>
+/// A rollback committed (logged SUCCESS), but the step it leaves for after COMMIT did not run
+/// (exit 9): the database is at the version below, with a constraint NOT VALID where NOT NULL
+/// belongs; <c>migrate down</c> finishes it.
+/// </summary>
+public sealed class FinishPending(string message, Exception? inner = null)
+    : PipelineStopped(message, ExitCodes.FinishPending, LogStatuses.Success, inner);
+
 /// <summary>Another run holds the migration lock (exit 7).</summary>
 public sealed class LockHeld(string message)
     : PipelineStopped(message, ExitCodes.Locked, LogStatuses.Refused);

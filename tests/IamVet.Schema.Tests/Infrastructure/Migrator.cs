@@ -19,6 +19,13 @@ public static class Migrator
     {
         var plan = MigrationPlanner.PlanDown(await AppliedAsync(database), version ?? Versions.Baseline);
         Apply(database, plan);
+
+        // What the runner's Finish stage does after a rollback's COMMIT (docs/adr/0008).
+        await using var connection = await database.OpenAsync();
+        foreach (var (_, finish) in await AfterCommit.PendingAsync(connection, CancellationToken.None))
+        {
+            await AfterCommit.RunAsync(connection, finish, CancellationToken.None);
+        }
     }
 
     public static async Task<IReadOnlyList<long>> AppliedAsync(TestDatabase database)

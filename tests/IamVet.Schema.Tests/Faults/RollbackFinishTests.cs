@@ -1,0 +1,104 @@
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace IamVet.Schema.Tests.Faults;
+
+/// <summary>
+/// docs/adr/0008: the rollback leaves users."realName" nullable behind a CHECK NOT VALID (no scan
+/// under its ACCESS EXCLUSIVE lock) and makes it NOT NULL again after its COMMIT, in a transaction
+/// of its own (the Finish stage). Each path: done at once; left pending (as a run killed between
+/// the two COMMITs, or plain FluentMigrator, leaves it) and finished by the next migrate down;
+/// refused while a user has no name (exit 9, the rollback itself kept); an up from the pending state.
+/// </summary>
+[TestFixture]
+public sealed class RollbackFinishTests : RunnerTest
+{
+    [Test]
+    public async Task A_rollback_makes_realName_NOT_NULL_again_after_its_commit_and_leaves_no_constraint_behind()
+    {
+        // Given an upgraded database
+        await UpgradeLegacyDatabaseWithRowsAsync();
+
+        // When it is rolled back
+        var down = await RunAsync("migrate", "down", "--yes", "--no-backup");
+
+        // Then the Finish stage ran after the commit, and users is as the legacy schema has it
+        Assert.That(down.ExitCode, Is.Zero, down.ToString());
+        Assert.That(down.Output, Does.Contain("Finish").And.Contain("NOT NULL again"), down.ToString());
+        Assert.That(await RealNameIsNotNullAsync(), Is.True);
+        Assert.That(await PendingConstraintsAsync(), Is.Zero);
+    }
+
+    [Test]
+    public async Task A_rollback_whose_last_step_never_ran_is_shown_by_status_and_finished_by_the_next_migrate_down()
+    {
+        // Given a rollback that committed but whose last step never ran (FluentMigrator alone, as a killed runner leaves it)
+        await UpgradeLegacyDatabaseWithRowsAsync();
+        RollBackWithoutTheFinishStage();
+        Assert.That(await RealNameIsNotNullAsync(), Is.False, "the Down itself must leave realName nullable behind the constraint");
+        Assert.That(await PendingConstraintsAsync(), Is.EqualTo(1));
+
+        // When
+        var status = await RunAsync("status");
+        var down = await RunAsync("migrate", "down", "--yes", "--no-backup");
+
+        // Then status says what is pending and how to finish it, and migrate down (nothing to roll back) finishes it
+        Assert.That(status.ExitCode, Is.Zero, status.ToString());
+        Assert.That(status.Output, Does.Contain("pending").And.Contain("migrate down"), status.ToString());
+        Assert.That(down.ExitCode, Is.Zero, down.ToString());
+        Assert.That(down.Output, Does.Contain("finished the last step of an earlier rollback"), down.ToString());
+        Assert.That(await RealNameIsNotNullAsync(), Is.True);
+        Assert.That(await PendingConstraintsAsync(), Is.Zero);
+    }
+
+    [Test]
+    public async Task A_user_without_a_name_keeps_the_step_pending_with_exit_9_naming_the_user_and_nothing_is_lost()
+    {
+        // Given a user the new application made without a name and without a profile, and a rollback
+        // that committed without the audit that names such users (FluentMigrator alone)
+        await UpgradeLegacyDatabaseWithRowsAsync();
+        await NewApplication.SignUpAsync(Database, "nameless", "VETERINARIAN");
+        RollBackWithoutTheFinishStage();
+        var before = await StateAsync();
+
+        // When the runner tries to finish it
+        var refused = await RunAsync("migrate", "down", "--yes", "--no-backup");
+
+        // Then exit 9 names the user and says the rollback is kept; nothing changed
+        Assert.That(refused.ExitCode, Is.EqualTo(9), refused.ToString());
+        Assert.That(refused.Output, Does.Contain("nameless").And.Contain("Nothing is lost").And.Contain("migrate down again"), refused.ToString());
+        Assert.That(await StateAsync(), Is.EqualTo(before));
+        Assert.That(await PendingConstraintsAsync(), Is.EqualTo(1));
+
+        // When the user gets a name, the next migrate down finishes it
+        await Database.ExecuteAsync("""UPDATE users SET "realName" = '이름' WHERE id = 'nameless'""");
+        var finished = await RunAsync("migrate", "down", "--yes", "--no-backup");
+        Assert.That(finished.ExitCode, Is.Zero, finished.ToString());
+        Assert.That(await RealNameIsNotNullAsync(), Is.True);
+    }
+
+    [Test]
+    public async Task An_up_from_a_pending_rollback_drops_the_constraint_so_users_without_a_name_can_be_written_again()
+    {
+        // Given a rollback whose last step is pending
+        await UpgradeLegacyDatabaseWithRowsAsync();
+        RollBackWithoutTheFinishStage();
+
+        // When the database is upgraded again
+        var up = await RunAsync("migrate", "up", "--yes", "--no-backup");
+
+        // Then the expand phase's users accept a user without realName (as the new application writes them)
+        Assert.That(up.ExitCode, Is.Zero, up.ToString());
+        Assert.That(await PendingConstraintsAsync(), Is.Zero);
+        Assert.That(await RealNameIsNotNullAsync(), Is.False);
+        await NewApplication.SignUpAsync(Database, "new-user", "VETERINARIAN");
+    }
+
+    private void RollBackWithoutTheFinishStage() =>
+        new MigrationExecutor(NullLoggerFactory.Instance).Apply(Database.ConnectionString, MigrationPlanner.PlanDown([Versions.Baseline, Versions.AuditColumns, Versions.SplitUsers], Versions.Baseline));
+
+    private Task<bool> RealNameIsNotNullAsync() =>
+        Database.ScalarAsync<bool>("""SELECT attnotnull FROM pg_attribute WHERE attrelid = 'public.users'::regclass AND attname = 'realName'""");
+
+    private Task<long> PendingConstraintsAsync() =>
+        Database.ScalarAsync<long>("SELECT count(*) FROM pg_constraint WHERE conrelid = 'public.users'::regclass AND conname = 'users_realname_not_null'");
+}
