@@ -8,7 +8,7 @@
 # --no-backup` on b's and (c) baseline-down-lossless.sql on c's (also carries the side-table writes
 # back, as the runner's Downs do; see bench/check-lossless-baseline.sh). Then a bare `pg_dump -Fc`
 # against the runner's `backup`, and the runner's peak RSS at 10k users. Prints medians and ratios.
-# Then one more round of the same ups and downs, untimed for the ratios, with bench/AvailabilityProbe
+# Then as many more rounds of the same ups and downs, untimed for the ratios, with bench/AvailabilityProbe
 # reading and writing one users row every 20 ms during each: the longest read and write outage
 # (docs/performance.md). The probe runs in a round of its own because its load is not the same on
 # both sides: its reads succeed (a new backend every 20 ms) while the runner's up runs, and wait
@@ -138,8 +138,12 @@ for round in $(seq 1 "$rounds"); do
   timed_runner runner_backup bench_tpl backup --backup-dir "$work/backups"
   rm -rf "$work/backups"
 done
-echo "availability round (the probe during each up and down)" >&2
-ups_and_downs avail_ yes
+# As many availability rounds as timed ones (medians): on two cores the probe's fresh connection
+# every 20 ms per loop is itself slowed by the run it measures, so one round's longest stretch is noisy.
+for round in $(seq 1 "$rounds"); do
+  echo "availability round $round/$rounds (the probe during each up and down)" >&2
+  ups_and_downs avail_ yes
+done
 sql -c "DROP DATABASE IF EXISTS bench_a WITH (FORCE)" -c "DROP DATABASE IF EXISTS bench_b WITH (FORCE)" -c "DROP DATABASE IF EXISTS bench_c WITH (FORCE)"
 
 echo "memory comparison at 10,000 users…" >&2
@@ -182,7 +186,7 @@ for name, value, target, ok in rows:
 
 # bench/AvailabilityProbe: the longest stretch in which no read (write) of one users row succeeded,
 # probing every 20 ms on a fresh connection with lock_timeout 100 ms. Targets from issue #11.
-print("\navailability of users during each up and down of the availability round (longest stretch without a successful read / write)")
+print("\navailability of users during each up and down of the availability rounds (longest stretch without a successful read / write, medians)")
 rows = []
 for run, what in [("baseline_up", "baseline up (plain SQL)"), ("runner_up", "migrate up"),
                   ("baseline_down", "baseline down (lossy)"), ("baseline_down_lossless", "lossless baseline down"),

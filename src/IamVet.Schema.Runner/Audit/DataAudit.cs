@@ -45,9 +45,10 @@ public static class DataAudit
         /// <summary>
         /// The checks of one statement: all that test a condition on users together (one scan), and
         /// those of each other table they read (<see cref="Reads"/>) together, so statements on
-        /// different tables can run side by side.
+        /// different tables can run side by side. A users check that names what else it reads is a
+        /// statement of its own (a rollback's: the profile tables each check hashes).
         /// </summary>
-        public string Statement => UsersCondition is not null ? "users" : Reads ?? Code;
+        public string Statement => UsersCondition is not null ? "users" + (Reads is null ? "" : $" ({Reads})") : Reads ?? Code;
     }
 
     private const string HospitalColumnsFilled = """
@@ -118,7 +119,7 @@ public static class DataAudit
                 u."realName" IS NULL AND u.id NOT IN (SELECT "userId" FROM veterinarians WHERE "realName" IS NOT NULL)
                 AND u.id NOT IN (SELECT "userId" FROM veterinary_students WHERE "realName" IS NOT NULL)
                 AND u.id NOT IN (SELECT "userId" FROM hospitals WHERE "representativeName" IS NOT NULL)
-                """),
+                """, Reads: "names and unique values"),
 
         // users."universityEmail" and "businessNumber" are UNIQUE. The rollback writes each profile's
         // value back to its own user, and leaves the legacy value of a user who has no such profile
@@ -131,7 +132,7 @@ public static class DataAudit
                 UsersCondition: $"""
                     u."{p.Item2}" IS NOT NULL AND u.id NOT IN (SELECT "userId" FROM {p.Item1})
                     AND u."{p.Item2}" IN (SELECT "{p.Item2}" FROM {p.Item1})
-                    """)),
+                    """, Reads: "names and unique values")),
         new(Versions.Cleanup, MigrationDirection.Up, "cleanup-unrepresented-values", FindingSeverity.Blocking,
             "users whose values in the columns the cleanup drops are in no new table (they would be lost): clear or move them first.",
             IdsSql: """
