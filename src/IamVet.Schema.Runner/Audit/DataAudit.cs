@@ -30,8 +30,9 @@ public static class DataAudit
     /// <summary>
     /// One dirty-data check. <paramref name="UsersCondition"/> is a condition on a users row (the
     /// offender is that user), evaluated for every such check in ONE scan of users (a rollback's
-    /// look up the profile tables with <c>u.id NOT IN (SELECT …)</c>, which PostgreSQL answers from
-    /// one hash of each subquery);
+    /// look up the profile tables with <c>u.id NOT IN (SELECT "userId" … WHERE "userId" IS NOT NULL)</c>,
+    /// which PostgreSQL answers from one hash of each subquery; without the filter a single NULL would
+    /// make NOT IN match nothing);
     /// <paramref name="IdsSql"/> is a query returning the offending ids, which may read
     /// <c>hospital_users</c> (the ids of HOSPITAL users, collected once for all checks).
     /// <paramref name="AlongsideMigration"/>: a warning that reads only side tables and
@@ -110,15 +111,15 @@ public static class DataAudit
                 $"{p.Item1} users without a {p.Item2} row (the new application deleted the profile, or made the user without one): a rollback puts back " +
                 $"what a profile holds, so these users' legacy columns would keep values the application no longer has, and the verification refuses. " +
                 $"Give them a {p.Item2} row again, or delete the users, first.",
-                UsersCondition: $"""u."userType" = '{p.Item1}' AND u.id NOT IN (SELECT "userId" FROM {p.Item2})""")),
+                UsersCondition: $"""u."userType" = '{p.Item1}' AND u.id NOT IN (SELECT "userId" FROM {p.Item2} WHERE "userId" IS NOT NULL)""")),
 
         // realName becomes NOT NULL again: every user must get one back from a profile table.
         new(Versions.SplitUsers, MigrationDirection.Down, "user-without-real-name", FindingSeverity.Blocking,
             "users without realName and without a profile to take it from: users.realName cannot become NOT NULL again. Give them a realName (or delete them) first.",
             UsersCondition: """
-                u."realName" IS NULL AND u.id NOT IN (SELECT "userId" FROM veterinarians WHERE "realName" IS NOT NULL)
-                AND u.id NOT IN (SELECT "userId" FROM veterinary_students WHERE "realName" IS NOT NULL)
-                AND u.id NOT IN (SELECT "userId" FROM hospitals WHERE "representativeName" IS NOT NULL)
+                u."realName" IS NULL AND u.id NOT IN (SELECT "userId" FROM veterinarians WHERE "realName" IS NOT NULL AND "userId" IS NOT NULL)
+                AND u.id NOT IN (SELECT "userId" FROM veterinary_students WHERE "realName" IS NOT NULL AND "userId" IS NOT NULL)
+                AND u.id NOT IN (SELECT "userId" FROM hospitals WHERE "representativeName" IS NOT NULL AND "userId" IS NOT NULL)
                 """, Reads: "names and unique values"),
 
         // users."universityEmail" and "businessNumber" are UNIQUE. The rollback writes each profile's
@@ -130,7 +131,7 @@ public static class DataAudit
                 $"users without a {p.Item1} row whose legacy \"{p.Item2}\" another user's {p.Item1} row now holds: the rollback would give that user the value, " +
                 $"which users.\"{p.Item2}\" allows once. Clear it on these users (or give them their profile back) first.",
                 UsersCondition: $"""
-                    u."{p.Item2}" IS NOT NULL AND u.id NOT IN (SELECT "userId" FROM {p.Item1})
+                    u."{p.Item2}" IS NOT NULL AND u.id NOT IN (SELECT "userId" FROM {p.Item1} WHERE "userId" IS NOT NULL)
                     AND u."{p.Item2}" IN (SELECT "{p.Item2}" FROM {p.Item1})
                     """, Reads: "names and unique values")),
         new(Versions.Cleanup, MigrationDirection.Up, "cleanup-unrepresented-values", FindingSeverity.Blocking,
