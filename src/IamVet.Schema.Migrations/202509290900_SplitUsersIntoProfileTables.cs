@@ -91,6 +91,9 @@ public sealed class SplitUsersIntoProfileTables : Migration, IFinishesDownAfterC
     public string DownPendingDescription =>
         "users.\"realName\" is not NOT NULL yet (a CHECK NOT VALID refuses new rows without one): the rollback's last step is pending";
 
+    public string DownFinishedDescription =>
+        "users.\"realName\" NOT NULL again: validated without blocking readers, then set without a scan";
+
     private static string Script(string name) => SqlScripts.Load($"{nameof(SplitUsersIntoProfileTables)}.{name}");
 
     private void PassTheGate()

@@ -18,4 +18,7 @@ public interface IFinishesDownAfterCommit
 
     /// <summary>What is pending, in a few words, for <c>status</c> and the run's message.</summary>
     string DownPendingDescription { get; }
+
+    /// <summary>What the step did, in a few words, for the run's report.</summary>
+    string DownFinishedDescription { get; }
 }

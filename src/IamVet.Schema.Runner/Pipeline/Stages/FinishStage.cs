@@ -43,7 +43,7 @@ public static class FinishStage
                     $"but its last step did not run ({step.Version}: {finish.DownPendingDescription}): {why}. Nothing is lost: run migrate down again to finish it", failure);
             }
 
-            notes.Add($"{step.Version}  users.\"realName\" NOT NULL again: validated without blocking readers, then set without a scan, in {one.Elapsed.TotalSeconds:0.00} s");
+            notes.Add($"{step.Version}  {finish.DownFinishedDescription}, in {one.Elapsed.TotalSeconds:0.00} s");
         }
 
         var summary = notes.Count == 0 ? "nothing left to finish" : $"{notes.Count} step(s) after COMMIT done";
