@@ -40,30 +40,46 @@ public enum VerifyScope
 /// <summary>
 /// What is taken inside the migration transaction before the first migration runs. Down: what the
 /// new tables hold before they go. Up: the legacy side of every moved table and the legacy tables'
-/// full-row fingerprints for a later down — read by a snapshot reader while the migrations' data
-/// phase runs (<see cref="LegacyPass.StartAsync"/>), and awaited (<see cref="LegacyBeforeAsync"/>) at
-/// the exclusive-lock gate, where the verification needs it. The legacy tables do
-/// not change during an up: none of its migrations writes them, and the migrate stage holds them
-/// against other writers. Disposing stops whatever is still being read and closes the readers.
+/// full-row fingerprints for a later down. When the caller holds the tables the migrations read
+/// against writers (the migrate stage), both are read by a snapshot reader while the migrations'
+/// data phase runs (<see cref="LegacyPass.StartAsync"/>; the new side of a down likewise) and
+/// awaited (<see cref="LegacyBeforeAsync"/>, <see cref="NewSideBeforeAsync"/>) at the exclusive-lock
+/// gate, where the verification needs them. Neither side changes while it is read: no migration
+/// of an up writes the legacy tables, no Down writes the new tables before the gate, and the
+/// readers see the snapshot of before the first migration. Disposing stops whatever is still being
+/// read and closes the readers.
 /// </summary>
 public sealed class VerificationBaseline : IAsyncDisposable
 {
     private readonly Task<LegacyPassResult>? legacyBefore;
+    private readonly Task<Dictionary<string, TableFingerprint>>? newSideBefore;
     private readonly SnapshotReaders? readers;
     private readonly CancellationTokenSource? stop;
     private readonly List<Task> alongside = [];
 
-    public VerificationBaseline(IReadOnlyDictionary<string, TableFingerprint> newSideBefore) => NewSideBefore = newSideBefore;
+    /// <summary>A down's baseline: the new side before the Downs (being read by <paramref name="readers"/>, if given).</summary>
+    public VerificationBaseline(Task<Dictionary<string, TableFingerprint>> newSideBefore, SnapshotReaders? readers = null, CancellationTokenSource? stop = null)
+    {
+        this.newSideBefore = newSideBefore;
+        this.readers = readers;
+        this.stop = stop;
+    }
 
+    /// <summary>An up's baseline: the legacy side (being read by <paramref name="readers"/>, if given).</summary>
     public VerificationBaseline(Task<LegacyPassResult> legacyBefore, SnapshotReaders? readers, CancellationTokenSource? stop)
     {
-        NewSideBefore = new Dictionary<string, TableFingerprint>();
         this.legacyBefore = legacyBefore;
         this.readers = readers;
         this.stop = stop;
     }
 
-    public IReadOnlyDictionary<string, TableFingerprint> NewSideBefore { get; }
+    /// <summary>
+    /// A down's new side as it was before the first migration, once read: every planned table's
+    /// projection (and every existing moved table's, when it was captured for an exact-restore
+    /// comparison); empty for an up.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, TableFingerprint>> NewSideBeforeAsync() =>
+        newSideBefore is null ? new Dictionary<string, TableFingerprint>() : await newSideBefore;
 
     /// <summary>The up's legacy side, once read (null for a down).</summary>
     public async Task<LegacyPassResult?> LegacyBeforeAsync() => legacyBefore is null ? null : await legacyBefore;
@@ -93,7 +109,7 @@ public sealed class VerificationBaseline : IAsyncDisposable
     public bool HasHospitalUsersCopy { get; init; }
 
     /// <summary>
-    /// Throws what the legacy side's reading failed with, as soon as it has failed: called between
+    /// Throws what the baseline's reading failed with, as soon as it has failed: called between
     /// migrations, so a run whose verification can no longer succeed stops there instead of at the end.
     /// </summary>
     public void ThrowIfFailed()
@@ -102,11 +118,16 @@ public sealed class VerificationBaseline : IAsyncDisposable
         {
             legacyBefore.GetAwaiter().GetResult();
         }
+
+        if (newSideBefore is { IsFaulted: true })
+        {
+            newSideBefore.GetAwaiter().GetResult();
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
-        var all = alongside.Append(legacyBefore).OfType<Task>().ToList();
+        var all = alongside.Append(legacyBefore).Append(newSideBefore).OfType<Task>().ToList();
         try
         {
             if (all.Any(t => !t.IsCompleted))
@@ -153,27 +174,39 @@ public static class Verifier
     /// Takes the baseline before the first migration. With <paramref name="readersDatabase"/>
     /// its independent aggregates run side by side on a few more connections (role verify) that import the
     /// snapshot of <paramref name="transaction"/> (see <see cref="SnapshotReaders"/>), which must not
-    /// have written yet. When <paramref name="legacyTablesHeld"/> (the caller holds the legacy tables
-    /// against writers until it commits, as the migrate stage does), an up's side-table passes go
-    /// on while the migrations run; and when also <paramref name="usersReadableUntilGate"/> (no
-    /// migration of the plan locks users ACCESS EXCLUSIVE before its exclusive-lock gate, which
-    /// disposes the readers first), the reader makes its copy of the HOSPITAL users alongside too,
-    /// in one transaction with all its passes. The caller disposes the result.
+    /// have written yet. When <paramref name="readTablesHeld"/> (the caller holds the tables the
+    /// migrations read against writers until it commits, as the migrate stage does: an up's legacy
+    /// tables, a down's new tables), the baseline is read on one reader while the migrations run
+    /// (an up's side-table passes; a down's new side); and for an up, when also
+    /// <paramref name="usersReadableUntilGate"/> (no migration of the plan locks users ACCESS
+    /// EXCLUSIVE before its exclusive-lock gate, which disposes the readers first), the reader makes
+    /// its copy of the HOSPITAL users alongside too, in one transaction with all its passes. A down
+    /// with <paramref name="everyExistingTable"/> reads every moved table that exists, not only the
+    /// planned ones (an exact-restore comparison needs them all). The caller disposes the result.
     /// </summary>
     public static async Task<VerificationBaseline> CaptureAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, MigrationPlan plan, MigrationDatabase? readersDatabase, CancellationToken cancellationToken,
-        bool legacyTablesHeld = false, bool usersReadableUntilGate = false)
+        bool readTablesHeld = false, bool usersReadableUntilGate = false, bool everyExistingTable = false)
     {
         await WorkMemAsync(connection, transaction, cancellationToken);
         if (plan.Direction == MigrationDirection.Down)
         {
-            await using var downReaders = readersDatabase is null
-                ? null
-                : await SnapshotReaders.OpenAsync(connection, transaction, readersDatabase, SnapshotReaders.DefaultCount, cancellationToken);
-            return new VerificationBaseline(await NewSideAsync(connection, transaction, ProjectionsOf(plan), downReaders, cancellationToken));
+            var projections = everyExistingTable ? await ExistingAsync(connection, transaction, cancellationToken) : ProjectionsOf(plan).ToList();
+            if (readersDatabase is null || !readTablesHeld)
+            {
+                await using var downReaders = readersDatabase is null
+                    ? null
+                    : await SnapshotReaders.OpenAsync(connection, transaction, readersDatabase, SnapshotReaders.DefaultCount, cancellationToken);
+                return new VerificationBaseline(Task.FromResult(await NewSideAsync(connection, transaction, projections, downReaders, cancellationToken)));
+            }
+
+            // One reader beside the migration's own backend, as for an up: the Downs run on one core.
+            var newSideReaders = await SnapshotReaders.OpenAsync(connection, transaction, readersDatabase, 1, cancellationToken);
+            var stopNewSide = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            return new VerificationBaseline(NewSideAsync(connection, transaction, projections, newSideReaders, stopNewSide.Token), newSideReaders, stopNewSide);
         }
 
-        if (readersDatabase is null || !legacyTablesHeld)
+        if (readersDatabase is null || !readTablesHeld)
         {
             await using var snapshotReaders = readersDatabase is null
                 ? null
@@ -230,18 +263,14 @@ public static class Verifier
 
     /// <summary>
     /// Whether the new tables hold what they held right after the up, compared by their new-side
-    /// projections: the columns and rows every Down reads back into the legacy tables. A write
+    /// projections (<paramref name="before"/>: every moved table that exists, as the down found them):
+    /// the columns and rows every Down reads back into the legacy tables. A write
     /// elsewhere (an updatedAt, a postalCode, a new id for an existing row) changes nothing a Down
     /// writes to the legacy tables, so the exact-restore expectation stands; any write a Down would
     /// carry back shows here and lifts it.
     /// </summary>
-    public static async Task<bool> NewSideUnchangedAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyDictionary<string, TableFingerprint> planned,
-        IReadOnlyList<TableFingerprint> recorded, CancellationToken cancellationToken)
-    {
-        var now = await NewSideOfEveryMovedTableAsync(connection, transaction, planned, cancellationToken);
-        return recorded.Count > 0 && recorded.Count == now.Count && recorded.All(r => now.TryGetValue(r.Name, out var n) && n == r);
-    }
+    public static bool NewSideUnchanged(IReadOnlyDictionary<string, TableFingerprint> before, IReadOnlyList<TableFingerprint> recorded) =>
+        recorded.Count > 0 && recorded.Count == before.Count && recorded.All(r => before.TryGetValue(r.Name, out var n) && n == r);
 
     /// <summary>The new-side projection of every moved table that exists, reusing those already computed.</summary>
     public static async Task<Dictionary<string, TableFingerprint>> NewSideOfEveryMovedTableAsync(
@@ -330,6 +359,7 @@ public static class Verifier
             // again for their projection. users is read once, for its full fingerprint and the three
             // profile tables' projections together: a live application writes a users column no new
             // table carries (lastLoginAt at every login), so users alone is seldom unchanged.
+            var newSideBefore = await baseline.NewSideBeforeAsync();
             var exactExpected = expectedLegacyAfterDown is { Count: > 0 };
             var first = await LegacyPass.RunAsync(connection, transaction,
                 exactExpected ? projections.Where(p => p.Source == LegacySource.Users).ToList() : projections, fullTables: exactExpected, readers: null, cancellationToken);
@@ -345,7 +375,7 @@ public static class Verifier
             var second = rest.Count == 0 ? null : await LegacyPass.RunAsync(connection, transaction, rest, fullTables: false, readers: null, cancellationToken);
             foreach (var projection in projections)
             {
-                var before = baseline.NewSideBefore[projection.Table];
+                var before = newSideBefore[projection.Table];
                 var read = first.Projections.GetValueOrDefault(projection.Table) ?? second?.Projections.GetValueOrDefault(projection.Table);
                 var after = read?.Fingerprint ?? before; // not read: proven by the exact restore of its side table
                 tables[projection.Table] = new JsonObject

@@ -75,7 +75,7 @@ public static class MigrateStage
         catch (Exception ex) when (ex is not PipelineStopped && Find<SnapshotReaderException>(ex) is { } reader)
         {
             throw new MigrationFailed(
-                $"the verification's reading of the legacy tables failed ({reader.InnerException?.Message}); the migration was rolled back, nothing changed", ex);
+                $"the verification's reading of the {(plan.Direction == MigrationDirection.Up ? "legacy" : "new")} tables failed ({reader.InnerException?.Message}); the migration was rolled back, nothing changed", ex);
         }
         catch (Exception ex) when (Find<VerificationMismatch>(ex) is { } mismatch)
         {
@@ -209,17 +209,12 @@ public static class MigrateStage
             }
 
             // The readers wait for locks and statements no longer than the migration's own connection.
+            // A down's exact-restore expectation is decided at the gate, from every moved table's new side.
             baseline = await Verifier.CaptureAsync(connection, transaction, plan, context.Database, cancellationToken,
-                legacyTablesHeld: plan.Direction == MigrationDirection.Up, usersReadableUntilGate: !usersLockedFromTheStart);
+                readTablesHeld: true, usersReadableUntilGate: !usersLockedFromTheStart, everyExistingTable: exactRestoreExpected is not null);
             if (auditChecksAlongside)
             {
                 auditAlongside = baseline.RunAlongside(DataAudit.AlongsideJobs(plan, LegacyPass.HospitalUsersCopy, baseline.Stopping));
-            }
-
-            if (exactRestoreExpected is not null
-                && !await Verifier.NewSideUnchangedAsync(connection, transaction, baseline.NewSideBefore, exactRestoreExpected.NewSideAfter, cancellationToken))
-            {
-                exactRestoreExpected = null; // the application wrote since the up: an exact restore is not expected
             }
 
             verifyClock.Stop();
@@ -258,6 +253,7 @@ public static class MigrateStage
             }
 
             verifyClock.Start();
+            await DecideExactRestoreAsync();
             var verification = await VerifyStep.RunAsync(connection, transaction, plan, baseline!, exactRestoreExpected?.LegacyTablesBefore, VerifyScope.Data, cancellationToken);
             if (verification.Passed && plan.Direction == MigrationDirection.Up)
             {
@@ -292,6 +288,7 @@ public static class MigrateStage
             VerificationResult verification;
             if (dataVerified is null)
             {
+                await DecideExactRestoreAsync();
                 verification = await VerifyStep.RunAsync(connection, transaction, plan, baseline!, exactRestoreExpected?.LegacyTablesBefore, VerifyScope.All, cancellationToken);
                 if (verification.Passed && plan.Direction == MigrationDirection.Up)
                 {
@@ -352,6 +349,20 @@ public static class MigrateStage
             catch (Exception ex) when (ex is NpgsqlException or SnapshotReaderException or OperationCanceledException or InvalidOperationException)
             {
                 alongsideDone([], ex.Message);
+            }
+        }
+
+        /// <summary>
+        /// A down expects the legacy tables exactly as before the up only if the new tables still hold
+        /// what that up left in them (their new side before the Downs, read alongside them, against
+        /// what the up recorded); otherwise the application wrote since the up, and every moved
+        /// table is compared on its own.
+        /// </summary>
+        private async Task DecideExactRestoreAsync()
+        {
+            if (exactRestoreExpected is not null && !Verifier.NewSideUnchanged(await baseline!.NewSideBeforeAsync(), exactRestoreExpected.NewSideAfter))
+            {
+                exactRestoreExpected = null;
             }
         }
 
