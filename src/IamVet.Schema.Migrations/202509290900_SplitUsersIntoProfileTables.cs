@@ -20,10 +20,13 @@ namespace IamVet.Schema.Migrations;
 /// <item>Down, in reverse order (<c>{table}.down.sql</c>): the tables are the truth after the up,
 /// so every value and row the new application changed or added is written back into users and the
 /// legacy side tables (not recorded as old-application writes: <c>legacy_writes.down.sql</c>). Then
-/// the gate, then <c>exclusive.down.sql</c>: the triggers and the tables are dropped and
-/// users.realName gets a CHECK (IS NOT NULL) NOT VALID; after COMMIT, in a short transaction of its
-/// own, <see cref="FinishDownSql"/> validates it and makes the column NOT NULL again without a scan
-/// under ACCESS EXCLUSIVE (docs/adr/0008; a user still without a name is named in its error).</item>
+/// the gate, then <c>exclusive.down.sql</c>: the triggers are dropped, the tables lose their foreign
+/// keys to users and are renamed out of the application's way (iamvet_rolled_back_*), and
+/// users.realName gets a CHECK (IS NOT NULL) NOT VALID; after COMMIT, each in a short transaction of
+/// its own, <see cref="FinishDownSteps"/> drop the renamed tables (docs/adr/0009: their files are
+/// unlinked without users locked), then validate the CHECK and make the column NOT NULL again
+/// without a scan under ACCESS EXCLUSIVE (docs/adr/0008; a user still without a name is named in
+/// its error).</item>
 /// </list>
 /// Per table: every user of the type moves, active or not (withdrawn accounts can be restored);
 /// ids are a prefix + the legacy id ('vet_', 'vst_', 'hosp_', 'himg_', 'hta_', 'hts_'), so up →
@@ -60,6 +63,9 @@ public sealed class SplitUsersIntoProfileTables : Migration, IFinishesDownAfterC
 
     public override void Up()
     {
+        // What an unfinished rollback left (its Finish never ran): the renamed tables' indexes
+        // carry the names of the ones created below.
+        Execute.Sql(Script("rolled_back_tables.drop.sql"));
         foreach (var table in Tables)
         {
             Execute.Sql(Script($"{table}.up.sql"));
@@ -83,16 +89,23 @@ public sealed class SplitUsersIntoProfileTables : Migration, IFinishesDownAfterC
         Execute.Sql(Script("exclusive.down.sql"));
     }
 
-    public string FinishDownSql => Script("realName_not_null.after-commit.sql");
+    /// <summary>First the renamed tables go (docs/adr/0009: their files unlinked at a COMMIT that holds no lock on users), then realName (docs/adr/0008).</summary>
+    public IReadOnlyList<string> FinishDownSteps => [Script("rolled_back_tables.drop.sql"), Script("realName_not_null.after-commit.sql")];
 
-    public string DownPendingSql =>
-        "SELECT EXISTS (SELECT FROM pg_constraint WHERE conrelid = to_regclass('public.users') AND conname = 'users_realname_not_null')";
+    public string DownPendingSql => $$"""
+        SELECT EXISTS (SELECT FROM pg_constraint WHERE conrelid = to_regclass('public.users') AND conname = 'users_realname_not_null')
+            OR EXISTS (SELECT FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'
+                         AND relname IN ({{string.Join(", ", Tables.Select(t => $"'{RolledBackPrefix}{t}'"))}}))
+        """;
 
     public string DownPendingDescription =>
-        "users.\"realName\" is not NOT NULL yet (a CHECK NOT VALID refuses new rows without one): the rollback's last step is pending";
+        "the rolled-back tables (iamvet_rolled_back_*) are not dropped yet, or users.\"realName\" is not NOT NULL yet (a CHECK NOT VALID refuses new rows without one): the rollback's last step is pending";
 
     public string DownFinishedDescription =>
-        "users.\"realName\" NOT NULL again: validated without blocking readers, then set without a scan";
+        "rolled-back tables dropped (no lock on users); users.\"realName\" NOT NULL again: validated without blocking readers, then set without a scan";
+
+    /// <summary>What <c>exclusive.down.sql</c> renames each new table to, before the Finish stage drops it.</summary>
+    public const string RolledBackPrefix = "iamvet_rolled_back_";
 
     private static string Script(string name) => SqlScripts.Load($"{nameof(SplitUsersIntoProfileTables)}.{name}");
 

@@ -5,7 +5,7 @@ namespace IamVet.Schema.Runner.Engine;
 
 /// <summary>
 /// The steps rollbacks leave for after their COMMIT (<see cref="IFinishesDownAfterCommit"/>,
-/// docs/adr/0008): which are pending in a database, and running one, in a transaction of its own.
+/// docs/adr/0008, 0009): which are pending in a database, and running them, each in a transaction of its own.
 /// </summary>
 public static class AfterCommit
 {
@@ -24,11 +24,17 @@ public static class AfterCommit
         return pending;
     }
 
-    /// <summary>Runs <paramref name="finish"/>'s step in one transaction (it does nothing when not pending).</summary>
+    /// <summary>
+    /// Runs <paramref name="finish"/>'s steps in order, each in a transaction of its own, so that
+    /// no step holds the locks of the one before while it commits (they do nothing when not pending).
+    /// </summary>
     public static async Task RunAsync(NpgsqlConnection connection, IFinishesDownAfterCommit finish, CancellationToken cancellationToken)
     {
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await Sql.ExecuteAsync(connection, finish.FinishDownSql, cancellationToken, transaction);
-        await transaction.CommitAsync(cancellationToken);
+        foreach (var step in finish.FinishDownSteps)
+        {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await Sql.ExecuteAsync(connection, step, cancellationToken, transaction);
+            await transaction.CommitAsync(cancellationToken);
+        }
     }
 }

@@ -63,7 +63,8 @@ public static partial class MigrationCatalog
         var sql = string.Join("\n", SqlScripts.AllOf(step.Name, direction == MigrationDirection.Up ? "up" : "down"));
         var temporary = TemporaryTable().Matches(sql).Select(m => m.Groups["name"].Value).ToHashSet(StringComparer.Ordinal);
         var actions = new List<string>();
-        var tables = DropTable().Matches(sql).Select(m => m.Groups["name"].Value.Trim('"'))
+        // A table renamed out of the way for the Finish stage to drop after COMMIT (docs/adr/0009) is dropped too.
+        var tables = DropTable().Matches(sql).Concat(RenamedToBeDropped().Matches(sql)).Select(m => m.Groups["name"].Value.Trim('"'))
             .Where(name => !temporary.Contains(name) && !name.StartsWith("iamvet_", StringComparison.Ordinal)).Distinct().ToList();
         if (tables.Count > 0)
         {
@@ -84,6 +85,9 @@ public static partial class MigrationCatalog
 
     [GeneratedRegex(@"^\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?<name>""?\w+""?)", RegexOptions.IgnoreCase | RegexOptions.Multiline)]
     private static partial Regex DropTable();
+
+    [GeneratedRegex(@"^\s*ALTER\s+TABLE\s+(?<name>""?\w+""?)\s+RENAME\s+TO\s+iamvet_rolled_back_", RegexOptions.IgnoreCase | RegexOptions.Multiline)]
+    private static partial Regex RenamedToBeDropped();
 
     [GeneratedRegex(@"ALTER\s+TABLE\s+(?:ONLY\s+)?(?<table>""?\w+""?)(?<drops>(?:\s*,?\s*DROP\s+COLUMN\s+(?:IF\s+EXISTS\s+)?""?\w+""?)+)", RegexOptions.IgnoreCase)]
     private static partial Regex AlterDropColumns();

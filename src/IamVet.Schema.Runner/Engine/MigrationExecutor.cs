@@ -86,7 +86,8 @@ public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
 
     /// <summary>
     /// Writes the SQL the plan would run to <paramref name="output"/>, executing nothing that
-    /// changes the database (FluentMigrator's preview mode; it still connects to read VersionInfo).
+    /// changes the database (FluentMigrator's preview mode; it still connects to read VersionInfo);
+    /// for a rollback, then the steps its Finish stage runs after COMMIT (docs/adr/0008, 0009).
     /// </summary>
     public static void Preview(string connectionString, MigrationPlan plan, TextWriter output)
     {
@@ -101,6 +102,15 @@ public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
         else
         {
             runner.MigrateDown(plan.TargetVersion);
+            foreach (var (step, finish) in MigrationCatalog.DownFinishers.Where(f => plan.Steps.Any(s => s.Version == f.Step.Version)))
+            {
+                output.WriteLine($"-- {step.Version}: after the rollback's COMMIT, the Finish stage runs each of these in a transaction of its own (docs/adr/0008, 0009)");
+                foreach (var sql in finish.FinishDownSteps)
+                {
+                    output.WriteLine(sql.TrimEnd());
+                    output.WriteLine();
+                }
+            }
         }
     }
 

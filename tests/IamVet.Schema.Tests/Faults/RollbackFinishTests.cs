@@ -3,9 +3,10 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace IamVet.Schema.Tests.Faults;
 
 /// <summary>
-/// docs/adr/0008: the rollback leaves users."realName" nullable behind a CHECK NOT VALID (no scan
-/// under its ACCESS EXCLUSIVE lock) and makes it NOT NULL again after its COMMIT, in a transaction
-/// of its own (the Finish stage). Each path: done at once; left pending (as a run killed between
+/// docs/adr/0008, 0009: the rollback leaves users."realName" nullable behind a CHECK NOT VALID (no
+/// scan under its ACCESS EXCLUSIVE lock) and the new tables renamed (iamvet_rolled_back_*, no
+/// unlink at its COMMIT), and after its COMMIT drops those tables, then makes realName NOT NULL
+/// again, each in a transaction of its own (the Finish stage). Each path: done at once; left pending (as a run killed between
 /// the two COMMITs, or plain FluentMigrator, leaves it) and finished by the next migrate down;
 /// refused while a user has no name (exit 9, the rollback itself kept); an up from the pending state.
 /// </summary>
@@ -26,6 +27,7 @@ public sealed class RollbackFinishTests : RunnerTest
         Assert.That(down.Output, Does.Contain("Finish").And.Contain("NOT NULL again"), down.ToString());
         Assert.That(await RealNameIsNotNullAsync(), Is.True);
         Assert.That(await PendingConstraintsAsync(), Is.Zero);
+        Assert.That(await RolledBackTablesAsync(), Is.Empty);
     }
 
     [Test]
@@ -36,6 +38,8 @@ public sealed class RollbackFinishTests : RunnerTest
         RollBackWithoutTheFinishStage();
         Assert.That(await RealNameIsNotNullAsync(), Is.False, "the Down itself must leave realName nullable behind the constraint");
         Assert.That(await PendingConstraintsAsync(), Is.EqualTo(1));
+        Assert.That(await RolledBackTablesAsync(), Has.Count.EqualTo(6), "the Down itself must rename the new tables, not drop them (docs/adr/0009)");
+        Assert.That(await TableExistsAsync("veterinarians"), Is.False, "renamed out of the application's way");
 
         // When
         var status = await RunAsync("status");
@@ -48,6 +52,7 @@ public sealed class RollbackFinishTests : RunnerTest
         Assert.That(down.Output, Does.Contain("finished the last step of an earlier rollback"), down.ToString());
         Assert.That(await RealNameIsNotNullAsync(), Is.True);
         Assert.That(await PendingConstraintsAsync(), Is.Zero);
+        Assert.That(await RolledBackTablesAsync(), Is.Empty);
     }
 
     [Test]
@@ -58,15 +63,17 @@ public sealed class RollbackFinishTests : RunnerTest
         await UpgradeLegacyDatabaseWithRowsAsync();
         await NewApplication.SignUpAsync(Database, "nameless", "VETERINARIAN");
         RollBackWithoutTheFinishStage();
-        var before = await StateAsync();
+        var before = await LegacyRowsAsync();
 
         // When the runner tries to finish it
         var refused = await RunAsync("migrate", "down", "--yes", "--no-backup");
 
-        // Then exit 9 names the user and says the rollback is kept; nothing changed
+        // Then exit 9 names the user and says the rollback is kept; the legacy tables are untouched,
+        // the renamed tables (the first step, in a transaction of its own) are gone, realName's step is pending
         Assert.That(refused.ExitCode, Is.EqualTo(9), refused.ToString());
         Assert.That(refused.Output, Does.Contain("nameless").And.Contain("Nothing is lost").And.Contain("migrate down again"), refused.ToString());
-        Assert.That(await StateAsync(), Is.EqualTo(before));
+        Assert.That(await LegacyRowsAsync(), Is.EqualTo(before));
+        Assert.That(await RolledBackTablesAsync(), Is.Empty);
         Assert.That(await PendingConstraintsAsync(), Is.EqualTo(1));
 
         // When the user gets a name, the next migrate down finishes it
@@ -86,9 +93,11 @@ public sealed class RollbackFinishTests : RunnerTest
         // When the database is upgraded again
         var up = await RunAsync("migrate", "up", "--yes", "--no-backup");
 
-        // Then the expand phase's users accept a user without realName (as the new application writes them)
+        // Then the expand phase's users accept a user without realName (as the new application writes them),
+        // and the tables the rollback renamed are gone (their index names are the new tables' again)
         Assert.That(up.ExitCode, Is.Zero, up.ToString());
         Assert.That(await PendingConstraintsAsync(), Is.Zero);
+        Assert.That(await RolledBackTablesAsync(), Is.Empty);
         Assert.That(await RealNameIsNotNullAsync(), Is.False);
         await NewApplication.SignUpAsync(Database, "new-user", "VETERINARIAN");
     }
@@ -98,6 +107,19 @@ public sealed class RollbackFinishTests : RunnerTest
 
     private Task<bool> RealNameIsNotNullAsync() =>
         Database.ScalarAsync<bool>("""SELECT attnotnull FROM pg_attribute WHERE attrelid = 'public.users'::regclass AND attname = 'realName'""");
+
+    private async Task<List<string>> LegacyRowsAsync()
+    {
+        await using var connection = await Database.OpenAsync();
+        return (await TableFingerprints.OfLegacyTablesAsync(connection)).Select(f => $"rows {f.Name}: {f.Rows} ({f.Hash})").ToList();
+    }
+
+    private async Task<List<string>> RolledBackTablesAsync()
+    {
+        await using var connection = await Database.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT relname::text FROM pg_class WHERE relname LIKE 'iamvet\\_rolled\\_back\\_%' AND relkind = 'r' ORDER BY 1", connection);
+        return await Sql.ColumnAsync(command, CancellationToken.None);
+    }
 
     private Task<long> PendingConstraintsAsync() =>
         Database.ScalarAsync<long>("SELECT count(*) FROM pg_constraint WHERE conrelid = 'public.users'::regclass AND conname = 'users_realname_not_null'");

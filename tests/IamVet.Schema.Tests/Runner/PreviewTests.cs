@@ -44,7 +44,8 @@ public sealed class PreviewTests : RunnerTest
         var result = await RunAsync("preview", "down");
 
         Assert.That(result.ExitCode, Is.Zero, result.ToString());
-        Assert.That(result.StandardOutput, Does.Contain("DROP TABLE veterinarians"), result.ToString());
+        Assert.That(result.StandardOutput, Does.Contain("ALTER TABLE veterinarians RENAME TO iamvet_rolled_back_veterinarians"), result.ToString());
+        Assert.That(result.StandardOutput, Does.Contain("the Finish stage runs each of these").And.Contain("ALTER TABLE users VALIDATE CONSTRAINT users_realname_not_null"), result.ToString());
         Assert.That(PgClient.DumpPlain(Database.ConnectionString), Is.EqualTo(before), "preview down changed the database");
     }
 }

@@ -170,7 +170,8 @@ public sealed class UsageTests : OperationsTest
         Assert.That(psqlUp.ExitCode, Is.Zero, psqlUp.StandardError);
         Assert.That(psqlDown.ExitCode, Is.Zero, psqlDown.StandardError);
         Assert.That(Occurrences(await File.ReadAllTextAsync(up), "CREATE TABLE veterinarians"), Is.EqualTo(1));
-        Assert.That(Occurrences(await File.ReadAllTextAsync(down), "DROP TABLE veterinarians"), Is.EqualTo(1));
+        Assert.That(Occurrences(await File.ReadAllTextAsync(down), "ALTER TABLE veterinarians RENAME TO iamvet_rolled_back_veterinarians"), Is.EqualTo(1));
+        Assert.That(Occurrences(await File.ReadAllTextAsync(down), "iamvet_rolled_back_veterinarians;"), Is.EqualTo(2), "renamed by the Down, dropped by the Finish stage");
         Assert.That(await AppliedAsync(), Does.Contain(Migrator.Expanded), "psql's run was rolled back");
     }
 
