@@ -404,9 +404,9 @@ public static class MigrateStage
         /// Downs read (those present whose migration is in the plan; all of them when the cleanup's
         /// Down, which reads every one, is) in SHARE mode from here to COMMIT, before anything reads
         /// them. A write the application has in flight either commits before the down reads (and is
-        /// carried back) or waits until after COMMIT and then fails against the dropped table: it
-        /// can no longer commit between the down's copy and its DROP TABLE and vanish. Readers go
-        /// on; waits at most lock_timeout.
+        /// carried back) or waits until after COMMIT and then fails: the table is no longer there under
+        /// its name (renamed out of the way, then dropped: docs/adr/0009). It can no longer commit
+        /// between the down's copy and the table's end and vanish. Readers go on; waits at most lock_timeout.
         /// </summary>
         private async Task LockNewTablesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction)
         {
