@@ -74,7 +74,7 @@ public sealed class SplitUsersIntoProfileTables : Migration, IFinishesDownAfterC
         Execute.Sql(Script("legacy_writes.up.sql"));
         Execute.Sql(SqlScripts.Load("Shared.legacy_writes_trigger_on_users.sql"));
         PassTheGate();
-        Execute.Sql(Script("exclusive.up.sql"));
+        RunExclusive(Script("exclusive.up.sql"));
     }
 
     public override void Down()
@@ -86,7 +86,7 @@ public sealed class SplitUsersIntoProfileTables : Migration, IFinishesDownAfterC
         }
 
         PassTheGate();
-        Execute.Sql(Script("exclusive.down.sql"));
+        RunExclusive(Script("exclusive.down.sql"));
     }
 
     /// <summary>First the renamed tables go (docs/adr/0009: their files unlinked at a COMMIT that holds no lock on users), then realName (docs/adr/0008).</summary>
@@ -108,6 +108,25 @@ public sealed class SplitUsersIntoProfileTables : Migration, IFinishesDownAfterC
     public const string RolledBackPrefix = "iamvet_rolled_back_";
 
     private static string Script(string name) => SqlScripts.Load($"{nameof(SplitUsersIntoProfileTables)}.{name}");
+
+    /// <summary>The statements that lock users ACCESS EXCLUSIVE: through the gate, which decides when (at once without one).</summary>
+    private void RunExclusive(string sql)
+    {
+        if (gate is not { } reached)
+        {
+            Execute.Sql(sql);
+            return;
+        }
+
+        Execute.WithConnection((connection, transaction) => reached.RunExclusive(connection, transaction, (c, t) =>
+        {
+            using var command = c.CreateCommand();
+            command.Transaction = t;
+            command.CommandText = sql;
+            command.CommandTimeout = 0; // the connection's statement_timeout and lock_timeout apply
+            command.ExecuteNonQuery();
+        }));
+    }
 
     private void PassTheGate()
     {

@@ -14,4 +14,14 @@ public interface IExclusiveLockGate
 {
     /// <summary>Called on the migration's own connection and transaction, after the data phase.</summary>
     void Enter(IDbConnection connection, IDbTransaction? transaction);
+
+    /// <summary>
+    /// Runs <paramref name="statements"/>, the migration's statements that lock users ACCESS
+    /// EXCLUSIVE (after <see cref="Enter"/>), on its own connection and transaction. By default at
+    /// once; a runner may instead run them at the end of its plan, just before COMMIT, so that
+    /// nothing else of the plan (FluentMigrator's bookkeeping, the Downs of the migrations below)
+    /// runs while users is locked (docs/adr/0009).
+    /// </summary>
+    void RunExclusive(IDbConnection connection, IDbTransaction? transaction, Action<IDbConnection, IDbTransaction?> statements) =>
+        statements(connection, transaction);
 }

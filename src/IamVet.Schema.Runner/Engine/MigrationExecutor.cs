@@ -34,9 +34,11 @@ public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
         Func<NpgsqlConnection, NpgsqlTransaction, Task>? beforeMigrate = null,
         Func<NpgsqlConnection, NpgsqlTransaction, Task>? beforeCommit = null,
         Func<MigrationStep, TimeSpan, NpgsqlConnection, NpgsqlTransaction, Task>? afterEach = null,
-        Func<NpgsqlConnection, NpgsqlTransaction, Task>? atGate = null)
+        Func<NpgsqlConnection, NpgsqlTransaction, Task>? atGate = null,
+        Action? beforeExclusive = null)
     {
-        using var services = BuildServices(connectionString, previewOnly: false, loggerFactory, atGate is null ? null : new Gate(atGate));
+        var gate = atGate is null ? null : new Gate(atGate, beforeExclusive, deferExclusive: plan.Direction == MigrationDirection.Down);
+        using var services = BuildServices(connectionString, previewOnly: false, loggerFactory, gate);
         using var scope = services.CreateScope();
         var runner = (MigrationRunner)scope.ServiceProvider.GetRequiredService<IMigrationRunner>();
         var processor = (GenericProcessorBase)runner.Processor;
@@ -70,6 +72,8 @@ public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
                 afterEach?.Invoke(step, clock.Elapsed, connection, transaction).GetAwaiter().GetResult();
             }
 
+            // A rollback's statements that lock users ACCESS EXCLUSIVE, held until here (docs/adr/0009).
+            gate?.RunDeferred();
             beforeCommit?.Invoke(connection, transaction).GetAwaiter().GetResult();
             transactionScope.Complete();
         }
@@ -149,12 +153,49 @@ public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
             .BuildServiceProvider(validateScopes: false);
     }
 
-    /// <summary>The migrations' <see cref="IExclusiveLockGate"/>, calling back on their own connection and transaction.</summary>
-    private sealed class Gate(Func<NpgsqlConnection, NpgsqlTransaction, Task> atGate) : IExclusiveLockGate
+    /// <summary>
+    /// The migrations' <see cref="IExclusiveLockGate"/>, calling back on their own connection and transaction.
+    /// A rollback's exclusive statements (<paramref name="deferExclusive"/>) wait for <see cref="RunDeferred"/>,
+    /// after the plan's last migration: the Downs of the migrations below and FluentMigrator's
+    /// VersionInfo bookkeeping between migrations then run before users is locked, not after (an
+    /// up keeps them where they are: a cleanup in the same plan drops the column they alter).
+    /// <paramref name="beforeExclusive"/> is called as they start.
+    /// </summary>
+    private sealed class Gate(Func<NpgsqlConnection, NpgsqlTransaction, Task> atGate, Action? beforeExclusive, bool deferExclusive) : IExclusiveLockGate
     {
+        private readonly List<(IDbConnection Connection, IDbTransaction? Transaction, Action<IDbConnection, IDbTransaction?> Statements)> deferred = [];
+
         public void Enter(IDbConnection connection, IDbTransaction? transaction) =>
             atGate((NpgsqlConnection)connection, (NpgsqlTransaction)(transaction
                 ?? throw new InvalidOperationException("a migration reached its exclusive-lock gate outside the migration transaction"))).GetAwaiter().GetResult();
+
+        public void RunExclusive(IDbConnection connection, IDbTransaction? transaction, Action<IDbConnection, IDbTransaction?> statements)
+        {
+            if (deferExclusive)
+            {
+                deferred.Add((connection, transaction, statements));
+                return;
+            }
+
+            beforeExclusive?.Invoke();
+            statements(connection, transaction);
+        }
+
+        /// <summary>Runs the deferred statements, in the order the migrations reached them.</summary>
+        public void RunDeferred()
+        {
+            if (deferred.Count > 0)
+            {
+                beforeExclusive?.Invoke();
+            }
+
+            foreach (var (connection, transaction, statements) in deferred)
+            {
+                statements(connection, transaction);
+            }
+
+            deferred.Clear();
+        }
     }
 }
 

@@ -60,7 +60,8 @@ public static class MigrateStage
                 beforeMigrate: (connection, transaction) => run.BeforeMigrateAsync(connection, transaction, progress),
                 beforeCommit: run.BeforeCommitAsync,
                 afterEach: (step, elapsed, connection, transaction) => run.AfterEachAsync(step, elapsed, connection, transaction, progress),
-                atGate: run.AtGateAsync);
+                atGate: run.AtGateAsync,
+                beforeExclusive: run.BeforeExclusive);
 
             if (context.Options.Json)
             {
@@ -268,9 +269,10 @@ public static class MigrateStage
                 Verification = new VerifyReport(verification, verifyClock.Elapsed);
                 throw new VerificationMismatch(Verification);
             }
-
-            exclusiveClock.Start();
         }
+
+        /// <summary>As the statements that lock users ACCESS EXCLUSIVE start (after the gate; a rollback's at the end of the plan).</summary>
+        public void BeforeExclusive() => exclusiveClock.Start();
 
         /// <summary>
         /// Before COMMIT: the verification (what only the last statements make true, or all of it when
