@@ -95,6 +95,34 @@ public sealed class MigrationExecutorTests
     }
 
     [Test]
+    public async Task A_rollbacks_statements_that_lock_users_run_after_its_last_migration_just_before_commit()
+    {
+        // Given an upgraded database
+        await LegacyRows.InsertAsync(database, new LegacyUser("v1", "VETERINARIAN"));
+        await Migrator.UpToAsync(database, Migrator.Expanded);
+        var plan = MigrationPlanner.PlanDown(await Migrator.AppliedAsync(database), Versions.Baseline);
+        var events = new List<string>();
+
+        // When the whole rollback runs through a gate (docs/adr/0009)
+        new MigrationExecutor(NullLoggerFactory.Instance).Apply(database.ConnectionString, plan,
+            afterEach: async (step, _, connection, transaction) => events.Add($"{step.Version} done, users locked: {await UsersLockedAsync(connection, transaction)}"),
+            atGate: (_, _) =>
+            {
+                events.Add("gate");
+                return Task.CompletedTask;
+            },
+            beforeExclusive: () => events.Add("exclusive"),
+            beforeCommit: async (connection, transaction) => events.Add($"before commit, users locked: {await UsersLockedAsync(connection, transaction)}"));
+
+        // Then users was locked ACCESS EXCLUSIVE only after every migration of the plan, just before COMMIT
+        Assert.That(events, Is.EqualTo(new[]
+        {
+            "gate", $"{Versions.SplitUsers} done, users locked: False", $"{Versions.AuditColumns} done, users locked: False", "exclusive", "before commit, users locked: True",
+        }));
+        Assert.That(await Migrator.AppliedAsync(database), Is.EqualTo(new[] { Versions.Baseline }));
+    }
+
+    [Test]
     public async Task Progress_is_reported_after_each_step_inside_the_same_transaction()
     {
         var plan = MigrationPlanner.PlanUp(await Migrator.AppliedAsync(database), Migrator.Expanded);
@@ -111,6 +139,14 @@ public sealed class MigrationExecutorTests
 
         Assert.That(steps, Is.EqualTo(plan.Steps.Select(s => s.Version)));
         Assert.That(transactions, Has.Count.EqualTo(1));
+    }
+
+    private static async Task<bool> UsersLockedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction)
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT EXISTS (SELECT FROM pg_locks WHERE pid = pg_backend_pid() AND relation = 'public.users'::regclass AND mode = 'AccessExclusiveLock')",
+            connection, transaction);
+        return (bool)(await command.ExecuteScalarAsync())!;
     }
 
     private async Task<SchemaSnapshot> SnapshotAsync()
