@@ -3,16 +3,21 @@
 //
 //   availability-probe --connection "<Npgsql connection string>" --out FILE.json [--user-id ID]
 //
-// Two independent loops, each every 20 ms on a FRESH connection (no pooling, connect timeout 1 s,
-// lock_timeout 100 ms): one reads one users row (SELECT * … WHERE id = ID), the other updates one
-// (SET "lastLoginAt" = now(), a column no migration moves). A blocked write never delays a read.
-// A loop's outage is its longest stretch without a success, from the last success before it to the
-// first success after it (a stretch still open at the stop ends at the stop), counted from the
-// loop's first success on (before it the probe is starting up); with nothing in the way it is
-// about one period (20 ms plus a connect). Prints "ready" on stdout once a read and a write have
-// both succeeded (start the work to measure after it), and each stretch of 100 ms or more on
-// stderr. Runs until SIGTERM or SIGINT, then writes {"readOutageMs", "writeOutageMs", "reads",
-// "readFailures", "writes", "writeFailures", …} to FILE (a failure: refused, timed out, no row).
+// Two independent loops. Each STARTS an attempt every 20 ms on a FRESH connection (no pooling,
+// connect timeout 1 s, lock_timeout 100 ms), without waiting for the attempts before it to finish
+// (at most 16 in flight per loop; a tick with 16 still running is counted as skipped): one reads
+// one users row (SELECT * … WHERE id = ID), the other updates one (SET "lastLoginAt" = now(), a
+// column no migration moves). A blocked write never delays a read, and a slow connect never delays
+// the next attempt: the probe's resolution is its period, not its own latency (an application has
+// many clients; until session 7 one attempt waited for the one before it, so on two saturated
+// cores a 150–250 ms connect looked like an outage). A loop's outage is its longest stretch
+// without a success, from one success's end to the next success's end (a stretch still open at
+// the stop ends at the stop), counted from the loop's first success on (before it the probe is
+// starting up). Prints "ready" on stdout once a read and a write have both succeeded (start the
+// work to measure after it), and each stretch of 100 ms or more on stderr. Runs until SIGTERM or
+// SIGINT, then writes {"readOutageMs", "writeOutageMs", "reads", "readFailures", "readsSkipped",
+// "readLatencyMedianMs", "readLatencyMaxMs", the same for writes, …} to FILE (a failure: refused,
+// timed out, no row; latency: from an attempt's start to its success, connect included).
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
@@ -72,8 +77,14 @@ await File.WriteAllTextAsync(outFile, JsonSerializer.Serialize(new
     writeOutageMs = Math.Round(write.LongestOutage.TotalMilliseconds),
     reads = read.Attempts,
     readFailures = read.Failures,
+    readsSkipped = read.Skipped,
+    readLatencyMedianMs = read.LatencyMedianMs,
+    readLatencyMaxMs = read.LatencyMaxMs,
     writes = write.Attempts,
     writeFailures = write.Failures,
+    writesSkipped = write.Skipped,
+    writeLatencyMedianMs = write.LatencyMedianMs,
+    writeLatencyMaxMs = write.LatencyMaxMs,
     durationMs = Math.Round(stoppedAt.TotalMilliseconds),
     lastReadError = read.LastError,
     lastWriteError = write.LastError,
@@ -86,67 +97,113 @@ static int Usage(string why)
     return 2;
 }
 
-/// <summary>One probe loop: an attempt every 20 ms on a fresh connection; the longest gap between successes.</summary>
+/// <summary>
+/// One probe loop: an attempt started every 20 ms on a fresh connection, each on its own (at most
+/// <see cref="MaxInFlight"/> at once); the longest gap between the ends of two successes.
+/// </summary>
 internal sealed class ProbeLoop(string connectionString, string sql, string userId, bool isWrite)
 {
     private static readonly TimeSpan Period = TimeSpan.FromMilliseconds(20);
+    private const int MaxInFlight = 16;
+    private readonly object gate = new();
+    private readonly List<double> latenciesMs = [];
     private TimeSpan? lastSuccess;
     private long failuresSince;
+    private int inFlight;
 
     public long Attempts { get; private set; }
     public long Failures { get; private set; }
+    public long Skipped { get; private set; }
     public TimeSpan LongestOutage { get; private set; }
     public string? LastError { get; private set; }
     public TaskCompletionSource FirstSuccess { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    public double? LatencyMedianMs => Percentile(0.5);
+    public double? LatencyMaxMs => Percentile(1.0);
+
     public async Task RunAsync(Stopwatch clock, CancellationToken stop)
     {
         using var timer = new PeriodicTimer(Period);
+        var attempts = new List<Task>();
         do
         {
-            Attempts++;
-            bool succeeded;
-            try
+            lock (gate)
             {
-                await using var connection = new NpgsqlConnection(connectionString);
-                await connection.OpenAsync(stop);
-                await using var command = new NpgsqlCommand(sql, connection) { Parameters = { new() { Value = userId } } };
-                if (isWrite)
+                if (inFlight >= MaxInFlight)
                 {
-                    succeeded = await command.ExecuteNonQueryAsync(stop) == 1;
+                    Skipped++;
+                    continue;
                 }
-                else
-                {
-                    await using var reader = await command.ExecuteReaderAsync(stop);
-                    succeeded = await reader.ReadAsync(stop);
-                }
-                if (!succeeded)
-                {
-                    LastError = $"no users row with id {userId}";
-                }
+
+                inFlight++;
+                Attempts++;
             }
-            catch (Exception) when (stop.IsCancellationRequested)
+
+            attempts.Add(AttemptAsync(clock, stop));
+            attempts.RemoveAll(t => t.IsCompleted);
+        }
+        while (await NextTickAsync(timer, stop));
+        await Task.WhenAll(attempts);
+    }
+
+    private async Task AttemptAsync(Stopwatch clock, CancellationToken stop)
+    {
+        var started = clock.Elapsed;
+        bool succeeded;
+        string? error = null;
+        try
+        {
+            await using var connection = new NpgsqlConnection(connectionString);
+            await connection.OpenAsync(stop);
+            await using var command = new NpgsqlCommand(sql, connection) { Parameters = { new() { Value = userId } } };
+            if (isWrite)
             {
+                succeeded = await command.ExecuteNonQueryAsync(stop) == 1;
+            }
+            else
+            {
+                await using var reader = await command.ExecuteReaderAsync(stop);
+                succeeded = await reader.ReadAsync(stop);
+            }
+
+            if (!succeeded)
+            {
+                error = $"no users row with id {userId}";
+            }
+        }
+        catch (Exception) when (stop.IsCancellationRequested)
+        {
+            lock (gate)
+            {
+                inFlight--;
                 Attempts--; // the attempt the stop cut short counts neither way
-                return;
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException)
-            {
-                succeeded = false;
-                LastError = e is PostgresException pg ? $"{pg.SqlState}: {pg.MessageText}" : e.Message;
-            }
+
+            return;
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        {
+            succeeded = false;
+            error = e is PostgresException pg ? $"{pg.SqlState}: {pg.MessageText}" : e.Message;
+        }
+
+        var ended = clock.Elapsed;
+        lock (gate)
+        {
+            inFlight--;
             if (succeeded)
             {
-                Close(clock.Elapsed);
+                latenciesMs.Add((ended - started).TotalMilliseconds);
+                Close(ended);
                 FirstSuccess.TrySetResult();
             }
             else
             {
                 Failures++;
                 failuresSince++;
+                LastError = error;
             }
         }
-        while (await NextTickAsync(timer, stop));
     }
 
     private static async Task<bool> NextTickAsync(PeriodicTimer timer, CancellationToken stop)
@@ -162,22 +219,48 @@ internal sealed class ProbeLoop(string connectionString, string sql, string user
     }
 
     /// <summary>
-    /// Ends the stretch without a success at <paramref name="at"/> (a success, or the stop).
+    /// Ends the stretch without a success at <paramref name="at"/> (a success's end, or the stop).
     /// Stretches count from the first success on: before it the probe is starting (JIT, first
     /// connect), and the caller waits for "ready". A loop that never succeeded was out throughout.
+    /// Successes end in any order: one that ends before the last one seen closes no stretch.
     /// </summary>
     public void Close(TimeSpan at, bool stopping = false)
     {
-        if (lastSuccess is not null || stopping)
+        lock (gate)
         {
-            var from = lastSuccess ?? TimeSpan.Zero;
-            if (at - from >= TimeSpan.FromMilliseconds(100))
+            if (lastSuccess is { } seen && at <= seen)
             {
-                Console.Error.WriteLine($"{(isWrite ? "write" : "read")}: no success from {from.TotalMilliseconds:0} to {at.TotalMilliseconds:0} ms ({failuresSince} failed)");
+                return;
             }
-            LongestOutage = at - from > LongestOutage ? at - from : LongestOutage;
+
+            if (lastSuccess is not null || stopping)
+            {
+                var from = lastSuccess ?? TimeSpan.Zero;
+                if (at - from >= TimeSpan.FromMilliseconds(100))
+                {
+                    Console.Error.WriteLine($"{(isWrite ? "write" : "read")}: no success from {from.TotalMilliseconds:0} to {at.TotalMilliseconds:0} ms ({failuresSince} failed)");
+                }
+
+                LongestOutage = at - from > LongestOutage ? at - from : LongestOutage;
+            }
+
+            lastSuccess = at;
+            failuresSince = 0;
         }
-        lastSuccess = at;
-        failuresSince = 0;
+    }
+
+    /// <summary>The <paramref name="q"/> quantile of the successes' latencies in ms (null: no success).</summary>
+    private double? Percentile(double q)
+    {
+        lock (gate)
+        {
+            if (latenciesMs.Count == 0)
+            {
+                return null;
+            }
+
+            var sorted = latenciesMs.Order().ToList();
+            return Math.Round(sorted[(int)Math.Ceiling(q * (sorted.Count - 1))]);
+        }
     }
 }
