@@ -71,7 +71,9 @@ public static class MigrateCommand
         CommonOptions.RequireYesOrTerminal(options, name);
 
         // Then the plan, from the applied versions, shown before the question (and with --yes, as the run's header).
-        var (plan, refusal) = await Inspection.PlanForRunAsync(options, cancel);
+        PoolerVerdict? route = null;
+        var (plan, refusal) = await Inspection.PlanForRunAsync(options, checkedRoute => route = checkedRoute, cancel);
+        options = options with { CheckedRoute = route };
         if (plan is not null)
         {
             if (!CommonOptions.Confirm(options, name, PlanText.Lines(plan)))

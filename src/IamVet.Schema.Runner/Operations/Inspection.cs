@@ -116,13 +116,16 @@ public static class Inspection
     /// if that differs. Null with the reason when pre-flight will refuse the database as it is
     /// (a legacy database without history, an empty one without <c>--create-legacy-schema</c>).
     /// A request that cannot be planned (<c>--steps</c> beyond what is applied) is a usage error.
+    /// <paramref name="route"/>: the way to the server as the pooler check found it (a transaction
+    /// pooler is refused here, before anything else); the run hands it to its lock stage, which does
+    /// not check again moments later.
     /// </summary>
-    public static async Task<(MigrationPlan? Plan, string? Refusal)> PlanForRunAsync(RunOptions options, CancellationToken cancellationToken)
+    public static async Task<(MigrationPlan? Plan, string? Refusal)> PlanForRunAsync(RunOptions options, Action<PoolerVerdict> route, CancellationToken cancellationToken)
     {
         IReadOnlyList<long> applied;
         bool hasUsers;
         await using var database = new MigrationDatabase(options.Target);
-        await LockStage.RefuseATransactionPoolerAsync(database, cancellationToken); // before any connection with the run's settings
+        route(await LockStage.RefuseATransactionPoolerAsync(database, cancellationToken)); // before any connection with the run's settings
         await using (var connection = await LockStage.ConnectAsync(database, Roles.Preview, cancellationToken))
         {
             try

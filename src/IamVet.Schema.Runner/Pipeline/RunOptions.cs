@@ -57,6 +57,12 @@ public sealed record RunOptions
     /// <summary>The plan the operator was shown (and confirmed); the run refuses if the database now plans differently.</summary>
     public MigrationPlan? ShownPlan { get; init; }
 
+    /// <summary>
+    /// The way to the server as the pooler check before the plan found it (<c>migrate</c>: a
+    /// transaction pooler was refused there); the lock stage checks only when this is null.
+    /// </summary>
+    public PoolerVerdict? CheckedRoute { get; init; }
+
     /// <summary>Read-only run: lock, pre-flight and audit only (the <c>check</c> command).</summary>
     public bool CheckOnly { get; init; }
 }

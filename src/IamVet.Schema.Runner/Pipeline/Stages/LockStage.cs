@@ -29,7 +29,8 @@ public static class LockStage
     /// </summary>
     public static async Task<StageOutput<LockedSession>> RunAsync(RunContext context, Action<LockedSession> connected, CancellationToken cancellationToken)
     {
-        var route = await RefuseATransactionPoolerAsync(context.Database, cancellationToken);
+        // Checked once per run: before the plan shown (migrate), else here.
+        var route = context.Options.CheckedRoute ?? await RefuseATransactionPoolerAsync(context.Database, cancellationToken);
         var connection = await ConnectAsync(context.Database, Roles.Lock, cancellationToken);
         if (await context.Database.SettingsNotInForceAsync(connection, cancellationToken) is { } dropped)
         {
