@@ -29,9 +29,39 @@ public static class RunnerProcess
     }
 
     /// <summary>Starts the runner and returns at once, for tests that act on it while it runs (kill it, race it).</summary>
-    public static RunningRunner Start(string workingDirectory, IReadOnlyDictionary<string, string?> environment, params string[] arguments)
+    public static RunningRunner Start(string workingDirectory, IReadOnlyDictionary<string, string?> environment, params string[] arguments) =>
+        StartCommand(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", [DllPath, .. arguments], workingDirectory,
+            WithoutConnection(environment), $"iamvet-schema {string.Join(' ', arguments)}");
+
+    /// <summary>
+    /// <paramref name="environment"/> over one without the test process's IAMVET_SCHEMA_CONNECTION
+    /// and with telemetry off: what a runner (or the installed tool) started by a test sees.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string?> WithoutConnection(IReadOnlyDictionary<string, string?> environment)
     {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        var merged = new Dictionary<string, string?>
+        {
+            [ConnectionSettings.EnvironmentVariable] = null,
+            ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+        };
+        foreach (var (key, value) in environment)
+        {
+            merged[key] = value;
+        }
+
+        return merged;
+    }
+
+    /// <summary>
+    /// Starts any command the same way (the runner, a script, the installed tool, <c>dotnet pack</c>):
+    /// stdin closed, stdout and stderr collected while it runs, <paramref name="environment"/> applied
+    /// over the test process's own (a null value removes a variable). <paramref name="description"/>
+    /// names it in a failure message.
+    /// </summary>
+    public static RunningRunner StartCommand(
+        string fileName, IEnumerable<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string?> environment, string description)
+    {
+        var start = new ProcessStartInfo(fileName)
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardInput = true,
@@ -39,14 +69,11 @@ public static class RunnerProcess
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(DllPath);
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
         }
 
-        start.Environment.Remove(ConnectionSettings.EnvironmentVariable);
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         foreach (var (key, value) in environment)
         {
             if (value is null)
@@ -59,24 +86,24 @@ public static class RunnerProcess
             }
         }
 
-        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {fileName}");
         process.StandardInput.Close();
-        return new RunningRunner(process, arguments);
+        return new RunningRunner(process, description);
     }
 }
 
-/// <summary>A runner process started by <see cref="RunnerProcess.Start"/>; its output is collected while it runs.</summary>
+/// <summary>A process started by <see cref="RunnerProcess.StartCommand"/>; its output is collected while it runs.</summary>
 public sealed class RunningRunner : IDisposable
 {
     private readonly Process process;
-    private readonly string[] arguments;
+    private readonly string description;
     private readonly Task<string> stdout;
     private readonly Task<string> stderr;
 
-    internal RunningRunner(Process process, string[] arguments)
+    internal RunningRunner(Process process, string description)
     {
         this.process = process;
-        this.arguments = arguments;
+        this.description = description;
         stdout = process.StandardOutput.ReadToEndAsync();
         stderr = process.StandardError.ReadToEndAsync();
     }
@@ -95,19 +122,24 @@ public sealed class RunningRunner : IDisposable
     /// <summary>SIGKILL: the runner gets no chance to clean up (what <c>kill -9</c> or the OOM killer does).</summary>
     public void KillHard() => process.Kill(entireProcessTree: false);
 
-    /// <summary>Waits for the exit; kills it and fails the test after <paramref name="timeout"/>.</summary>
+    /// <summary>
+    /// Waits for the exit and the end of its output (a child it started may hold the pipes open: a
+    /// script's server); kills it and fails the test after <paramref name="timeout"/>.
+    /// </summary>
     public async Task<RunnerResult> WaitAsync(TimeSpan timeout)
     {
         using var cancel = new CancellationTokenSource(timeout);
         try
         {
             await process.WaitForExitAsync(cancel.Token);
+            await Task.WhenAll(stdout, stderr).WaitAsync(cancel.Token);
         }
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
-            Assert.Fail($"iamvet-schema {string.Join(' ', arguments)} did not finish within {timeout}\n{new RunnerResult(-1, await stdout, await stderr)}");
+            Assert.Fail($"{description} did not finish within {timeout}\n" +
+                        $"{new RunnerResult(-1, stdout.IsCompleted ? await stdout : "(still open)", stderr.IsCompleted ? await stderr : "(still open)")}");
         }
 
         return new RunnerResult(process.ExitCode, await stdout, await stderr);

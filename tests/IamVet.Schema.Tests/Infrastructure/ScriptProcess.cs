@@ -8,51 +8,8 @@ public static class ScriptProcess
 
     public static async Task<RunnerResult> RunAsync(string script, IReadOnlyDictionary<string, string?> environment, TimeSpan timeout, params string[] arguments)
     {
-        var start = new ProcessStartInfo("bash")
-        {
-            WorkingDirectory = RepositoryRoot,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(script);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        foreach (var (key, value) in environment)
-        {
-            if (value is null)
-            {
-                start.Environment.Remove(key);
-            }
-            else
-            {
-                start.Environment[key] = value;
-            }
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start bash");
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cancel = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cancel.Token);
-            await Task.WhenAll(stdout, stderr).WaitAsync(cancel.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-            Assert.Fail($"bash {script} {string.Join(' ', arguments)} did not finish within {timeout}\n" +
-                        $"{new RunnerResult(-1, stdout.IsCompleted ? await stdout : "(still open)", stderr.IsCompleted ? await stderr : "(still open)")}");
-        }
-
-        return new RunnerResult(process.ExitCode, await stdout, await stderr);
+        using var process = RunnerProcess.StartCommand("bash", [script, .. arguments], RepositoryRoot, environment, $"bash {script} {string.Join(' ', arguments)}");
+        return await process.WaitAsync(timeout);
     }
 
     private static string FindRepositoryRoot()

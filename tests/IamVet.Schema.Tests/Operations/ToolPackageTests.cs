@@ -125,54 +125,20 @@ public sealed class ToolPackageTests : RunnerTest
 
     private static async Task<RunnerResult> RunAsync(string fileName, string workingDirectory, TimeSpan timeout, IReadOnlyDictionary<string, string?> environment, params string[] arguments)
     {
-        var start = new ProcessStartInfo(fileName)
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
         // A nested build must not leave MSBuild nodes or a compiler server holding our pipes open.
-        start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
-        start.Environment["UseSharedCompilation"] = "false";
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        start.Environment.Remove(ConnectionSettings.EnvironmentVariable);
+        var nested = new Dictionary<string, string?>
+        {
+            ["MSBUILDDISABLENODEREUSE"] = "1",
+            ["UseSharedCompilation"] = "false",
+            ["DOTNET_NOLOGO"] = "1",
+        };
         foreach (var (key, value) in environment)
         {
-            if (value is null)
-            {
-                start.Environment.Remove(key);
-            }
-            else
-            {
-                start.Environment[key] = value;
-            }
+            nested[key] = value;
         }
 
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {fileName}");
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cancel = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cancel.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-            Assert.Fail($"{fileName} {string.Join(' ', arguments)} did not finish within {timeout}\n{new RunnerResult(-1, await stdout, await stderr)}");
-        }
-
-        return new RunnerResult(process.ExitCode, await stdout, await stderr);
+        using var process = RunnerProcess.StartCommand(fileName, arguments, workingDirectory, RunnerProcess.WithoutConnection(nested), $"{fileName} {string.Join(' ', arguments)}");
+        return await process.WaitAsync(timeout);
     }
 
     /// <summary>What a clean checkout holds for building the runner: the root build files and src/, without bin/ and obj/.</summary>
