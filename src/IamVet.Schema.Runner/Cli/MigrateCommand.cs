@@ -71,8 +71,7 @@ public static class MigrateCommand
         CommonOptions.RequireYesOrTerminal(options, name);
 
         // Then the plan, from the applied versions, shown before the question (and with --yes, as the run's header).
-        PoolerVerdict? route = null;
-        var (plan, refusal) = await Inspection.PlanForRunAsync(options, checkedRoute => route = checkedRoute, cancel);
+        var (plan, refusal, route) = await Inspection.PlanForRunAsync(options, cancel);
         options = options with { CheckedRoute = route };
         if (plan is not null)
         {

@@ -116,16 +116,15 @@ public static class Inspection
     /// if that differs. Null with the reason when pre-flight will refuse the database as it is
     /// (a legacy database without history, an empty one without <c>--create-legacy-schema</c>).
     /// A request that cannot be planned (<c>--steps</c> beyond what is applied) is a usage error.
-    /// <paramref name="route"/>: the way to the server as the pooler check found it (a transaction
-    /// pooler is refused here, before anything else); the run hands it to its lock stage, which does
-    /// not check again moments later.
+    /// Route: the way to the server as the pooler check found it (a transaction pooler is refused
+    /// here, before anything else); the run hands it to its lock stage, which does not check again.
     /// </summary>
-    public static async Task<(MigrationPlan? Plan, string? Refusal)> PlanForRunAsync(RunOptions options, Action<PoolerVerdict> route, CancellationToken cancellationToken)
+    public static async Task<(MigrationPlan? Plan, string? Refusal, PoolerVerdict Route)> PlanForRunAsync(RunOptions options, CancellationToken cancellationToken)
     {
         IReadOnlyList<long> applied;
         bool hasUsers;
         await using var database = new MigrationDatabase(options.Target);
-        route(await LockStage.RefuseATransactionPoolerAsync(database, cancellationToken)); // before any connection with the run's settings
+        var route = await LockStage.RefuseATransactionPoolerAsync(database, cancellationToken); // before any connection with the run's settings
         await using (var connection = await LockStage.ConnectAsync(database, Roles.Preview, cancellationToken))
         {
             try
@@ -134,7 +133,7 @@ public static class Inspection
             }
             catch (Npgsql.PostgresException denied) when (denied.SqlState == Npgsql.PostgresErrorCodes.InsufficientPrivilege)
             {
-                return (null, $"the role may not read the migration history ({denied.MessageText}): pre-flight lists every privilege it lacks");
+                return (null, $"the role may not read the migration history ({denied.MessageText}): pre-flight lists every privilege it lacks", route);
             }
 
             hasUsers = await Sql.TableExistsAsync(connection, "users", cancellationToken);
@@ -142,23 +141,23 @@ public static class Inspection
 
         if (applied.Count == 0 && hasUsers)
         {
-            return (null, "a legacy database without migration history: pre-flight will send it to `baseline`");
+            return (null, "a legacy database without migration history: pre-flight will send it to `baseline`", route);
         }
 
         if (applied.Count == 0 && options.Direction == MigrationDirection.Up && !options.CreateLegacySchema)
         {
-            return (null, PreflightStage.EmptyDatabaseRefusal(options.Target.Database));
+            return (null, PreflightStage.EmptyDatabaseRefusal(options.Target.Database), route);
         }
 
         try
         {
             return (options.Direction == MigrationDirection.Up
                 ? MigrationPlanner.PlanUp(applied, options.TargetVersion, options.Flags)
-                : MigrationPlanner.PlanDown(applied, options.TargetVersion, options.Steps), null);
+                : MigrationPlanner.PlanDown(applied, options.TargetVersion, options.Steps), null, route);
         }
         catch (UnknownAppliedVersionsException ex)
         {
-            return (null, ex.Message);
+            return (null, ex.Message, route);
         }
         catch (MigrationPlanningException ex)
         {
