@@ -14,7 +14,7 @@ namespace IamVet.Schema.Migrations;
 /// </summary>
 [Migration(202509291000, "Cleanup: drop the moved columns from users (only with --cleanup)")]
 [RequiresExplicitRequest("--cleanup")]
-public sealed class DropMovedUserColumns : SqlMigration
+public sealed class DropMovedUserColumns : SqlMigration, ILocksUsersThroughout
 {
     public override void Down()
     {

@@ -18,10 +18,20 @@ public interface IExclusiveLockGate
     /// <summary>
     /// Runs <paramref name="statements"/>, the migration's statements that lock users ACCESS
     /// EXCLUSIVE (after <see cref="Enter"/>), on its own connection and transaction. By default at
-    /// once; a runner may instead run them at the end of its plan, just before COMMIT, so that
-    /// nothing else of the plan (FluentMigrator's bookkeeping, the Downs of the migrations below)
-    /// runs while users is locked (docs/adr/0009).
+    /// once; a runner may instead hold them back to the end of its plan, just before COMMIT, so that
+    /// nothing else of the plan (FluentMigrator's bookkeeping, the other migrations) runs while
+    /// users is locked, running them earlier only before a migration that is
+    /// <see cref="ILocksUsersThroughout"/> (docs/adr/0009).
     /// </summary>
     void RunExclusive(IDbConnection connection, IDbTransaction? transaction, Action<IDbConnection, IDbTransaction?> statements) =>
         statements(connection, transaction);
 }
+
+/// <summary>
+/// A migration that locks users ACCESS EXCLUSIVE from its first statement, in either direction (it
+/// alters users throughout: the cleanup drops or re-adds its columns), so it has no data phase for
+/// readers and no gate. A runner that holds other migrations' exclusive statements back
+/// (<see cref="IExclusiveLockGate.RunExclusive"/>) runs them before such a migration starts: it may
+/// depend on them (the cleanup drops the realName the expand migration's last statement alters).
+/// </summary>
+public interface ILocksUsersThroughout;

@@ -6,8 +6,11 @@ using IamVet.Schema.Migrations.Infrastructure;
 
 namespace IamVet.Schema.Runner.Engine;
 
-/// <summary>One migration as the runner sees it, read from its attributes.</summary>
-public sealed record MigrationStep(long Version, string Description, string Name, bool ForwardOnly, string? RequiredFlag);
+/// <summary>
+/// One migration as the runner sees it, read from its attributes and interfaces
+/// (<paramref name="LocksUsersThroughout"/>: it is <see cref="ILocksUsersThroughout"/>).
+/// </summary>
+public sealed record MigrationStep(long Version, string Description, string Name, bool ForwardOnly, string? RequiredFlag, bool LocksUsersThroughout);
 
 /// <summary>
 /// The migrations shipped in IamVet.Schema.Migrations, in version order, read by reflection so
@@ -49,7 +52,8 @@ public static partial class MigrationCatalog
                 pair.attribute.Description ?? pair.type.Name,
                 pair.type.Name,
                 typeof(ForwardOnlyMigration).IsAssignableFrom(pair.type),
-                pair.type.GetCustomAttribute<RequiresExplicitRequestAttribute>()?.Flag))
+                pair.type.GetCustomAttribute<RequiresExplicitRequestAttribute>()?.Flag,
+                typeof(ILocksUsersThroughout).IsAssignableFrom(pair.type)))
             .OrderBy(step => step.Version)
             .ToList();
 

@@ -37,7 +37,7 @@ public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
         Func<NpgsqlConnection, NpgsqlTransaction, Task>? atGate = null,
         Action? beforeExclusive = null)
     {
-        var gate = atGate is null ? null : new Gate(atGate, beforeExclusive, deferExclusive: plan.Direction == MigrationDirection.Down);
+        var gate = atGate is null ? null : new Gate(atGate, beforeExclusive);
         using var services = BuildServices(connectionString, previewOnly: false, loggerFactory, gate);
         using var scope = services.CreateScope();
         var runner = (MigrationRunner)scope.ServiceProvider.GetRequiredService<IMigrationRunner>();
@@ -54,6 +54,11 @@ public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
             // One step at a time, all inside the one transaction, so progress can be reported between steps.
             foreach (var step in plan.Steps)
             {
+                if (step.LocksUsersThroughout)
+                {
+                    gate?.BeforeLockingMigration();
+                }
+
                 var clock = System.Diagnostics.Stopwatch.StartNew();
                 if (plan.Direction == MigrationDirection.Up)
                 {
@@ -72,7 +77,7 @@ public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
                 afterEach?.Invoke(step, clock.Elapsed, connection, transaction).GetAwaiter().GetResult();
             }
 
-            // A rollback's statements that lock users ACCESS EXCLUSIVE, held until here (docs/adr/0009).
+            // The statements that lock users ACCESS EXCLUSIVE, held until here (docs/adr/0009).
             gate?.RunDeferred();
             beforeCommit?.Invoke(connection, transaction).GetAwaiter().GetResult();
             transactionScope.Complete();
@@ -155,13 +160,14 @@ public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
 
     /// <summary>
     /// The migrations' <see cref="IExclusiveLockGate"/>, calling back on their own connection and transaction.
-    /// A rollback's exclusive statements (<paramref name="deferExclusive"/>) wait for <see cref="RunDeferred"/>,
-    /// after the plan's last migration: the Downs of the migrations below and FluentMigrator's
-    /// VersionInfo bookkeeping between migrations then run before users is locked, not after (an
-    /// up keeps them where they are: a cleanup in the same plan drops the column they alter).
-    /// <paramref name="beforeExclusive"/> is called as they start.
+    /// Their exclusive statements wait for <see cref="RunDeferred"/>: after the plan's last migration,
+    /// or before a migration that is <see cref="ILocksUsersThroughout"/> (it may depend on them, and
+    /// users is locked from its start anyway). So the other migrations and FluentMigrator's
+    /// VersionInfo bookkeeping between them run before users is locked, in both directions.
+    /// <paramref name="beforeExclusive"/> is called as users is first locked (again, should a plan lock it
+    /// twice: the caller's clock keeps running).
     /// </summary>
-    private sealed class Gate(Func<NpgsqlConnection, NpgsqlTransaction, Task> atGate, Action? beforeExclusive, bool deferExclusive) : IExclusiveLockGate
+    private sealed class Gate(Func<NpgsqlConnection, NpgsqlTransaction, Task> atGate, Action? beforeExclusive) : IExclusiveLockGate
     {
         private readonly List<(IDbConnection Connection, IDbTransaction? Transaction, Action<IDbConnection, IDbTransaction?> Statements)> deferred = [];
 
@@ -169,16 +175,21 @@ public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
             atGate((NpgsqlConnection)connection, (NpgsqlTransaction)(transaction
                 ?? throw new InvalidOperationException("a migration reached its exclusive-lock gate outside the migration transaction"))).GetAwaiter().GetResult();
 
-        public void RunExclusive(IDbConnection connection, IDbTransaction? transaction, Action<IDbConnection, IDbTransaction?> statements)
+        public void RunExclusive(IDbConnection connection, IDbTransaction? transaction, Action<IDbConnection, IDbTransaction?> statements) =>
+            deferred.Add((connection, transaction, statements));
+
+        /// <summary>
+        /// A migration that locks users from its first statement is about to start: the held-back
+        /// statements run first (it may depend on them); users is locked from here either way.
+        /// </summary>
+        public void BeforeLockingMigration()
         {
-            if (deferExclusive)
+            if (deferred.Count == 0)
             {
-                deferred.Add((connection, transaction, statements));
-                return;
+                beforeExclusive?.Invoke();
             }
 
-            beforeExclusive?.Invoke();
-            statements(connection, transaction);
+            RunDeferred();
         }
 
         /// <summary>Runs the deferred statements, in the order the migrations reached them.</summary>

@@ -122,6 +122,36 @@ public sealed class MigrationExecutorTests
         Assert.That(await Migrator.AppliedAsync(database), Is.EqualTo(new[] { Versions.Baseline }));
     }
 
+    [TestCase(false, TestName = "An up's statements that lock users run after its last migration, just before commit")]
+    [TestCase(true, TestName = "An up with the cleanup runs the expand migration's statements that lock users before the cleanup, which needs them")]
+    public async Task An_ups_statements_that_lock_users_are_held_back_until_the_end_or_a_migration_that_locks_users_throughout(bool cleanup)
+    {
+        // Given a legacy veterinarian at the baseline
+        await LegacyRows.InsertAsync(database, new LegacyUser("v1", "VETERINARIAN"));
+        var plan = cleanup
+            ? MigrationPlanner.PlanUp(await Migrator.AppliedAsync(database), Versions.Cleanup, ["--cleanup"])
+            : MigrationPlanner.PlanUp(await Migrator.AppliedAsync(database), Migrator.Expanded);
+        var events = new List<string>();
+
+        // When the plan runs through a gate (docs/adr/0009)
+        new MigrationExecutor(NullLoggerFactory.Instance).Apply(database.ConnectionString, plan,
+            afterEach: async (step, _, connection, transaction) => events.Add($"{step.Version} done, users locked: {await UsersLockedAsync(connection, transaction)}"),
+            atGate: (_, _) =>
+            {
+                events.Add("gate");
+                return Task.CompletedTask;
+            },
+            beforeExclusive: () => events.Add("exclusive"),
+            beforeCommit: async (connection, transaction) => events.Add($"before commit, users locked: {await UsersLockedAsync(connection, transaction)}"));
+
+        // Then users was locked only after the last migration, or just before the cleanup (which then locks it from its start)
+        var expanded = new[] { $"{Versions.AuditColumns} done, users locked: False", "gate", $"{Versions.SplitUsers} done, users locked: False" };
+        Assert.That(events, Is.EqualTo(cleanup
+            ? [.. expanded, "exclusive", $"{Versions.Cleanup} done, users locked: True", "before commit, users locked: True"]
+            : expanded.Append("exclusive").Append("before commit, users locked: True").ToArray()));
+        Assert.That(await Migrator.AppliedAsync(database), Does.Contain(plan.Steps[^1].Version));
+    }
+
     [Test]
     public async Task Progress_is_reported_after_each_step_inside_the_same_transaction()
     {

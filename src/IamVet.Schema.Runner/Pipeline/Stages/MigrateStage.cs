@@ -190,14 +190,11 @@ public static class MigrateStage
             // so the transaction rolls back and the run ends (and logs) within the grace period.
             var pid = connection.ProcessID;
             onCancel = cancellationToken.Register(() => _ = CancelBackendAsync(pid));
-            // The cleanup alters users from its first statement (dropping or re-adding its columns).
-            var usersLockedFromTheStart = plan.Steps.Any(step => step.Version == Versions.Cleanup)
-                                          && (plan.Direction == MigrationDirection.Down || !plan.Steps.Any(step => step.Version == Versions.SplitUsers));
-            if (usersLockedFromTheStart)
-            {
-                exclusiveClock.Start();
-            }
-
+            // Users stays readable to the readers until the data-moving migration's gate, unless a
+            // migration that locks it from its first statement (the cleanup) runs before that one; the
+            // executor starts the read clock (BeforeExclusive) when users is first locked, either way.
+            var usersLockedFromTheStart = plan.Steps.FirstOrDefault(step => step.LocksUsersThroughout || Projections.Of(step.Version).Count > 0)
+                ?.LocksUsersThroughout == true;
             verifyClock.Start();
             writesClock.Start();
             if (plan.Direction == MigrationDirection.Up)
@@ -271,7 +268,7 @@ public static class MigrateStage
             }
         }
 
-        /// <summary>As the statements that lock users ACCESS EXCLUSIVE start (after the gate; a rollback's at the end of the plan).</summary>
+        /// <summary>As users is first locked ACCESS EXCLUSIVE: the held-back statements after the gate (at the end of the plan, or before the cleanup), or the cleanup's start.</summary>
         public void BeforeExclusive() => exclusiveClock.Start();
 
         /// <summary>
