@@ -83,8 +83,8 @@ probe_stop() {  # [label] -> stops the running probe (SIGTERM); with a label, re
   record "$1.probe_writes" "$(json_field "$work/probe.json" "d['writes']")"
   record "$1.probe_write_failures" "$(json_field "$work/probe.json" "d['writeFailures']")"
   record "$1.probe_skipped" "$(json_field "$work/probe.json" "d['readsSkipped'] + d['writesSkipped']")"
-  record "$1.probe_read_latency_median_ms" "$(json_field "$work/probe.json" "d['readLatencyMedianMs'] or -1")"
-  record "$1.probe_read_latency_max_ms" "$(json_field "$work/probe.json" "d['readLatencyMaxMs'] or -1")"
+  record "$1.probe_read_latency_median_ms" "$(json_field "$work/probe.json" "-1 if d['readLatencyMedianMs'] is None else d['readLatencyMedianMs']")"
+  record "$1.probe_read_latency_max_ms" "$(json_field "$work/probe.json" "-1 if d['readLatencyMaxMs'] is None else d['readLatencyMaxMs']")"
 }
 
 copy_of() { sql -c "DROP DATABASE IF EXISTS $2 WITH (FORCE)" -c "CREATE DATABASE $2 TEMPLATE $1"; sql -d "$2" -c "CHECKPOINT" >/dev/null; }
