@@ -101,18 +101,9 @@ public sealed class MigrationExecutorTests
         await LegacyRows.InsertAsync(database, new LegacyUser("v1", "VETERINARIAN"));
         await Migrator.UpToAsync(database, Migrator.Expanded);
         var plan = MigrationPlanner.PlanDown(await Migrator.AppliedAsync(database), Versions.Baseline);
-        var events = new List<string>();
 
         // When the whole rollback runs through a gate (docs/adr/0009)
-        new MigrationExecutor(NullLoggerFactory.Instance).Apply(database.ConnectionString, plan,
-            afterEach: async (step, _, connection, transaction) => events.Add($"{step.Version} done, users locked: {await UsersLockedAsync(connection, transaction)}"),
-            atGate: (_, _) =>
-            {
-                events.Add("gate");
-                return Task.CompletedTask;
-            },
-            beforeExclusive: () => events.Add("exclusive"),
-            beforeCommit: async (connection, transaction) => events.Add($"before commit, users locked: {await UsersLockedAsync(connection, transaction)}"));
+        var events = ApplyRecordingWhenUsersIsLocked(plan);
 
         // Then users was locked ACCESS EXCLUSIVE only after every migration of the plan, just before COMMIT
         Assert.That(events, Is.EqualTo(new[]
@@ -131,18 +122,9 @@ public sealed class MigrationExecutorTests
         var plan = cleanup
             ? MigrationPlanner.PlanUp(await Migrator.AppliedAsync(database), Versions.Cleanup, ["--cleanup"])
             : MigrationPlanner.PlanUp(await Migrator.AppliedAsync(database), Migrator.Expanded);
-        var events = new List<string>();
 
         // When the plan runs through a gate (docs/adr/0009)
-        new MigrationExecutor(NullLoggerFactory.Instance).Apply(database.ConnectionString, plan,
-            afterEach: async (step, _, connection, transaction) => events.Add($"{step.Version} done, users locked: {await UsersLockedAsync(connection, transaction)}"),
-            atGate: (_, _) =>
-            {
-                events.Add("gate");
-                return Task.CompletedTask;
-            },
-            beforeExclusive: () => events.Add("exclusive"),
-            beforeCommit: async (connection, transaction) => events.Add($"before commit, users locked: {await UsersLockedAsync(connection, transaction)}"));
+        var events = ApplyRecordingWhenUsersIsLocked(plan);
 
         // Then users was locked only after the last migration, or just before the cleanup (which then locks it from its start)
         var expanded = new[] { $"{Versions.AuditColumns} done, users locked: False", "gate", $"{Versions.SplitUsers} done, users locked: False" };
@@ -169,6 +151,22 @@ public sealed class MigrationExecutorTests
 
         Assert.That(steps, Is.EqualTo(plan.Steps.Select(s => s.Version)));
         Assert.That(transactions, Has.Count.EqualTo(1));
+    }
+
+    /// <summary>Applies <paramref name="plan"/> through a gate, noting each step, the gate, the exclusive statements' start and COMMIT, with whether users was locked ACCESS EXCLUSIVE.</summary>
+    private List<string> ApplyRecordingWhenUsersIsLocked(MigrationPlan plan)
+    {
+        var events = new List<string>();
+        new MigrationExecutor(NullLoggerFactory.Instance).Apply(database.ConnectionString, plan,
+            afterEach: async (step, _, connection, transaction) => events.Add($"{step.Version} done, users locked: {await UsersLockedAsync(connection, transaction)}"),
+            atGate: (_, _) =>
+            {
+                events.Add("gate");
+                return Task.CompletedTask;
+            },
+            beforeExclusive: () => events.Add("exclusive"),
+            beforeCommit: async (connection, transaction) => events.Add($"before commit, users locked: {await UsersLockedAsync(connection, transaction)}"));
+        return events;
     }
 
     private static async Task<bool> UsersLockedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction)
