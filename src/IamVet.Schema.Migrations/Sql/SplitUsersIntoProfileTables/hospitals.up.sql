@@ -1,23 +1,6 @@
 SET LOCAL maintenance_work_mem = '512MB';
 SET LOCAL work_mem = '256MB';
 
--- Blocking dirty data: refuse before the hospitals table exists, naming the offenders (the runner's
--- audit refuses them before the migration starts; this is the last line of defence).
-DO $$
-DECLARE
-    missing bigint;
-    first_ids text;
-BEGIN
-    SELECT count(*) INTO missing FROM users WHERE "userType" = 'HOSPITAL' AND "hospitalName" IS NULL;
-    IF missing > 0 THEN
-        SELECT string_agg(id, ', ') INTO first_ids
-        FROM (SELECT id FROM users WHERE "userType" = 'HOSPITAL' AND "hospitalName" IS NULL ORDER BY id LIMIT 20) f;
-        RAISE EXCEPTION 'hospitals: % HOSPITAL user(s) have no hospitalName, which the new table requires (first ids: %)', missing, first_ids
-            USING ERRCODE = 'not_null_violation',
-                  HINT = 'Fill users."hospitalName" for these accounts, then migrate again.';
-    END IF;
-END $$;
-
 CREATE TABLE IF NOT EXISTS iamvet_rollback_stash (
     kind       text        NOT NULL,
     key        text        NOT NULL,
@@ -46,21 +29,41 @@ CREATE TABLE hospitals (
     "updatedAt"             timestamp(6)  NOT NULL DEFAULT now()
 );
 
-INSERT INTO hospitals (id, "userId", "hospitalName", "representativeName", "businessNumber", "businessLicenseFile",
-                       "establishedDate", "hospitalAddress", "hospitalAddressDetail", "postalCode", latitude, longitude,
-                       "hospitalLogo", "hospitalWebsite", "hospitalDescription", "createdAt", "updatedAt")
-SELECT 'hosp_' || u.id, u.id, u."hospitalName", u."realName", u."businessNumber", lic."fileUrl",
-       u."establishedDate", u."hospitalAddress", u."hospitalAddressDetail",
-       s.payload ->> 'postalCode', (s.payload ->> 'latitude')::numeric(10, 8), (s.payload ->> 'longitude')::numeric(11, 8),
-       u."hospitalLogo", u."hospitalWebsite", s.payload ->> 'hospitalDescription', u."createdAt", u."updatedAt"
-FROM users u
-LEFT JOIN (
-    SELECT DISTINCT ON ("userId") "userId", "fileUrl"
-    FROM hospital_business_licenses
-    ORDER BY "userId", "uploadedAt" DESC, id DESC
-) lic ON lic."userId" = u.id
-LEFT JOIN iamvet_rollback_stash s ON s.kind = 'hospitals' AND s.key = u.id
-WHERE u."userType" = 'HOSPITAL';
+-- Blocking dirty data: a HOSPITAL user without hospitalName, which the new table requires. The
+-- runner's audit refuses them before the migration starts; this is the last line of defence, and
+-- costs nothing when there are none: the INSERT's own NOT NULL check finds them, and only then are
+-- the offenders counted and named (the error replaces the bare not-null violation).
+DO $$
+DECLARE
+    missing bigint;
+    first_ids text;
+BEGIN
+    INSERT INTO hospitals (id, "userId", "hospitalName", "representativeName", "businessNumber", "businessLicenseFile",
+                           "establishedDate", "hospitalAddress", "hospitalAddressDetail", "postalCode", latitude, longitude,
+                           "hospitalLogo", "hospitalWebsite", "hospitalDescription", "createdAt", "updatedAt")
+    SELECT 'hosp_' || u.id, u.id, u."hospitalName", u."realName", u."businessNumber", lic."fileUrl",
+           u."establishedDate", u."hospitalAddress", u."hospitalAddressDetail",
+           s.payload ->> 'postalCode', (s.payload ->> 'latitude')::numeric(10, 8), (s.payload ->> 'longitude')::numeric(11, 8),
+           u."hospitalLogo", u."hospitalWebsite", s.payload ->> 'hospitalDescription', u."createdAt", u."updatedAt"
+    FROM users u
+    LEFT JOIN (
+        SELECT DISTINCT ON ("userId") "userId", "fileUrl"
+        FROM hospital_business_licenses
+        ORDER BY "userId", "uploadedAt" DESC, id DESC
+    ) lic ON lic."userId" = u.id
+    LEFT JOIN iamvet_rollback_stash s ON s.kind = 'hospitals' AND s.key = u.id
+    WHERE u."userType" = 'HOSPITAL';
+EXCEPTION WHEN not_null_violation THEN
+    SELECT count(*) INTO missing FROM users WHERE "userType" = 'HOSPITAL' AND "hospitalName" IS NULL;
+    IF missing = 0 THEN
+        RAISE;
+    END IF;
+    SELECT string_agg(id, ', ') INTO first_ids
+    FROM (SELECT id FROM users WHERE "userType" = 'HOSPITAL' AND "hospitalName" IS NULL ORDER BY id LIMIT 20) f;
+    RAISE EXCEPTION 'hospitals: % HOSPITAL user(s) have no hospitalName, which the new table requires (first ids: %)', missing, first_ids
+        USING ERRCODE = 'not_null_violation',
+              HINT = 'Fill users."hospitalName" for these accounts, then migrate again.';
+END $$;
 
 ALTER TABLE hospitals ADD CONSTRAINT hospitals_pkey PRIMARY KEY (id);
 ALTER TABLE hospitals ADD CONSTRAINT "hospitals_userId_key" UNIQUE ("userId");
