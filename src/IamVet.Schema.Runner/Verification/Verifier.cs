@@ -242,14 +242,10 @@ public static class Verifier
     {
         string Sql(Projection p) => rightAfterUp ? p.NewSideRightAfterUp ?? p.NewSide : p.NewSide;
         var list = projections.ToList();
-        TableFingerprint[] fingerprints;
+        IReadOnlyList<TableFingerprint> fingerprints;
         if (readers is null)
         {
-            fingerprints = new TableFingerprint[list.Count];
-            for (var i = 0; i < list.Count; i++)
-            {
-                fingerprints[i] = await TableFingerprints.OfQueryAsync(connection, list[i].Table, Sql(list[i]), transaction, cancellationToken);
-            }
+            fingerprints = await TableFingerprints.OfQueriesAsync(connection, list.Select(p => (p.Table, Sql(p))).ToList(), transaction, cancellationToken);
         }
         else
         {
