@@ -50,6 +50,12 @@ public static class DataAudit
         /// statement of its own (a rollback's: the profile tables each check hashes).
         /// </summary>
         public string Statement => UsersCondition is not null ? "users" + (Reads is null ? "" : $" ({Reads})") : Reads ?? Code;
+
+        /// <summary>
+        /// An up's check of users alone: one a run without a backup can leave to the migration's own
+        /// snapshot (<see cref="SnapshotJobs"/>), read beside the migrations from their first statement.
+        /// </summary>
+        public bool OnMigrationSnapshot => Direction == MigrationDirection.Up && UsersCondition is not null && Reads is null;
     }
 
     private const string HospitalColumnsFilled = """
@@ -168,13 +174,19 @@ public static class DataAudit
     /// everything that reads users, is checked here, before anything changes.
     /// </para>
     /// <para>
+    /// <paramref name="leaveSnapshotChecks"/>: a migrating run with no backup between this audit and the
+    /// migration leaves the up's users checks (the refusing one among them) to its migrate stage,
+    /// which runs them on the migration's own snapshot as the migrations start
+    /// (<see cref="SnapshotJobs"/>; docs/adr/0010).
+    /// </para>
+    /// <para>
     /// <paramref name="overwriteLegacyWrites"/>: the operator lets a rollback overwrite what an old
     /// application wrote to the legacy side after the up (<c>--overwrite-legacy-writes</c>): named as
     /// a warning instead of refusing.
     /// </para>
     public static async Task<IReadOnlyList<AuditFinding>> RunAsync(
         NpgsqlConnection connection, MigrationPlan plan, MigrationDatabase? moreConnections, CancellationToken cancellationToken, bool leaveAlongsideChecks = false,
-        bool overwriteLegacyWrites = false)
+        bool overwriteLegacyWrites = false, bool leaveSnapshotChecks = false)
     {
         var versions = plan.Steps.Select(step => step.Version).ToHashSet();
         var findings = new List<AuditFinding>();
@@ -193,7 +205,7 @@ public static class DataAudit
         await using var columnsOfUsers = new NpgsqlCommand(
             "SELECT attname::text FROM pg_attribute WHERE attrelid = 'public.users'::regclass AND attnum > 0 AND NOT attisdropped", connection);
         var usersColumns = await Sql.ColumnAsync(columnsOfUsers, cancellationToken);
-        foreach (var group in Checks.Where(c => c.Direction == plan.Direction && versions.Contains(c.Version) && !(leaveAlongsideChecks && c.AlongsideMigration))
+        foreach (var group in Checks.Where(c => c.Direction == plan.Direction && versions.Contains(c.Version) && !(leaveAlongsideChecks && c.AlongsideMigration) && !(leaveSnapshotChecks && c.OnMigrationSnapshot))
                      .Where(c => c.Direction == MigrationDirection.Up || profilesExist)
                      .Select(c => c.Version == Versions.Cleanup ? c with { IdsSql = ProfilesAsPlanned(c.IdsSql!, versions) } : c)
                      .Select(c => c.UsersCondition is null ? c : c with { UsersCondition = AsPlanned(c.UsersCondition, usersColumns) })
@@ -315,10 +327,11 @@ public static class DataAudit
     /// The checks <see cref="RunAsync"/> leaves to a migrating run (<c>leaveAlongsideChecks</c>), one
     /// job per side table, for snapshot readers whose sessions hold <paramref name="hospitalUsersTable"/>
     /// (the ids of HOSPITAL users): they read nothing else of users, so they can run while a
-    /// migration holds users locked. Warnings only: nothing found here could refuse the run.
+    /// migration holds users locked (null: each statement collects those ids from users itself).
+    /// Warnings only: nothing found here could refuse the run.
     /// </summary>
     public static IReadOnlyList<Func<NpgsqlConnection, NpgsqlTransaction, Task<List<AuditFinding>>>> AlongsideJobs(
-        MigrationPlan plan, string hospitalUsersTable, CancellationToken cancellationToken)
+        MigrationPlan plan, string? hospitalUsersTable, CancellationToken cancellationToken)
     {
         var versions = plan.Steps.Select(step => step.Version).ToHashSet();
         return Checks.Where(c => c.AlongsideMigration && c.Direction == plan.Direction && versions.Contains(c.Version))
@@ -328,6 +341,31 @@ public static class DataAudit
                 Found(group, await CountAllAsync(connection, group, cancellationToken, transaction, hospitalUsersTable)).ToList()))
             .ToList();
     }
+
+    /// <summary>
+    /// The checks <see cref="RunAsync"/> leaves to a migrating run without a backup
+    /// (<c>leaveSnapshotChecks</c>): the up's users checks, one statement, for a reader of the
+    /// migration's snapshot taken once the migration holds users against writers, so they see exactly
+    /// the rows the migrations move. A blocking finding refuses the run as the audit always has
+    /// (exit 3, nothing committed): the migrate stage cancels and rolls back the migration.
+    /// </summary>
+    public static IReadOnlyList<Func<NpgsqlConnection, NpgsqlTransaction, Task<List<AuditFinding>>>> SnapshotJobs(
+        MigrationPlan plan, CancellationToken cancellationToken)
+    {
+        var versions = plan.Steps.Select(step => step.Version).ToHashSet();
+        return Checks.Where(c => c.OnMigrationSnapshot && c.Direction == plan.Direction && versions.Contains(c.Version))
+            .GroupBy(c => c.Statement)
+            .Select(g => g.ToList())
+            .Select(group => (Func<NpgsqlConnection, NpgsqlTransaction, Task<List<AuditFinding>>>)(async (connection, transaction) =>
+                !await Sql.TableExistsAsync(connection, "users", cancellationToken, transaction)
+                    ? [] // an empty database: the baseline in this plan creates users
+                    : Found(group, await CountAllAsync(connection, group, cancellationToken, transaction)).ToList()))
+            .ToList();
+    }
+
+    /// <summary>Whether <paramref name="plan"/> has checks <see cref="SnapshotJobs"/> would run.</summary>
+    public static bool HasSnapshotChecks(MigrationPlan plan) =>
+        Checks.Any(c => c.OnMigrationSnapshot && c.Direction == plan.Direction && plan.Steps.Any(step => step.Version == c.Version));
 
     /// <summary>Whether <paramref name="plan"/> has checks <see cref="AlongsideJobs"/> would run.</summary>
     public static bool HasAlongsideChecks(MigrationPlan plan) =>

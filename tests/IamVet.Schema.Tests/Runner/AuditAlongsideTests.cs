@@ -2,9 +2,10 @@ namespace IamVet.Schema.Tests.Runner;
 
 /// <summary>
 /// A migrating run leaves the side-table warnings of the data audit to the migrate stage, which
-/// computes them while the migrations run. They must still all be reported, with the same counts
+/// computes them while the migrations run; without a backup, the up's users checks too (on the
+/// migration's own snapshot: docs/adr/0010). They must still all be reported, with the same counts
 /// and ids as <c>check</c> finds before anything runs, in --json, the Data audit stage and
-/// migration_log.
+/// migration_log, and a blocking one must refuse the run as the audit before a migration does.
 /// </summary>
 [TestFixture]
 public sealed class AuditAlongsideTests : RunnerTest
@@ -67,6 +68,52 @@ public sealed class AuditAlongsideTests : RunnerTest
         {
             Assert.That(output, Does.Contain($"[{code}]"), up.ToString());
         }
+    }
+
+    [Test]
+    public async Task Without_a_backup_the_users_checks_refuse_on_the_migration_snapshot_and_roll_it_back()
+    {
+        // Given a dirty database with a HOSPITAL without hospitalName (blocking) and side-table warnings
+        var seed = await RunAsync("seed", "--create-legacy-schema", "--users", "400", "--dirty", "--yes");
+        Assert.That(seed.ExitCode, Is.Zero, seed.ToString());
+        var before = await StateAsync();
+        var check = await RunAsync("check", "--no-backup", "--json");
+
+        // When migrating without a backup: the users checks run on the migration's own snapshot
+        var up = await RunAsync("migrate", "up", "--yes", "--no-backup", "--json");
+
+        // Then refused (exit 3) as the audit before a migration refuses, with the same findings
+        Assert.That(check.ExitCode, Is.EqualTo(3), check.ToString());
+        Assert.That(up.ExitCode, Is.EqualTo(3), up.ToString());
+        Assert.That(Findings(up.StandardOutput), Is.EquivalentTo(Findings(check.StandardOutput)), up.ToString());
+        using var report = JsonDocument.Parse(up.StandardOutput);
+        var stages = report.RootElement.GetProperty("stages").EnumerateArray().ToDictionary(s => s.GetProperty("stage").GetString()!, s => s);
+        Assert.That(stages["Data audit"].GetProperty("status").GetString(), Is.EqualTo("fail"), up.ToString());
+        Assert.That(stages["Data audit"].GetProperty("summary").GetString(), Does.Contain("[hospital-without-name]").And.Contain("dirty_hospital_no_name"), up.ToString());
+        // the migration had begun: it was rolled back
+        Assert.That(stages["Migrate"].GetProperty("status").GetString(), Is.EqualTo("fail"), up.ToString());
+        Assert.That(stages["Migrate"].GetProperty("summary").GetString(), Does.StartWith("rolled back, nothing changed"), up.ToString());
+
+        // And nothing changed but the attempt's REFUSED row
+        Assert.That(await StateAsync(), Is.EqualTo(before), up.ToString());
+        Assert.That(await Database.ScalarAsync<string>("SELECT description FROM migration_log ORDER BY id DESC LIMIT 1"), Does.StartWith("REFUSED:"), up.ToString());
+    }
+
+    [Test]
+    public async Task With_a_backup_the_audit_refuses_before_the_backup_and_the_migration()
+    {
+        // Given the same dirty database
+        var seed = await RunAsync("seed", "--create-legacy-schema", "--users", "400", "--dirty", "--yes");
+        Assert.That(seed.ExitCode, Is.Zero, seed.ToString());
+
+        // When migrating with a backup
+        var up = await RunAsync("migrate", "up", "--yes", "--json");
+
+        // Then the audit refuses before the backup: no dump is taken for a run that cannot go ahead
+        Assert.That(up.ExitCode, Is.EqualTo(3), up.ToString());
+        using var report = JsonDocument.Parse(up.StandardOutput);
+        var stages = report.RootElement.GetProperty("stages").EnumerateArray().Select(s => s.GetProperty("stage").GetString()).ToList();
+        Assert.That(stages, Does.Contain("Data audit").And.Not.Contain("Backup").And.Not.Contain("Migrate"), up.ToString());
     }
 
     /// <summary>code → "count: first ids" of every finding in a --json document.</summary>

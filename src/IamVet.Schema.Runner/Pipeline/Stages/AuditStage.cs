@@ -3,11 +3,21 @@ namespace IamVet.Schema.Runner.Pipeline.Stages;
 /// <summary>
 /// What the data audit found for the planned migrations: the findings checked before anything
 /// changed, and — in a migrating run — those of the side-table checks computed alongside the
-/// migrations (<see cref="WithAlongside"/>), or why they are missing.
+/// migrations (<see cref="WithAlongside"/>), or why they are missing; in a run without a backup,
+/// those of the users checks run on the migration's own snapshot
+/// (<paramref name="ChecksOnMigrationSnapshot"/>, docs/adr/0010).
 /// </summary>
-public sealed record AuditReport(IReadOnlyList<AuditFinding> Findings, bool ChecksLeftToMigration, string? AlongsideNotCompleted = null)
+public sealed record AuditReport(IReadOnlyList<AuditFinding> Findings, bool ChecksLeftToMigration, string? AlongsideNotCompleted = null, bool ChecksOnMigrationSnapshot = false)
 {
     public bool Blocked => Findings.Any(f => f.Severity == FindingSeverity.Blocking);
+
+    /// <summary>The run's refusal (exit 3) for a <see cref="Blocked"/> report: every finding is listed, the warnings too (they are the next thing to fix).</summary>
+    public AuditRefused Refusal() =>
+        new("the data audit found rows the migration cannot take: " +
+            string.Join(" ", Findings.Where(f => f.Severity == FindingSeverity.Blocking).Select(Describe)), this)
+        {
+            Notes = Notes(),
+        };
 
     /// <summary>This report with the findings of the checks computed alongside the migrations (null <paramref name="notCompleted"/>: they finished).</summary>
     public AuditReport WithAlongside(IReadOnlyList<AuditFinding> findings, string? notCompleted) =>
@@ -26,13 +36,19 @@ public sealed record AuditReport(IReadOnlyList<AuditFinding> Findings, bool Chec
     /// <summary>The Data audit row of the report.</summary>
     public StageResult ToStageResult(TimeSpan duration)
     {
-        var notes = Findings.Select(Describe).ToList();
-        if (AlongsideNotCompleted is { } why)
+        var notes = Notes();
+        if (Blocked)
         {
-            notes.Add($"The side-table checks (warnings only) were not completed: {why}");
+            return new StageResult(AuditStage.Name, StageStatus.Fail, duration, Refusal().Message, notes);
         }
 
-        var alongside = ChecksLeftToMigration ? " (side-table checks alongside the migrations)" : "";
+        var alongside = (ChecksOnMigrationSnapshot, ChecksLeftToMigration) switch
+        {
+            (true, true) => " (users checks on the migration's snapshot, side-table checks alongside the migrations)",
+            (true, false) => " (users checks on the migration's snapshot)",
+            (false, true) => " (side-table checks alongside the migrations)",
+            _ => "",
+        };
         return Findings.Count == 0 && AlongsideNotCompleted is null
             ? new StageResult(AuditStage.Name, StageStatus.Pass, duration, $"no dirty data found for the planned migrations{alongside}", notes)
             : new StageResult(AuditStage.Name, StageStatus.Warn, duration,
@@ -40,6 +56,17 @@ public sealed record AuditReport(IReadOnlyList<AuditFinding> Findings, bool Chec
                     ? $"side-table checks not completed{alongside}"
                     : $"{Findings.Count} kind(s) of dirty data, handled by the rules and reported{alongside}",
                 notes);
+    }
+
+    private List<string> Notes()
+    {
+        var notes = Findings.Select(Describe).ToList();
+        if (AlongsideNotCompleted is { } why)
+        {
+            notes.Add($"The side-table checks (warnings only) were not completed: {why}");
+        }
+
+        return notes;
     }
 
     public static string Describe(AuditFinding finding) =>
@@ -55,6 +82,13 @@ public sealed record AuditReport(IReadOnlyList<AuditFinding> Findings, bool Chec
 /// them to this stage's report): nothing they find can refuse a run, and reading them before would
 /// only delay it. <c>check</c> runs every check here.
 /// </para>
+/// <para>
+/// In a migrating run without a backup (<c>--no-backup</c>) the up's users checks, the refusing one
+/// among them, are left to the migrate stage too: it reads them on the migration's own snapshot as
+/// the migrations start, and a blocking finding cancels and rolls back the migration and refuses
+/// the run as here, listing every finding (docs/adr/0010). With a backup they stay here, so that a
+/// refusal costs no dump.
+/// </para>
 /// </summary>
 public static class AuditStage
 {
@@ -63,27 +97,23 @@ public static class AuditStage
     public static async Task<StageOutput<AuditReport>> RunAsync(RunContext context, LockedSession session, MigrationPlan plan, CancellationToken cancellationToken)
     {
         var leftToMigration = !context.Options.CheckOnly && DataAudit.HasAlongsideChecks(plan);
+        var onSnapshot = !context.Options.CheckOnly && context.Options.NoBackup && DataAudit.HasSnapshotChecks(plan);
         var findings = await DataAudit.RunAsync(session.Connection, plan, context.Database, cancellationToken, leaveAlongsideChecks: leftToMigration,
-            overwriteLegacyWrites: context.Options.OverwriteLegacyWrites);
-        if (findings.Any(f => f.Severity == FindingSeverity.Blocking) && leftToMigration)
+            overwriteLegacyWrites: context.Options.OverwriteLegacyWrites, leaveSnapshotChecks: onSnapshot);
+        if (findings.Any(f => f.Severity == FindingSeverity.Blocking) && (leftToMigration || onSnapshot))
         {
             // Refused: there will be no migration to compute the rest alongside. Every finding is
             // listed now, so the operator fixes them all before the next attempt.
-            leftToMigration = false;
+            (leftToMigration, onSnapshot) = (false, false);
             findings = await DataAudit.RunAsync(session.Connection, plan, context.Database, cancellationToken,
                 overwriteLegacyWrites: context.Options.OverwriteLegacyWrites);
         }
 
-        var report = new AuditReport(findings, leftToMigration);
+        var report = new AuditReport(findings, leftToMigration, ChecksOnMigrationSnapshot: onSnapshot);
         if (report.Blocked)
         {
             // Every finding is listed under the stage (the warnings too: they are the next thing to fix).
-            throw new AuditRefused(
-                "the data audit found rows the migration cannot take: " +
-                string.Join(" ", findings.Where(f => f.Severity == FindingSeverity.Blocking).Select(AuditReport.Describe)), report)
-            {
-                Notes = findings.Select(AuditReport.Describe).ToList(),
-            };
+            throw report.Refusal();
         }
 
         return new(report, report.ToStageResult(TimeSpan.Zero));

@@ -51,9 +51,26 @@ public static class MigrateStage
         var expectedAfterDown = plan.Direction == MigrationDirection.Down
             ? RecordedUp.From(await MigrationLog.FingerprintsOfUpAsync(session.Connection, plan.FromVersion ?? 0, plan.TargetVersion, TableFingerprints.Format, cancellationToken))
             : null;
-        var run = new MigrationRun(context, plan, audit.ChecksLeftToMigration, expectedAfterDown, alongsideDone, recordCommitted, cancellationToken);
+        var run = new MigrationRun(context, plan, audit, expectedAfterDown, alongsideDone, recordCommitted, cancellationToken);
         try
         {
+            try
+            {
+                await MigrateAsync();
+            }
+            catch (Exception ex) when (run.ChecksOnSnapshot)
+            {
+                // The audit's users checks on the migration's snapshot refused the run: whatever stopped
+                // the migration first (their cancel, or a migration's own guard meeting the same rows),
+                // the refusal is the outcome, as if the audit had refused before (docs/adr/0010).
+                if ((Find<AuditRefused>(ex) ?? await run.RefusalAsync()) is { } refused)
+                {
+                    throw await run.RefusedAfterRollbackAsync(refused);
+                }
+
+                throw;
+            }
+
             void Migrate(Action<long, long>? progress) => new MigrationExecutor(loggerFactory).Apply(
                 context.Database.ConnectionStringFor(Roles.Migrate),
                 plan,
@@ -63,20 +80,23 @@ public static class MigrateStage
                 atGate: run.AtGateAsync,
                 beforeExclusive: run.BeforeExclusive);
 
-            if (context.Options.Json)
+            async Task MigrateAsync()
             {
-                Migrate(null);
-            }
-            else
-            {
-                await ProgressDisplay.RunAsync($"{plan.Direction.ToString().ToLowerInvariant()}: {plan.Steps.Count} migration(s)", plan.Steps.Count,
-                    progress => Task.Run(() => { Migrate(progress); return true; }, cancellationToken));
+                if (context.Options.Json)
+                {
+                    Migrate(null);
+                }
+                else
+                {
+                    await ProgressDisplay.RunAsync($"{plan.Direction.ToString().ToLowerInvariant()}: {plan.Steps.Count} migration(s)", plan.Steps.Count,
+                        progress => Task.Run(() => { Migrate(progress); return true; }, cancellationToken));
+                }
             }
         }
         catch (Exception ex) when (ex is not PipelineStopped && Find<SnapshotReaderException>(ex) is { } reader)
         {
             throw new MigrationFailed(
-                $"the verification's reading of the {(plan.Direction == MigrationDirection.Up ? "legacy" : "new")} tables failed ({reader.InnerException?.Message}); the migration was rolled back, nothing changed", ex);
+                $"the reading of the {(plan.Direction == MigrationDirection.Up ? "legacy" : "new")} tables beside the migration (the verification's{(run.ChecksOnSnapshot ? " or the audit's" : "")}) failed ({reader.InnerException?.Message}); the migration was rolled back, nothing changed", ex);
         }
         catch (Exception ex) when (Find<VerificationMismatch>(ex) is { } mismatch)
         {
@@ -153,7 +173,7 @@ public static class MigrateStage
     /// did (the run stopped first), stops what is still being read, and ends the Ctrl-C hook.
     /// </summary>
     private sealed class MigrationRun(
-        RunContext context, MigrationPlan plan, bool auditChecksAlongside, RecordedUp? expectedAfterDown,
+        RunContext context, MigrationPlan plan, AuditReport audit, RecordedUp? expectedAfterDown,
         Action<IReadOnlyList<AuditFinding>, string?> alongsideDone, RecordCommitted recordCommitted, CancellationToken cancellationToken) : IAsyncDisposable
     {
         private readonly Stopwatch migrateClock = Stopwatch.StartNew();
@@ -165,7 +185,13 @@ public static class MigrateStage
         private RecordedUp? exactRestoreExpected = expectedAfterDown;
         private VerificationBaseline? baseline;
         private Task<List<AuditFinding>[]>? auditAlongside;
+        private SnapshotReaders? snapshotCheckReaders;
+        private Task<List<AuditFinding>[]>? snapshotChecks;
+        private AuditRefused? refusal;
         private CancellationTokenRegistration onCancel;
+
+        /// <summary>Whether the audit's users checks run on this migration's snapshot (a run without a backup: docs/adr/0010).</summary>
+        public bool ChecksOnSnapshot => audit.ChecksOnMigrationSnapshot;
 
         public IReadOnlyList<string> StepNotes => stepNotes;
 
@@ -200,6 +226,16 @@ public static class MigrateStage
             if (plan.Direction == MigrationDirection.Up)
             {
                 await LockLegacyTablesAsync(connection, transaction);
+                if (audit.ChecksOnMigrationSnapshot)
+                {
+                    // The audit's users checks, on a reader of this snapshot (users is held against
+                    // writers from here, so they see exactly the rows the migrations move): they run
+                    // beside the migrations from the first statement, and a blocking finding cancels
+                    // the running statement, which rolls the migration back (docs/adr/0010).
+                    snapshotCheckReaders = await SnapshotReaders.OpenAsync(connection, transaction, context.Database, 1, cancellationToken);
+                    snapshotChecks = snapshotCheckReaders.RunAsync(DataAudit.SnapshotJobs(plan, cancellationToken), cancellationToken);
+                    _ = CancelOnRefusalAsync(snapshotChecks, pid);
+                }
             }
             else
             {
@@ -210,7 +246,7 @@ public static class MigrateStage
             // A down's exact-restore expectation is decided at the gate, from every moved table's new side.
             baseline = await Verifier.CaptureAsync(connection, transaction, plan, context.Database, cancellationToken,
                 readTablesHeld: true, usersReadableUntilGate: !usersLockedFromTheStart, everyExistingTable: exactRestoreExpected is not null);
-            if (auditChecksAlongside)
+            if (audit.ChecksLeftToMigration)
             {
                 auditAlongside = baseline.RunAlongside(DataAudit.AlongsideJobs(plan, LegacyPass.HospitalUsersCopy, baseline.Stopping));
             }
@@ -223,6 +259,11 @@ public static class MigrateStage
         public async Task AfterEachAsync(MigrationStep step, TimeSpan elapsed, NpgsqlConnection connection, NpgsqlTransaction transaction, Action<long, long>? progress)
         {
             baseline?.ThrowIfFailed();
+            if (snapshotChecks is { IsCompleted: true } && await RefusalAsync() is { } refused)
+            {
+                throw refused; // the cancel came between two statements
+            }
+
             var rows = new List<string>();
             if (plan.Direction == MigrationDirection.Up)
             {
@@ -244,11 +285,7 @@ public static class MigrateStage
         /// </summary>
         public async Task AtGateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction)
         {
-            if (auditAlongside is not null)
-            {
-                await ReportAuditAlongsideAsync(auditAlongside);
-                auditAlongside = null;
-            }
+            await ReportAuditAsync();
 
             verifyClock.Start();
             await DecideExactRestoreAsync();
@@ -277,11 +314,7 @@ public static class MigrateStage
         /// </summary>
         public async Task BeforeCommitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction)
         {
-            if (auditAlongside is not null)
-            {
-                await ReportAuditAlongsideAsync(auditAlongside);
-                auditAlongside = null;
-            }
+            await ReportAuditAsync();
 
             verifyClock.Start();
             VerificationResult verification;
@@ -317,10 +350,16 @@ public static class MigrateStage
             exclusiveClock.Stop();
             writesClock.Stop();
             await onCancel.DisposeAsync();
-            if (auditAlongside is not null)
+            if (auditAlongside is not null || snapshotChecks is not null)
             {
-                // The run stopped before COMMIT: report what the side-table checks found if they finished.
-                await ReportAuditAlongsideAsync(auditAlongside.IsCompleted ? auditAlongside : null);
+                // The run stopped before COMMIT: report what the checks found if they finished.
+                var found = snapshotChecks is not { IsCompleted: false } ? await SnapshotFindingsAsync() : null;
+                await ReportAuditAlongsideAsync(auditAlongside, found ?? [], stopped: true);
+            }
+
+            if (snapshotCheckReaders is not null)
+            {
+                await snapshotCheckReaders.DisposeAsync();
             }
 
             if (baseline is not null)
@@ -330,24 +369,135 @@ public static class MigrateStage
         }
 
         /// <summary>
-        /// Hands the audit's side-table findings (null: they did not finish) to the pipeline. Warnings
-        /// only: one that failed is reported as not completed, and the run goes on.
+        /// The refusal of the audit's users checks on this migration's snapshot, once they are in:
+        /// null when they found nothing blocking (or do not run here).
         /// </summary>
-        private async Task ReportAuditAlongsideAsync(Task<List<AuditFinding>[]>? checks)
+        public async Task<AuditRefused?> RefusalAsync()
         {
+            if (refusal is not null || snapshotChecks is null)
+            {
+                return refusal;
+            }
+
+            var found = await SnapshotFindingsAsync();
+            if (found is null || !found.Any(f => f.Severity == FindingSeverity.Blocking))
+            {
+                return null;
+            }
+
+            refusal = audit.WithAlongside(found, null).Refusal();
+            return refusal;
+        }
+
+        /// <summary>
+        /// The run's refusal once the migration has rolled back, listing every finding as the audit's
+        /// own refusal does (the warnings too: they are the next thing to fix): the side-table checks
+        /// that had not finished run now, on a connection of their own (a point-in-time look, as the
+        /// audit before a migration takes). The audit's row reports it.
+        /// </summary>
+        public async Task<AuditRefused> RefusedAfterRollbackAsync(AuditRefused refused)
+        {
+            var found = refused.Report.Findings.Where(f => !audit.Findings.Contains(f)).ToList();
+            if (auditAlongside is { IsCompletedSuccessfully: true })
+            {
+                found.AddRange((await auditAlongside).SelectMany(f => f));
+            }
+            else if (audit.ChecksLeftToMigration)
+            {
+                await using var connection = await context.Database.OpenAsync(Roles.Audit, cancellationToken);
+                await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+                foreach (var job in DataAudit.AlongsideJobs(plan, hospitalUsersTable: null, cancellationToken))
+                {
+                    found.AddRange(await job(connection, transaction));
+                }
+            }
+
+            (auditAlongside, snapshotChecks) = (null, null);
+            alongsideDone(found, null); // the audit's row: refused, every finding
+            var report = audit.WithAlongside(found, null);
+            return new AuditRefused($"rolled back, nothing changed: {report.Refusal().Message}", report);
+        }
+
+        /// <summary>What the users checks on the snapshot found (null: they failed; the gate then reports why).</summary>
+        private async Task<List<AuditFinding>?> SnapshotFindingsAsync()
+        {
+            if (snapshotChecks is null)
+            {
+                return [];
+            }
+
             try
             {
-                if (checks is null)
-                {
-                    alongsideDone([], "the run stopped before they finished");
-                    return;
-                }
-
-                alongsideDone((await checks).SelectMany(found => found).ToList(), null);
+                return (await snapshotChecks).SelectMany(found => found).ToList();
             }
             catch (Exception ex) when (ex is NpgsqlException or SnapshotReaderException or OperationCanceledException or InvalidOperationException)
             {
-                alongsideDone([], ex.Message);
+                return null;
+            }
+        }
+
+        /// <summary>Cancels the migration's running statement (<paramref name="pid"/>) as soon as the checks on its snapshot find a blocking row.</summary>
+        private async Task CancelOnRefusalAsync(Task<List<AuditFinding>[]> checks, int pid)
+        {
+            try
+            {
+                if ((await checks).Any(found => found.Any(f => f.Severity == FindingSeverity.Blocking)))
+                {
+                    await CancelBackendAsync(pid);
+                }
+            }
+            catch (Exception ex) when (ex is NpgsqlException or SnapshotReaderException or OperationCanceledException or InvalidOperationException)
+            {
+                // The gate awaits the checks and reports how they failed.
+            }
+        }
+
+        /// <summary>
+        /// At the gate and before COMMIT: the audit's checks in. A refusal of the users checks on the
+        /// snapshot stops the run here (nothing committed); their failure too, since the run can no
+        /// longer show its rows are ones the migration takes. The findings go to the pipeline.
+        /// </summary>
+        private async Task ReportAuditAsync()
+        {
+            if (snapshotChecks is not null)
+            {
+                if (await RefusalAsync() is { } refused)
+                {
+                    throw refused;
+                }
+
+                var found = await snapshotChecks; // throws what the checks failed with
+                await ReportAuditAlongsideAsync(auditAlongside, found.SelectMany(f => f).ToList(), stopped: false);
+                (auditAlongside, snapshotChecks) = (null, null);
+            }
+            else if (auditAlongside is not null)
+            {
+                await ReportAuditAlongsideAsync(auditAlongside, [], stopped: false);
+                auditAlongside = null;
+            }
+        }
+
+        /// <summary>
+        /// Hands the audit's findings to the pipeline: <paramref name="found"/> (those of the users checks
+        /// on the snapshot) and those of the side-table checks <paramref name="side"/> (null: none run
+        /// here; unfinished when the run <paramref name="stopped"/>: reported as not completed). The
+        /// side-table checks are warnings only: one that failed is reported as not completed, and the run goes on.
+        /// </summary>
+        private async Task ReportAuditAlongsideAsync(Task<List<AuditFinding>[]>? side, List<AuditFinding> found, bool stopped)
+        {
+            try
+            {
+                if (side is null || (stopped && !side.IsCompleted))
+                {
+                    alongsideDone(found, side is null ? null : "the run stopped before they finished");
+                    return;
+                }
+
+                alongsideDone([.. found, .. (await side).SelectMany(f => f)], null);
+            }
+            catch (Exception ex) when (ex is NpgsqlException or SnapshotReaderException or OperationCanceledException or InvalidOperationException)
+            {
+                alongsideDone(found, ex.Message);
             }
         }
 
