@@ -37,7 +37,7 @@ public static class Rehearsal
         var phases = new List<RehearsalPhase>();
         var pipeline = new MigrationPipeline(loggerFactory);
         var scratch = ScratchDatabases.For(options.Target.Database, DateTime.UtcNow);
-        var leftOver = await LeftOverScratchDatabasesAsync(options, cancellationToken);
+        var (leftOver, route) = await LeftOverScratchDatabasesAsync(options, cancellationToken);
 
         // 1. The backup: fresh, or the one given.
         string dump;
@@ -47,7 +47,9 @@ public static class Rehearsal
         }
         else
         {
-            var backup = await pipeline.BackupAsync(options, cancellationToken);
+            // The same database by the same way: checked just now. (The scratch runs check their own
+            // database: a pooler may route each database in a pool mode of its own.)
+            var backup = await pipeline.BackupAsync(options with { CheckedRoute = route }, cancellationToken);
             if (backup.ExitCode != ExitCodes.Success)
             {
                 return new RehearsalOutcome(scratch, phases, backup, null, null, null) { LeftOver = leftOver };
@@ -118,14 +120,15 @@ public static class Rehearsal
 
     /// <summary>
     /// Scratch databases of earlier rehearsals of this database (a rehearse killed with SIGKILL cannot
-    /// drop its own). Named, never dropped here: one may belong to a rehearse still running.
+    /// drop its own). Named, never dropped here: one may belong to a rehearse still running. Also
+    /// the way to the server, as the pooler check before this first connection found it.
     /// </summary>
-    private static async Task<IReadOnlyList<string>> LeftOverScratchDatabasesAsync(RunOptions options, CancellationToken cancellationToken)
+    private static async Task<(IReadOnlyList<string> LeftOver, PoolerVerdict Route)> LeftOverScratchDatabasesAsync(RunOptions options, CancellationToken cancellationToken)
     {
         await using var database = new MigrationDatabase(options.Target);
-        await LockStage.RefuseATransactionPoolerAsync(database, cancellationToken);
+        var route = await LockStage.RefuseATransactionPoolerAsync(database, cancellationToken);
         await using var connection = await LockStage.ConnectAsync(database, Roles.Restore, cancellationToken);
-        return await ScratchDatabases.LeftOverAsync(connection, options.Target.Database, cancellationToken);
+        return (await ScratchDatabases.LeftOverAsync(connection, options.Target.Database, cancellationToken), route);
     }
 
     /// <summary>
