@@ -20,8 +20,7 @@ public sealed class AuditAlongsideTests : RunnerTest
     public async Task Migrate_up_reports_every_finding_check_reports_with_the_same_counts_and_ids()
     {
         // Given a dirty database whose only blocking row is fixed
-        var seed = await RunAsync("seed", "--create-legacy-schema", "--users", "400", "--dirty", "--yes");
-        Assert.That(seed.ExitCode, Is.Zero, seed.ToString());
+        await SeedDirtyAsync();
         await Database.ExecuteAsync("""UPDATE users SET "hospitalName" = '이름채움' WHERE id = 'dirty_hospital_no_name'""");
 
         // When checking, then migrating
@@ -55,8 +54,7 @@ public sealed class AuditAlongsideTests : RunnerTest
     public async Task A_refused_migrate_up_lists_every_finding_the_warnings_too()
     {
         // Given a dirty database with a HOSPITAL without hospitalName (blocking) and side-table warnings
-        var seed = await RunAsync("seed", "--create-legacy-schema", "--users", "400", "--dirty", "--yes");
-        Assert.That(seed.ExitCode, Is.Zero, seed.ToString());
+        await SeedDirtyAsync();
 
         // When
         var up = await RunAsync("migrate", "up", "--yes", "--no-backup");
@@ -74,8 +72,7 @@ public sealed class AuditAlongsideTests : RunnerTest
     public async Task Without_a_backup_the_users_checks_refuse_on_the_migration_snapshot_and_roll_it_back()
     {
         // Given a dirty database with a HOSPITAL without hospitalName (blocking) and side-table warnings
-        var seed = await RunAsync("seed", "--create-legacy-schema", "--users", "400", "--dirty", "--yes");
-        Assert.That(seed.ExitCode, Is.Zero, seed.ToString());
+        await SeedDirtyAsync();
         var before = await StateAsync();
         var check = await RunAsync("check", "--no-backup", "--json");
 
@@ -103,8 +100,7 @@ public sealed class AuditAlongsideTests : RunnerTest
     public async Task With_a_backup_the_audit_refuses_before_the_backup_and_the_migration()
     {
         // Given the same dirty database
-        var seed = await RunAsync("seed", "--create-legacy-schema", "--users", "400", "--dirty", "--yes");
-        Assert.That(seed.ExitCode, Is.Zero, seed.ToString());
+        await SeedDirtyAsync();
 
         // When migrating with a backup
         var up = await RunAsync("migrate", "up", "--yes", "--json");
@@ -114,6 +110,13 @@ public sealed class AuditAlongsideTests : RunnerTest
         using var report = JsonDocument.Parse(up.StandardOutput);
         var stages = report.RootElement.GetProperty("stages").EnumerateArray().Select(s => s.GetProperty("stage").GetString()).ToList();
         Assert.That(stages, Does.Contain("Data audit").And.Not.Contain("Backup").And.Not.Contain("Migrate"), up.ToString());
+    }
+
+    /// <summary>400 legacy users with the dirty rows of docs/domain.md, a HOSPITAL without hospitalName among them.</summary>
+    private async Task SeedDirtyAsync()
+    {
+        var seed = await RunAsync("seed", "--create-legacy-schema", "--users", "400", "--dirty", "--yes");
+        Assert.That(seed.ExitCode, Is.Zero, seed.ToString());
     }
 
     /// <summary>code → "count: first ids" of every finding in a --json document.</summary>
