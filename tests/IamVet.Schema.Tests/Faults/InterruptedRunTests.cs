@@ -142,6 +142,30 @@ public sealed class InterruptedRunTests : RunnerTest
     }
 
     [Test]
+    public async Task Ctrl_C_mid_move_through_a_proxy_that_gives_its_own_cancel_keys_rolls_back_at_once()
+    {
+        // Given a session-preserving proxy (as Neon's direct endpoint) whose cancel keys are its own:
+        // the process id Npgsql is told is no server process's
+        var before = await StallTheMoveAsync();
+        await using var proxy = CancelKeyProxy.Start(Database.ConnectionString);
+
+        // When the operator presses Ctrl-C inside the move of a run through it
+        using var runner = Start(new Dictionary<string, string?> { [ConnectionSettings.EnvironmentVariable] = proxy.ConnectionString }, "migrate", "up", "--yes", "--no-backup");
+        await Sessions.WaitForAsync(Database, SleepingInTheMove, Patience, "the migration connection inside the hospitals move", runner);
+        var interrupted = System.Diagnostics.Stopwatch.StartNew();
+        runner.Interrupt();
+        var result = await runner.WaitAsync(Patience);
+
+        // Then the runner cancels the backend it is really talking to: rolled back at once, logged
+        Assert.That(result.Output, Does.Contain("through a session-preserving proxy"), result.ToString());
+        Assert.That(interrupted.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), result.ToString());
+        Assert.That(result.ExitCode, Is.EqualTo(5), result.ToString());
+        Assert.That(result.Output, Does.Contain("interrupted (Ctrl-C or SIGTERM)").And.Contain("rolled back, nothing changed"), result.ToString());
+        Assert.That(await StateAsync(), Is.EqualTo(before), "the database changed\n" + result);
+        Assert.That(await LogAsync(), Is.EqualTo(new[] { "ROLLED_BACK | finished" }), result.ToString());
+    }
+
+    [Test]
     public async Task Ctrl_C_during_the_backup_stops_pg_dump_removes_its_partial_file_and_logs_the_attempt()
     {
         // Given pg_dump will wait on a table another session holds (a table of another schema, which only pg_dump reads)

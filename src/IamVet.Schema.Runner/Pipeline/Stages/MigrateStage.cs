@@ -214,7 +214,8 @@ public static class MigrateStage
             // FluentMigrator runs its statements synchronously and cannot be handed the token:
             // on Ctrl-C / SIGTERM the running statement is cancelled from another connection,
             // so the transaction rolls back and the run ends (and logs) within the grace period.
-            var pid = connection.ProcessID;
+            // The backend's own pid: through a proxy, ProcessID is the proxy's cancel key, no server process's.
+            var pid = await Sql.ScalarAsync<int>(connection, "SELECT pg_backend_pid()", cancellationToken, transaction);
             onCancel = cancellationToken.Register(() => _ = CancelBackendAsync(pid));
             // Users stays readable to the readers until the data-moving migration's gate, unless a
             // migration that locks it from its first statement (the cleanup) runs before that one; the
