@@ -140,4 +140,25 @@ public sealed class PoolerTests : OperationsTest
         Assert.That(await UntouchedStateAsync(), Is.EqualTo(before), "the database changed\n" + result);
         Assert.That(BackupFiles(), Is.Empty, "a backup was written\n" + result);
     }
+
+    [Test]
+    public async Task Through_a_session_preserving_proxy_with_cancel_keys_of_its_own_migrate_up_with_a_backup_and_down_succeed()
+    {
+        // Given a session-preserving proxy in front of the server whose cancel keys are its own, as Neon's direct endpoint
+        await CreateLegacyDatabaseWithRowsAsync();
+        var legacy = await StateAsync();
+        await using var proxy = CancelKeyProxy.Start(Database.ConnectionString);
+        var through = new Dictionary<string, string?> { [ConnectionSettings.EnvironmentVariable] = proxy.ConnectionString };
+
+        // When migrating up with a backup (pg_dump through the proxy too), then down
+        var up = await RunAsync(through, "migrate", "up", "--yes");
+        var down = await RunAsync(through, "migrate", "down", "--yes", "--no-backup");
+
+        // Then both succeed and say which way they went, the backup was written, and the round trip gives the legacy tables back
+        Assert.That(up.ExitCode, Is.Zero, up.ToString());
+        Assert.That(Unwrapped(up.Output), Does.Contain("through a session-preserving proxy"), up.ToString());
+        Assert.That(BackupFiles().Count(name => name.EndsWith(".dump", StringComparison.Ordinal)), Is.EqualTo(1), up.ToString());
+        Assert.That(down.ExitCode, Is.Zero, down.ToString());
+        Assert.That(await StateAsync(), Is.EqualTo(legacy), down.ToString());
+    }
 }

@@ -80,6 +80,7 @@ public sealed class CancelKeyProxy : IAsyncDisposable
         try
         {
             await server.ConnectAsync(serverHost, serverPort, stopping.Token);
+            client.NoDelay = server.NoDelay = true; // each message passed on at once, as a real proxy does
             var fromClient = client.GetStream();
             var toServer = server.GetStream();
 
