@@ -42,7 +42,7 @@ public sealed class CancelKeyProxy : IAsyncDisposable
     public string ConnectionString { get; }
 
     /// <summary>The process id the proxy gives every client instead of the backend's: above any Linux pid_max (2^22).</summary>
-    public static int FakeProcessId(int backendPid) => (1 << 23) + backendPid;
+    private static int FakeProcessId(int backendPid) => (1 << 23) + backendPid;
 
     /// <summary>Starts a proxy to the server of <paramref name="connectionString"/>.</summary>
     public static CancelKeyProxy Start(string connectionString) => new(connectionString);
