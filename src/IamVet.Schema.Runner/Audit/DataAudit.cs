@@ -218,7 +218,8 @@ public static class DataAudit
         if (plan.Direction == MigrationDirection.Down && versions.Contains(Versions.SplitUsers)
             && await Sql.TableExistsAsync(connection, LegacyWrites.Table, cancellationToken))
         {
-            jobs.Add(worker => LegacyWrites.FindAsync(worker, overwriteLegacyWrites, cancellationToken));
+            var usersColumnsDropped = !usersColumns.Contains("realName");
+            jobs.Add(worker => LegacyWrites.FindAsync(worker, overwriteLegacyWrites, usersColumnsDropped, cancellationToken));
         }
 
         if (plan.Direction == MigrationDirection.Down && versions.Contains(Versions.SplitUsers)

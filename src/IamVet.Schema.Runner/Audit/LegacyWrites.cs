@@ -23,11 +23,16 @@ public static class LegacyWrites
     /// set of animal types or specialties, the images in order, the licence file when the new
     /// table has one).
     /// </summary>
-    private const string Overwritten = $"""
+    private static string Overwritten(bool usersColumnsDropped) => $"""
         SELECT w.user_id FROM {Table} w
         JOIN users u ON u.id = w.user_id
         WHERE CASE w.table_name
             WHEN 'users' THEN
+                {(usersColumnsDropped ? "false" : UsersOverwritten)}
+        """ + "\n" + SideTablesOverwritten;
+
+    /// <summary>A recorded write of a moved column of users <c>u</c> that differs from the user's profile.</summary>
+    private const string UsersOverwritten = """
                 EXISTS (SELECT FROM veterinarians v WHERE v."userId" = u.id
                         AND (u."realName", u."birthDate", u.nickname, u."licenseImage")
                             IS DISTINCT FROM (v."realName"::text, v."birthDate"::timestamp(3), v.nickname, v."licenseImage"::text))
@@ -40,6 +45,10 @@ public static class LegacyWrites
                             IS DISTINCT FROM
                             (h."hospitalName"::text, h."representativeName"::text, h."businessNumber"::text, h."establishedDate"::timestamp(3),
                              h."hospitalAddress"::text, h."hospitalAddressDetail"::text, h."hospitalLogo"::text, h."hospitalWebsite"::text))
+        """;
+
+    /// <summary>The rest of <see cref="Overwritten"/>: a recorded write of a legacy side table that differs from the new table's rows.</summary>
+    private const string SideTablesOverwritten = """
             WHEN 'hospital_animals' THEN
                 EXISTS (SELECT FROM hospitals h WHERE h."userId" = u.id)
                 AND (SELECT array_agg(DISTINCT a."animalType"::text ORDER BY a."animalType"::text) FROM hospital_animals a WHERE a."userId" = u.id)
@@ -61,16 +70,24 @@ public static class LegacyWrites
         END
         """;
 
-    public static async Task<List<AuditFinding>> FindAsync(NpgsqlConnection connection, bool overwrite, CancellationToken cancellationToken)
+    /// <summary>
+    /// The writes the rollback would overwrite, named. <paramref name="usersColumnsDropped"/>: the
+    /// cleanup has dropped the moved columns of users, so the rollback goes through the cleanup's Down,
+    /// which adds them back filled from the profiles: what an old application wrote to them before the
+    /// cleanup went with them (the cleanup is the operator's word that the old application is gone),
+    /// and nothing of users is left to overwrite. The side tables stay, and are compared as always.
+    /// </summary>
+    public static async Task<List<AuditFinding>> FindAsync(NpgsqlConnection connection, bool overwrite, bool usersColumnsDropped, CancellationToken cancellationToken)
     {
-        var (count, ids) = await DataAudit.CountAsync(connection, Overwritten, cancellationToken);
+        var overwritten = Overwritten(usersColumnsDropped);
+        var (count, ids) = await DataAudit.CountAsync(connection, overwritten, cancellationToken);
         if (count == 0)
         {
             return [];
         }
 
         await using var written = new NpgsqlCommand(
-            $"SELECT DISTINCT w.table_name FROM {Table} w WHERE w.user_id IN (SELECT o.user_id FROM ({Overwritten}) o) ORDER BY 1", connection);
+            $"SELECT DISTINCT w.table_name FROM {Table} w WHERE w.user_id IN (SELECT o.user_id FROM ({overwritten}) o) ORDER BY 1", connection);
         var tables = await Sql.ColumnAsync(written, cancellationToken);
         var what = $"values an old application wrote after the up (to {string.Join(", ", tables)}) that the rollback would overwrite with the new tables' values";
         return

@@ -114,6 +114,56 @@ public sealed class LegacyWritesAfterUpTests : RunnerTest
     }
 
     [Test]
+    public async Task The_cleanup_rolls_back_to_the_baseline_in_one_run_and_gives_back_the_legacy_tables()
+    {
+        // Given a legacy database, upgraded, an old application's nickname edit the cleanup then dropped
+        // with its column (the cleanup is the operator's word that the old application is gone), and the cleanup
+        await CreateLegacyDatabaseWithRowsAsync();
+        var legacy = await LegacyTablesAsync();
+        var up = await RunAsync("migrate", "up", "--yes", "--no-backup");
+        Assert.That(up.ExitCode, Is.Zero, up.ToString());
+        await Database.ExecuteAsync("UPDATE users SET nickname = '구버전수정' WHERE id = 'vet1'");
+        var cleanup = await RunAsync("migrate", "up", "--cleanup", "--yes", "--no-backup");
+        Assert.That(cleanup.ExitCode, Is.Zero, cleanup.ToString());
+
+        // When it is rolled back to the baseline in one run
+        var check = await RunAsync("check", "--down", "--no-backup");
+        var down = await RunAsync("migrate", "down", "--yes", "--no-backup");
+
+        // Then nothing is named (the cleanup's Down refills users from the profiles, so no legacy value
+        // is overwritten), and the legacy tables are as they were before the up
+        Assert.That(check.ExitCode, Is.Zero, check.ToString());
+        Assert.That(check.Output, Does.Not.Contain("legacy-written-since-up"), check.ToString());
+        Assert.That(down.ExitCode, Is.Zero, down.ToString());
+        Assert.That(await AppliedAsync(), Is.EqualTo(new[] { Versions.Baseline }));
+        Assert.That(await LegacyTablesAsync(), Is.EqualTo(legacy));
+    }
+
+    [Test]
+    public async Task After_the_cleanup_an_old_application_animal_is_still_named_by_a_rollback_to_the_baseline()
+    {
+        // Given a cleaned-up database and an old application instance that adds a treatment animal to hos1
+        await UpgradeLegacyDatabaseWithRowsAsync();
+        var cleanup = await RunAsync("migrate", "up", "--cleanup", "--yes", "--no-backup");
+        Assert.That(cleanup.ExitCode, Is.Zero, cleanup.ToString());
+        await LegacyRows.InsertAsync(Database, new LegacyAnimal("a-old", "hos1", "BIRD", new DateTime(2025, 10, 1)));
+        var before = await StateAsync();
+
+        // When
+        var check = await RunAsync("check", "--down", "--no-backup");
+        var down = await RunAsync("migrate", "down", "--yes", "--no-backup");
+
+        // Then both name the hospital and the table, and nothing changed
+        foreach (var result in new[] { check, down })
+        {
+            Assert.That(result.ExitCode, Is.EqualTo(3), result.ToString());
+            Assert.That(result.Output, Does.Contain("legacy-written-since-up").And.Contain("hos1").And.Contain("to hospital_animals"), result.ToString());
+        }
+
+        Assert.That(await StateAsync(), Is.EqualTo(before), down.ToString());
+    }
+
+    [Test]
     public async Task The_new_applications_own_writes_are_never_named()
     {
         // Given an upgraded database and only the new application writing: profiles, a login, an animal, a new sign-up

@@ -110,10 +110,17 @@ public abstract class RunnerTest
         state.AddRange((await SchemaSnapshot.TakeAsync(connection)).Lines);
         if (await TableExistsAsync("users"))
         {
-            state.AddRange((await TableFingerprints.OfLegacyTablesAsync(connection)).Select(f => $"rows {f.Name}: {f.Rows} ({f.Hash})"));
+            state.AddRange(await LegacyTablesAsync());
         }
 
         return state;
+    }
+
+    /// <summary>Every legacy table's row count and content fingerprint (independent of column order).</summary>
+    protected async Task<List<string>> LegacyTablesAsync()
+    {
+        await using var connection = await Database.OpenAsync();
+        return (await TableFingerprints.OfLegacyTablesAsync(connection)).Select(f => $"rows {f.Name}: {f.Rows} ({f.Hash})").ToList();
     }
 
     /// <summary>Dumps, partial dumps and manifests in the backup directory (the Markdown run reports beside them are not backups).</summary>
