@@ -63,11 +63,65 @@ public static class DataAudit
          OR "hospitalAddressDetail" IS NOT NULL OR "hospitalLogo" IS NOT NULL OR "hospitalWebsite" IS NOT NULL)
         """;
 
+    /// <summary>The three user types that move, each into its profile table.</summary>
+    private const string MovingTypes = "('VETERINARIAN', 'HOSPITAL', 'VETERINARY_STUDENT')";
+
+    /// <summary>
+    /// What a btree key entry may hold besides its 8-byte tuple header: a leaf entry takes at most
+    /// 2704 bytes on an 8 kB page (BTMaxItemSize: a third of the page, less the page's overhead and a
+    /// heap pointer).
+    /// </summary>
+    private const int KeyValueLimit = 2704 - 8;
+
+    /// <summary>
+    /// The size <paramref name="value"/> with <paramref name="prefix"/> before it takes in an index
+    /// entry: its bytes and a 4-byte length header, or less when the heap compressed it (the index
+    /// compresses a long value too). pg_column_size alone does not say it: for a value kept out of
+    /// line uncompressed it is the bytes without the header.
+    /// </summary>
+    private static string KeySize(string value, string prefix) => $"least(octet_length({value}), pg_column_size({value})) + {4 + prefix.Length}";
+
+    /// <summary>Whether <paramref name="id"/> with <paramref name="prefix"/> before it is too long for a one-column btree key.</summary>
+    private static string TooLongForKey(string id, string prefix) => $"{KeySize(id, prefix)} > {KeyValueLimit}";
+
     private static readonly Check[] Checks =
     [
         new(Versions.SplitUsers, MigrationDirection.Up, "hospital-without-name", FindingSeverity.Blocking,
             "HOSPITAL users without hospitalName: hospitals.hospitalName is NOT NULL. Fill users.\"hospitalName\" first.",
             UsersCondition: """ "userType" = 'HOSPITAL' AND "hospitalName" IS NULL"""),
+        // users."realName" is nullable in the state a rollback whose last step is pending leaves (exit 9,
+        // docs/adr/0008); each profile table's name column is NOT NULL.
+        new(Versions.SplitUsers, MigrationDirection.Up, "user-without-real-name", FindingSeverity.Blocking,
+            "VETERINARIAN, VETERINARY_STUDENT or HOSPITAL users without realName (users.\"realName\" is nullable while an earlier rollback's last step is pending): " +
+            "veterinarians.realName, veterinary_students.realName and hospitals.representativeName are NOT NULL. Give them a realName (or delete them) first.",
+            UsersCondition: $""" "userType" IN {MovingTypes} AND "realName" IS NULL"""),
+
+        // Each new table's key is the legacy id with a prefix (docs/adr/0003): an id the legacy key just
+        // holds may be too long for the new one. The side tables alone find the long ids (none, as a
+        // rule); only those are looked up in users.
+        .. new[] { ("VETERINARIAN", "veterinarians", "vet_"), ("VETERINARY_STUDENT", "veterinary_students", "vst_"), ("HOSPITAL", "hospitals", "hosp_") }
+            .Select(p => new Check(Versions.SplitUsers, MigrationDirection.Up, $"{p.Item2}-id-too-long-for-index", FindingSeverity.Blocking,
+                $"{p.Item1} users whose id, prefixed '{p.Item3}' as {p.Item2}.id, is too long for its primary key (a btree entry holds at most 2704 bytes): " +
+                "the migration would stop at the key. Give these users shorter ids first.",
+                UsersCondition: $""" "userType" = '{p.Item1}' AND {TooLongForKey("id", p.Item3)}""")),
+        .. new[] { ("hospital_animals", "hospital_treatment_animals", "hta_"), ("hospital_specialties", "hospital_treatment_specialties", "hts_") }
+            .Select(p => new Check(Versions.SplitUsers, MigrationDirection.Up, $"{p.Item2}-id-too-long-for-index", FindingSeverity.Blocking,
+                $"{p.Item1} rows of HOSPITAL users whose id, prefixed '{p.Item3}' as {p.Item2}.id, is too long for its primary key (a btree entry holds at most 2704 bytes): " +
+                "the migration would stop at the key. Give these rows shorter ids first.",
+                IdsSql: $"""
+                WITH long AS MATERIALIZED (SELECT s.id, s."userId" FROM {p.Item1} s WHERE {TooLongForKey("s.id", p.Item3)})
+                SELECT l.id FROM long l JOIN users u ON u.id = l."userId" AND u."userType" = 'HOSPITAL'
+                """, Reads: p.Item1)),
+        new(Versions.SplitUsers, MigrationDirection.Up, "hospital_images-id-too-long-for-index", FindingSeverity.Blocking,
+            "hospital_facility_images rows of HOSPITAL users whose id, prefixed 'himg_' as hospital_images.id, is too long for its primary key, or whose hospital's id " +
+            "(hosp_…) with imageOrder is too long for UNIQUE (hospitalId, imageOrder) (a btree entry holds at most 2704 bytes): the migration would stop at the key. " +
+            "Give these rows (or their hospitals) shorter ids first.",
+            IdsSql: $"""
+            WITH long AS MATERIALIZED (
+                SELECT f.id, f."userId" FROM hospital_facility_images f
+                WHERE {TooLongForKey("f.id", "himg_")} OR ({KeySize("f.\"userId\"", "hosp_")} + 3) / 4 * 4 + 4 > {KeyValueLimit})
+            SELECT l.id FROM long l JOIN users u ON u.id = l."userId" AND u."userType" = 'HOSPITAL'
+            """, Reads: "hospital_facility_images"),
         new(Versions.SplitUsers, MigrationDirection.Up, "veterinarian-with-hospital-columns", FindingSeverity.Warning,
             "VETERINARIAN users with hospital columns filled: those values move nowhere and exist only in users (the cleanup will refuse until they are cleared).",
             UsersCondition: $""" "userType" = 'VETERINARIAN' AND {HospitalColumnsFilled}"""),
@@ -140,6 +194,33 @@ public static class DataAudit
                     u."{p.Item2}" IS NOT NULL AND u.id NOT IN (SELECT "userId" FROM {p.Item1} WHERE "userId" IS NOT NULL)
                     AND u."{p.Item2}" IN (SELECT "{p.Item2}" FROM {p.Item1})
                     """, Reads: "names and unique values")),
+        // The legacy side tables' primary keys: a row the new application added goes back under its
+        // legacy id (its own id without the up's prefix), which a legacy row that stays, or another
+        // added row, may hold already.
+        .. new[] { ("hospital_treatment_animals", "hospital_animals", "animalType", "hta_"), ("hospital_treatment_specialties", "hospital_specialties", "specialty", "hts_") }
+            .Select(p => new Check(Versions.SplitUsers, MigrationDirection.Down, $"{p.Item2}-id-taken", FindingSeverity.Blocking,
+                $"{p.Item1} rows the rollback writes back into {p.Item2} (added since the up) under an id (theirs without '{p.Item4}') that a row of {p.Item2} " +
+                $"which stays, or another such row, holds: {p.Item2}'s primary key allows it once, and the rollback would fail halfway. Give these rows other ids first.",
+                IdsSql: $"""
+                WITH t AS (
+                    SELECT t.id, t."userId", t."{p.Item3}" AS value, CASE WHEN t.id LIKE '{p.Item4.Replace("_", @"\_", StringComparison.Ordinal)}%' THEN substr(t.id, {p.Item4.Length + 1}) ELSE t.id END AS legacy_id
+                    FROM {p.Item1} t
+                ), added AS (
+                    SELECT t.* FROM t WHERE NOT EXISTS (SELECT FROM {p.Item2} a WHERE a."userId" = t."userId" AND a."{p.Item3}" = t.value)
+                )
+                SELECT x.id FROM added x
+                WHERE EXISTS (SELECT FROM {p.Item2} a WHERE a.id = x.legacy_id
+                              AND (NOT EXISTS (SELECT FROM hospitals h WHERE h."userId" = a."userId")
+                                   OR EXISTS (SELECT FROM t WHERE t."userId" = a."userId" AND t.value = a."{p.Item3}")))
+                   OR EXISTS (SELECT FROM added y WHERE y.legacy_id = x.legacy_id AND y.id <> x.id)
+                """, Reads: p.Item1)),
+        new(Versions.SplitUsers, MigrationDirection.Down, "hospital_facility_images-id-taken", FindingSeverity.Blocking,
+            "hospital_images rows that go back into hospital_facility_images under the same id (theirs without 'himg_'): its primary key allows it once, so the rollback " +
+            "would fail halfway, or write one of them over the other. Give these rows other ids first.",
+            IdsSql: """
+            SELECT unnest(array_agg(i.id)) FROM hospital_images i
+            GROUP BY CASE WHEN i.id LIKE 'himg\_%' THEN substr(i.id, 6) ELSE i.id END HAVING count(*) > 1
+            """, Reads: "hospital_images"),
         new(Versions.Cleanup, MigrationDirection.Up, "cleanup-unrepresented-values", FindingSeverity.Blocking,
             "users whose values in the columns the cleanup drops are in no new table (they would be lost): clear or move them first.",
             IdsSql: """

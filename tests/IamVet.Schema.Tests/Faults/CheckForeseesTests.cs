@@ -78,6 +78,49 @@ public sealed class CheckForeseesTests : RunnerTest
     }
 
     [Test]
+    public async Task Ids_the_legacy_keys_hold_but_the_new_keys_refuse_once_prefixed_are_named_with_their_rows()
+    {
+        // Given a veterinarian and a hospital's animal whose ids (2,690 bytes that do not compress) the
+        // legacy keys hold, but the new tables' keys do not once 'vet_' / 'hta_' is put before them
+        await CreateLegacyDatabaseWithRowsAsync();
+        var vetId = IncompressibleId("long-vet-", 2690);
+        var animalId = IncompressibleId("long-ani-", 2690);
+        await LegacyRows.InsertAsync(Database,
+            new LegacyUser(vetId, "VETERINARIAN") { Email = "long@iamvet.test", Phone = "010-0000-0000" },
+            new LegacyAnimal(animalId, "hos1", "BIRD", new DateTime(2024, 4, 3)));
+        var before = await StateAsync();
+
+        // When: check (what the audit runs before a backup), and an up without a backup (its users checks on the migration's snapshot)
+        var check = await RunAsync("check", "--no-backup");
+        var up = await RunAsync("migrate", "up", "--yes", "--no-backup");
+
+        // Then both name the rows (the ids' starts: the output wraps long lines), and nothing changed
+        foreach (var result in new[] { check, up })
+        {
+            Assert.That(result.ExitCode, Is.EqualTo(3), result.ToString());
+            Assert.That(result.Output, Does.Contain("veterinarians-id-too-long-for-index").And.Contain(vetId[..40]), result.ToString());
+            Assert.That(result.Output, Does.Contain("hospital_treatment_animals-id-too-long-for-index").And.Contain(animalId[..40]), result.ToString());
+        }
+
+        Assert.That(await StateAsync(), Is.EqualTo(before), up.ToString());
+    }
+
+    [Test]
+    public async Task An_id_that_fits_the_new_key_once_prefixed_is_not_named()
+    {
+        // Given a veterinarian whose id (2,688 bytes that do not compress) still fits veterinarians' key with 'vet_' before it
+        await CreateLegacyDatabaseWithRowsAsync();
+        await LegacyRows.InsertAsync(Database, new LegacyUser(IncompressibleId("long-vet-", 2688), "VETERINARIAN") { Email = "long@iamvet.test", Phone = "010-0000-0000" });
+
+        // When
+        var up = await RunAsync("migrate", "up", "--yes", "--no-backup");
+
+        // Then the limit is the key's own: the up goes ahead
+        Assert.That(up.ExitCode, Is.Zero, up.ToString());
+        Assert.That(up.Output, Does.Not.Contain("id-too-long-for-index"), up.ToString());
+    }
+
+    [Test]
     public async Task Users_of_a_type_added_to_the_enum_are_named_as_moving_nowhere()
     {
         // Given an ADMIN user, a type added to the enum that no new table takes
@@ -153,4 +196,8 @@ public sealed class CheckForeseesTests : RunnerTest
 
         Assert.That(await StateAsync(), Is.EqualTo(before), down.ToString());
     }
+
+    /// <summary><paramref name="start"/> and then hex digits of hashes (which do not compress), <paramref name="bytes"/> long in all.</summary>
+    private static string IncompressibleId(string start, int bytes) =>
+        (start + string.Concat(Enumerable.Range(0, (bytes / 64) + 1).Select(i => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(BitConverter.GetBytes(i))))))[..bytes];
 }

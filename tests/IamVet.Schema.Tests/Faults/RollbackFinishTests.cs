@@ -63,7 +63,7 @@ public sealed class RollbackFinishTests : RunnerTest
         await UpgradeLegacyDatabaseWithRowsAsync();
         await NewApplication.SignUpAsync(Database, "nameless", "VETERINARIAN");
         RollBackWithoutTheFinishStage();
-        var before = await LegacyRowsAsync();
+        var before = await LegacyTablesAsync();
 
         // When the runner tries to finish it
         var refused = await RunAsync("migrate", "down", "--yes", "--no-backup");
@@ -72,7 +72,7 @@ public sealed class RollbackFinishTests : RunnerTest
         // the renamed tables (the first step, in a transaction of its own) are gone, realName's step is pending
         Assert.That(refused.ExitCode, Is.EqualTo(9), refused.ToString());
         Assert.That(refused.Output, Does.Contain("nameless").And.Contain("Nothing is lost").And.Contain("migrate down again"), refused.ToString());
-        Assert.That(await LegacyRowsAsync(), Is.EqualTo(before));
+        Assert.That(await LegacyTablesAsync(), Is.EqualTo(before));
         Assert.That(await RolledBackTablesAsync(), Is.Empty);
         Assert.That(await PendingConstraintsAsync(), Is.EqualTo(1));
 
@@ -102,17 +102,38 @@ public sealed class RollbackFinishTests : RunnerTest
         await NewApplication.SignUpAsync(Database, "new-user", "VETERINARIAN");
     }
 
+    [Test]
+    public async Task An_up_from_a_pending_rollback_names_the_users_without_a_name_before_anything_changes()
+    {
+        // Given users the new application made without a name (a veterinarian, a student, a hospital
+        // with its hospitalName) and a rollback whose last step is pending, so realName is still nullable
+        await UpgradeLegacyDatabaseWithRowsAsync();
+        await NewApplication.SignUpAsync(Database, "nameless", "VETERINARIAN");
+        await NewApplication.SignUpAsync(Database, "nameless-stu", "VETERINARY_STUDENT");
+        await NewApplication.SignUpAsync(Database, "nameless-hos", "HOSPITAL");
+        await Database.ExecuteAsync("""UPDATE users SET "hospitalName" = '이름없는병원' WHERE id = 'nameless-hos'""");
+        RollBackWithoutTheFinishStage();
+        var before = await StateAsync();
+
+        // When: check (what the audit runs before a backup), and an up without a backup (its users checks on the migration's snapshot)
+        var check = await RunAsync("check", "--no-backup");
+        var up = await RunAsync("migrate", "up", "--yes", "--no-backup");
+
+        // Then both name the three users (the profile tables' name columns are NOT NULL), and nothing changed
+        foreach (var result in new[] { check, up })
+        {
+            Assert.That(result.ExitCode, Is.EqualTo(3), result.ToString());
+            Assert.That(result.Output, Does.Contain("user-without-real-name").And.Contain("nameless, nameless-hos, nameless-stu"), result.ToString());
+        }
+
+        Assert.That(await StateAsync(), Is.EqualTo(before), up.ToString());
+    }
+
     private void RollBackWithoutTheFinishStage() =>
         new MigrationExecutor(NullLoggerFactory.Instance).Apply(Database.ConnectionString, MigrationPlanner.PlanDown([Versions.Baseline, Versions.AuditColumns, Versions.SplitUsers], Versions.Baseline));
 
     private Task<bool> RealNameIsNotNullAsync() =>
         Database.ScalarAsync<bool>("""SELECT attnotnull FROM pg_attribute WHERE attrelid = 'public.users'::regclass AND attname = 'realName'""");
-
-    private async Task<List<string>> LegacyRowsAsync()
-    {
-        await using var connection = await Database.OpenAsync();
-        return (await TableFingerprints.OfLegacyTablesAsync(connection)).Select(f => $"rows {f.Name}: {f.Rows} ({f.Hash})").ToList();
-    }
 
     private async Task<List<string>> RolledBackTablesAsync()
     {

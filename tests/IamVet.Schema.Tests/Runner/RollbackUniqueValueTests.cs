@@ -34,4 +34,34 @@ public sealed class RollbackUniqueValueTests : RunnerTest
         Assert.That(await StateAsync(), Is.EqualTo(before), "the database changed\n" + down);
         Assert.That(BackupFiles(), Is.Empty, "a refused run takes no backup");
     }
+
+    [Test]
+    public async Task Down_is_refused_naming_the_side_rows_the_application_added_under_a_legacy_id_that_is_taken()
+    {
+        // Given an upgraded database where the application added a treatment animal and a specialty
+        // under the ids a1 and s1 (the legacy rows a1 and s1 stay: hta_a1 and hts_s1 are still there),
+        // and an image i1 beside himg_i1 (both go back as i1)
+        await UpgradeLegacyDatabaseWithRowsAsync();
+        await Database.ExecuteAsync("""
+            INSERT INTO hospital_treatment_animals (id, "hospitalId", "userId", "animalType") SELECT 'a1', h.id, 'hos1', 'BIRD' FROM hospitals h WHERE h."userId" = 'hos1';
+            INSERT INTO hospital_treatment_specialties (id, "hospitalId", "userId", specialty) SELECT 's1', h.id, 'hos1', '외과' FROM hospitals h WHERE h."userId" = 'hos1';
+            INSERT INTO hospital_images (id, "hospitalId", "userId", "imageUrl", "imageOrder") SELECT 'i1', h.id, 'hos1', 'https://cdn/i9.png', 3 FROM hospitals h WHERE h."userId" = 'hos1';
+            """);
+        var before = await StateAsync();
+
+        // When
+        var check = await RunAsync("check", "--down", "--no-backup");
+        var down = await RunAsync("migrate", "down", "--yes", "--no-backup");
+
+        // Then both name the rows, and nothing changed
+        foreach (var result in new[] { check, down })
+        {
+            Assert.That(result.ExitCode, Is.EqualTo(3), result.ToString());
+            Assert.That(result.Output, Does.Contain("hospital_animals-id-taken").And.Contain("Ids: a1."), result.ToString());
+            Assert.That(result.Output, Does.Contain("hospital_specialties-id-taken").And.Contain("Ids: s1."), result.ToString());
+            Assert.That(result.Output, Does.Contain("hospital_facility_images-id-taken").And.Contain("Ids: himg_i1, i1."), result.ToString());
+        }
+
+        Assert.That(await StateAsync(), Is.EqualTo(before), down.ToString());
+    }
 }
