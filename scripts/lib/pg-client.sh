@@ -12,10 +12,11 @@
 #   use, through an apt configuration of its own (sources, lists and cache in a temporary folder,
 #   never the system's), and are unpacked with `dpkg -x`: nothing is installed over the system's
 #   packages;
-# - bin/pg_dump, bin/pg_restore and bin/psql are wrappers that run the program with that folder's
-#   own dynamic loader and libraries (ld-linux-x86-64.so.2 --library-path …), passing the arguments
-#   and the environment (PGPASSWORD, PGSSLMODE, …) through untouched; they run as root and as the
-#   `postgres` user alike;
+# - the programs' ELF interpreter and library path are set to that folder's own dynamic loader and
+#   libraries (with patchelf, from this machine's own Debian release, unpacked likewise), and
+#   bin/pg_dump, bin/pg_restore and bin/psql are symbolic links to them: the processes are the real
+#   programs, their arguments and environment (PGPASSWORD, PGSSLMODE, …) untouched; they run as
+#   root and as the `postgres` user alike;
 # - every library the programs load must resolve inside that folder, or the install fails naming it.
 # Idempotent (a marker with the package version); concurrent callers wait for one install (flock).
 
@@ -65,28 +66,26 @@ pg_client_debian_mirror() {
   [ -n "$mirror" ] && echo "$mirror"
 }
 
-# Writes the wrappers into DIR/bin ($1) for the programs under DIR/root; they find the folder
-# from their own path, so it may be moved as a whole.
-pg_client_write_wrappers() {
-  local dir=$1 major=$2 version=$3 program
+# What the marker says after the version: the layout of the folder (an older layout is reinstalled).
+pg_client_layout="interpreter and rpath set with patchelf"
+
+# Sets the ELF interpreter and library path of the programs under DIR/root ($1) to those of the
+# folder at FINAL ($3) with PATCHELF ($4), and links them from DIR/bin.
+pg_client_patch() {
+  local dir=$1 major=$2 final=$3 patchelf=$4 program
   mkdir -p "$dir/bin"
   for program in "${pg_client_programs[@]}"; do
-    cat > "$dir/bin/$program" <<EOF
-#!/bin/sh
-# $program $version from Debian's postgresql-client-$major, installed by scripts/lib/pg-client.sh:
-# run with its own glibc and libraries (this machine's are older), arguments and environment untouched.
-root=\$(dirname "\$(dirname "\$(readlink -f "\$0")")")/root
-exec "\$root/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" \\
-  --library-path "\$root/usr/lib/x86_64-linux-gnu:\$root/lib/x86_64-linux-gnu" \\
-  "\$root/usr/lib/postgresql/$major/bin/$program" "\$@"
-EOF
-    chmod 0755 "$dir/bin/$program"
+    # shellcheck disable=SC2016
+    "$patchelf" --set-interpreter "$final/root/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" \
+      --force-rpath --set-rpath '$ORIGIN/../../../x86_64-linux-gnu' \
+      "$dir/root/usr/lib/postgresql/$major/bin/$program" || return 1
+    ln -s "../root/usr/lib/postgresql/$major/bin/$program" "$dir/bin/$program" || return 1
   done
 }
 
 # Installs postgresql-client-MAJOR from Debian's archive into DIR ($2); run under the lock.
 pg_client_install() {
-  local major=$1 dir=$2 root suite mirror tmp apt_options version program outside
+  local major=$1 dir=$2 root suite codename mirror tmp apt_options version program outside
   root=$(dirname "$dir")
   suite=$(pg_client_debian_suite "$major") || return 1
   if [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
@@ -103,7 +102,8 @@ pg_client_install() {
   (
     trap 'rm -rf "$tmp"' EXIT
     mkdir -p "$tmp/apt/lists/partial" "$tmp/apt/cache/archives/partial" "$tmp/apt/none" "$tmp/debs"
-    echo "deb [signed-by=$keyring] $mirror $suite main" > "$tmp/apt/sources.list"
+    codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
+    printf 'deb [signed-by=%s] %s %s main\n' "$keyring" "$mirror" "$suite" "$keyring" "$mirror" "$codename" > "$tmp/apt/sources.list"
     apt_options=(-q -o Dir::Etc::sourcelist="$tmp/apt/sources.list" -o Dir::Etc::sourceparts=-
       -o Dir::Etc::preferences="$tmp/apt/preferences" -o Dir::Etc::preferencesparts="$tmp/apt/none"
       -o Dir::State::Lists="$tmp/apt/lists" -o Dir::Cache="$tmp/apt/cache"
@@ -112,31 +112,33 @@ pg_client_install() {
     apt-get "${apt_options[@]}" update >&2 \
       || { echo "error: PostgreSQL $major client: apt-get update of $mirror $suite failed" >&2; exit 1; }
     # shellcheck disable=SC2046
-    (cd "$tmp/debs" && apt-get "${apt_options[@]}" download $(pg_client_packages "$major")) >&2 \
+    (cd "$tmp/debs" && apt-get "${apt_options[@]}" download $(pg_client_packages "$major") "patchelf/$codename") >&2 \
       || { echo "error: PostgreSQL $major client: apt-get download from $mirror $suite failed" >&2; exit 1; }
     for deb in "$tmp"/debs/*.deb; do
-      dpkg -x "$deb" "$tmp/root" || { echo "error: PostgreSQL $major client: dpkg -x $deb failed" >&2; exit 1; }
+      case "$deb" in */patchelf_*) target="$tmp/tools" ;; *) target="$tmp/root" ;; esac
+      dpkg -x "$deb" "$target" || { echo "error: PostgreSQL $major client: dpkg -x $deb failed" >&2; exit 1; }
     done
     version=$(dpkg-deb -f "$tmp"/debs/postgresql-client-"$major"_*.deb Version)
-    pg_client_write_wrappers "$tmp" "$major" "$version"
-    rm -rf "$tmp/apt" "$tmp/debs"
+    pg_client_patch "$tmp" "$major" "$dir" "$tmp/tools/usr/bin/patchelf" \
+      || { echo "error: PostgreSQL $major client: patchelf failed" >&2; exit 1; }
+    rm -rf "$tmp/apt" "$tmp/debs" "$tmp/tools"
     chmod 0755 "$tmp" && chmod -R a+rX "$tmp"
+    echo "postgresql-client-$major $version (Debian $suite; $pg_client_layout)" > "$tmp/installed"
+    # The interpreter is the folder's final path: check there, and remove what does not run.
+    rm -rf "$dir" && mv "$tmp" "$dir" || exit 1
+    trap 'rm -rf "$dir"' EXIT
     # Every library must come from the folder: one from the system's older release may not work.
     for program in "${pg_client_programs[@]}"; do
-      outside=$("$tmp/root/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" \
-          --library-path "$tmp/root/usr/lib/x86_64-linux-gnu:$tmp/root/lib/x86_64-linux-gnu" \
-          --list "$tmp/root/usr/lib/postgresql/$major/bin/$program" | grep '=>' | grep -vF "=> $tmp/root/") || true
+      outside=$(LD_TRACE_LOADED_OBJECTS=1 "$dir/bin/$program" | grep '=>' | grep -vF "=> $dir/root/") || true
       if [ -n "$outside" ]; then
         echo "error: PostgreSQL $major client: $program links libraries not among the packages in pg_client_packages (scripts/lib/pg-client.sh):" >&2
         echo "$outside" >&2; exit 1
       fi
     done
-    if ! pg_client_ok "$tmp/bin" "$major"; then
+    if ! pg_client_ok "$dir/bin" "$major"; then
       echo "error: PostgreSQL $major client: unpacked, but pg_dump does not run (as $(id -un) and as postgres):" >&2
-      "$tmp/bin/pg_dump" --version >&2; exit 1
+      "$dir/bin/pg_dump" --version >&2; exit 1
     fi
-    echo "postgresql-client-$major $version (Debian $suite)" > "$tmp/installed"
-    rm -rf "$dir" && mv "$tmp" "$dir" || exit 1
     trap - EXIT
   )
 }
@@ -152,7 +154,7 @@ pg_client_bindir() {
   root=${IAMVET_EMBEDDED_POSTGRES_ROOT:-/opt/iamvet-schema}
   dir="$root/pg-client-$major"
   marker="$dir/installed"
-  if [ -s "$marker" ] && pg_client_ok "$dir/bin" "$major"; then
+  if grep -qF "$pg_client_layout" "$marker" 2>/dev/null && pg_client_ok "$dir/bin" "$major"; then
     echo "$dir/bin"; return 0
   fi
   mkdir -p "$root" && chmod 0755 "$root" 2>/dev/null
@@ -162,7 +164,7 @@ pg_client_bindir() {
   (
     flock 9
     # Another run may have installed it while we waited.
-    if [ -s "$marker" ] && pg_client_ok "$dir/bin" "$major"; then exit 0; fi
+    if grep -qF "$pg_client_layout" "$marker" 2>/dev/null && pg_client_ok "$dir/bin" "$major"; then exit 0; fi
     pg_client_install "$major" "$dir"
   ) 9>"$root/.pg-client-$major.lock" || return 1
   pg_client_ok "$dir/bin" "$major" \
