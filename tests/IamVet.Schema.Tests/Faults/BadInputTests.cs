@@ -82,12 +82,26 @@ public sealed class BadInputTests : RunnerTest
                 expected = ["pg_dump not found on PATH"];
                 break;
             case Input.PgDumpOlderThanTheServer:
-                var fakes = Directory.CreateDirectory(Path.Combine(WorkDirectory, "fake-bin")).FullName;
-                PgClient.WriteScript(fakes, "pg_dump", """
-                    echo "pg_dump (PostgreSQL) 14.11"
-                    """);
-                environment["PATH"] = PgClient.PathWithFirst(fakes);
-                expected = ["pg_dump 14.11", "is older than the server"];
+                // A real client older than the server when this machine has one (Debian's 15 against the
+                // 17 leg's server), else one that says it is 14.11 (the 15 leg: no older client here).
+                var older = PgClient.OlderThan(await Database.ScalarAsync<int>("SELECT current_setting('server_version_num')::int / 10000"));
+                string olderBin;
+                if (older is null)
+                {
+                    olderBin = Directory.CreateDirectory(Path.Combine(WorkDirectory, "fake-bin")).FullName;
+                    PgClient.WriteScript(olderBin, "pg_dump", """
+                        echo "pg_dump (PostgreSQL) 14.11"
+                        """);
+                    expected = [$"pg_dump 14.11 ({olderBin}/pg_dump) is older than the server"];
+                }
+                else
+                {
+                    olderBin = Path.GetDirectoryName(older.Path)!;
+                    expected = [$"pg_dump {older.Version} ({older.Path}) is older than the server"];
+                }
+
+                environment["PATH"] = PgClient.PathWithFirst(olderBin);
+                expected = [.. expected, "postgresql-client-", "the runbook's section \"Managed PostgreSQL\", docs/runbook.md"];
                 break;
             case Input.BackupDirectoryUnderAFile:
                 // The tests run as root, for whom mode bits stop no write: a directory below a regular

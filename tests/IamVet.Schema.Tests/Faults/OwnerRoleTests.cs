@@ -8,8 +8,8 @@ namespace IamVet.Schema.Tests.Faults;
 /// flow runs as such a role through the built runner; what needs more (ending other roles'
 /// sessions) stops with a sentence saying what the role may not do and what to do instead.
 /// The flow is two tests: what needs no pg_dump (baseline, check/up/down with --no-backup, status,
-/// verify) runs on every leg; what runs pg_dump or pg_restore needs them of the server's major and
-/// is listed in scripts/needs-pg-dump-of-server-major.txt (excluded on the PostgreSQL 17 leg here).
+/// verify), and what runs pg_dump or pg_restore (of the server's major, which scripts/test.sh puts
+/// first on PATH); both run on every leg, production's PostgreSQL 17 included.
 /// </summary>
 [TestFixture]
 public sealed class OwnerRoleTests : OperationsTest

@@ -19,6 +19,21 @@ public static class PgClient
         return path!;
     }
 
+    /// <summary>
+    /// The pg_dump of a real PostgreSQL client older than <paramref name="serverMajor"/> that this
+    /// machine has (Debian's /usr/lib/postgresql/N/bin with pg_dump and pg_restore; the newest such
+    /// N), or null when it has none.
+    /// </summary>
+    public static PgTool? OlderThan(int serverMajor) =>
+        !Directory.Exists("/usr/lib/postgresql")
+            ? null
+            : Directory.GetDirectories("/usr/lib/postgresql")
+                .Select(dir => Path.Combine(dir, "bin"))
+                .Where(bin => File.Exists(Path.Combine(bin, "pg_restore")))
+                .Select(bin => PgTools.Find("pg_dump", bin))
+                .Where(tool => tool is not null && tool.Major > 0 && tool.Major < serverMajor)
+                .MaxBy(tool => tool!.Major);
+
     /// <summary>Writes an executable <c>#!/bin/sh</c> script named <paramref name="name"/> into <paramref name="directory"/>.</summary>
     public static void WriteScript(string directory, string name, string body)
     {

@@ -177,7 +177,7 @@ public sealed class UsageTests : OperationsTest
 
     [TestCase("migrate", "up", "--yes", "--no-backup")]
     [TestCase("check", "--no-backup")]
-    // (named: check without --no-backup checks pg_dump, so scripts/needs-pg-dump-of-server-major.txt lists this case alone)
+    // (named: check without --no-backup also checks pg_dump and pg_restore)
     [TestCase("check", TestName = "An_empty_database_is_refused_by_check_with_exit_3_unless_create_legacy_schema_is_given")]
     [TestCase("seed", "--users", "10", "--yes")]
     public async Task An_empty_database_is_refused_with_exit_3_unless_create_legacy_schema_is_given(params string[] arguments)

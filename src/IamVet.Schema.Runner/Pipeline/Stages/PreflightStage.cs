@@ -212,18 +212,22 @@ public static class PreflightStage
         }
     }
 
+    /// <summary>Where the refusals about pg_dump/pg_restore send the operator.</summary>
+    private const string HowToGetTheClient =
+        "the runbook's section \"Managed PostgreSQL\", docs/runbook.md, says how on Debian/Ubuntu, with the official container image and on macOS";
+
     private static string CheckTools(string serverVersion, int serverMajor)
     {
         var found = new List<string>();
         foreach (var name in new[] { "pg_dump", "pg_restore" })
         {
             var tool = PgTools.Find(name)
-                ?? throw new PreflightFailed($"{name} not found on PATH: install the PostgreSQL client (postgresql-client-{serverMajor} or newer), or pass --no-backup to run without a restore point");
+                ?? throw new PreflightFailed($"{name} not found on PATH: install the PostgreSQL client (postgresql-client-{serverMajor} or newer; {HowToGetTheClient}), or pass --no-backup to run without a restore point");
             if (tool.Major < serverMajor)
             {
                 throw new PreflightFailed(
                     $"{name} {tool.Version} ({tool.Path}) is older than the server (PostgreSQL {serverVersion}): it cannot dump this server reliably. " +
-                    $"Install postgresql-client-{serverMajor} or newer and put it first on PATH");
+                    $"Install postgresql-client-{serverMajor} or newer and put it first on PATH ({HowToGetTheClient})");
             }
 
             found.Add($"{name} {tool.Version}");
