@@ -8,6 +8,9 @@ public sealed class LockedSession(NpgsqlConnection connection) : IAsyncDisposabl
     /// <summary>The lock connection: pre-flight, the audit and migration_log use it too.</summary>
     public NpgsqlConnection Connection { get; } = connection;
 
+    /// <summary>The lock connection's backend, once it holds the lock: the migration checks it still does before COMMIT (docs/adr/0014).</summary>
+    public LockBackend? Backend { get; internal set; }
+
     public ValueTask DisposeAsync() => Connection.DisposeAsync();
 }
 
@@ -45,9 +48,9 @@ public static class LockStage
         connected(session);
         await AcquireAsync(context, connection, cancellationToken);
         // ProcessID is what the server's first message said: through a proxy it is not the backend's pid.
-        var pid = await Sql.ScalarAsync<int>(connection, "SELECT pg_backend_pid()", cancellationToken);
+        session.Backend = await AdvisoryLock.BackendOfAsync(connection, cancellationToken);
         var via = route.Kind == PoolerKind.SessionProxy ? ", through a session-preserving proxy" : "";
-        return new(session, new StageResult(Name, StageStatus.Pass, TimeSpan.Zero, $"holding the migration lock (pid {pid}{via})", []));
+        return new(session, new StageResult(Name, StageStatus.Pass, TimeSpan.Zero, $"holding the migration lock (pid {session.Backend.Pid}{via})", []));
     }
 
     /// <summary>
@@ -109,12 +112,21 @@ public static class LockStage
             leftover = await AdvisoryLock.FindLeftoverAsync(connection, cancellationToken);
         }
 
-        if (leftover is not null)
+        if (leftover is { RunnerConnected: true })
         {
             throw new LockHeld(
-                $"a connection of an earlier run is still working on database \"{context.DatabaseName}\" ({leftover}); waited {timeout.TotalSeconds:0.#} s. " +
+                $"another run is still working on database \"{context.DatabaseName}\" ({leftover.Connection}) but no longer holds the migration lock: " +
+                $"its lock connection was ended (by the server or an operator). Its runner is still connected, so the run is alive; waited {timeout.TotalSeconds:0.#} s. " +
+                "It checks its lock before COMMIT and rolls back without it: let it end, then run again.");
+        }
+
+        if (leftover is not null)
+        {
+            var pid = leftover.Connection.Pid;
+            throw new LockHeld(
+                $"a connection of an earlier run is still working on database \"{context.DatabaseName}\" ({leftover.Connection}); waited {timeout.TotalSeconds:0.#} s. " +
                 "Its runner is gone (killed?), but the connection keeps its table locks until its current work ends. " +
-                $"Wait for that, or end it now with SELECT pg_terminate_backend({leftover.Pid}) (PostgreSQL rolls its transaction back); then run again.");
+                $"Wait for that, or end it now with SELECT pg_terminate_backend({pid}) (PostgreSQL rolls its transaction back); then run again.");
         }
     }
 }
