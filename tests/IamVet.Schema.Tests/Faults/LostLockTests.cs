@@ -13,7 +13,7 @@ public sealed class LostLockTests : RunnerTest
 {
     private const long Gate = 7_140_026;
 
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
 
     [Test]
     public async Task A_lock_connection_terminated_mid_move_rolls_the_up_back_with_exit_5_and_a_second_run_meanwhile_is_told_the_first_is_alive()
@@ -23,11 +23,7 @@ public sealed class LostLockTests : RunnerTest
         await LegacyRows.InsertAsync(Database, SeedRows);
         await Database.ExecuteAsync(Sabotage.GateAfterEachInsert("hospitals", Gate));
         var before = await StateAsync();
-        await using var gate = await Sessions.OpenAsAsync(Database, "the gate");
-        await using (var hold = new NpgsqlCommand($"SELECT pg_advisory_lock({Gate})", gate))
-        {
-            await hold.ExecuteNonQueryAsync();
-        }
+        await using var gate = await Sessions.HoldGateAsync(Database, Gate);
 
         // When the run's lock connection is terminated while its migration waits at the gate
         using var runner = Start("migrate", "up", "--yes", "--no-backup", "--lock-timeout", "60s");
@@ -46,11 +42,7 @@ public sealed class LostLockTests : RunnerTest
             .And.Not.Contain("Its runner is gone"), second.ToString());
 
         // When the gate opens
-        await using (var open = new NpgsqlCommand($"SELECT pg_advisory_unlock({Gate})", gate))
-        {
-            await open.ExecuteNonQueryAsync();
-        }
-
+        await Sessions.OpenGateAsync(gate, Gate);
         var result = await runner.WaitAsync(TimeSpan.FromSeconds(120));
 
         // Then the first run did not commit without its lock: rolled back, exit 5 saying why, its row ROLLED_BACK

@@ -270,24 +270,15 @@ public sealed class RestoreTests : OperationsTest
         var (dump, _) = await BackupAsync();
         var original = (await DatabasesAsync()).Single(d => d.Name == Database.Name);
         await Database.ExecuteAsync(Sabotage.GateAfterEachInsert("hospitals", gate));
-        await using var holder = await Faults.Sessions.OpenAsAsync(Database, "the gate");
-        await using (var hold = new NpgsqlCommand($"SELECT pg_advisory_lock({gate})", holder))
-        {
-            await hold.ExecuteNonQueryAsync();
-        }
-
+        await using var holder = await Faults.Sessions.HoldGateAsync(Database, gate);
         using var up = Start("migrate", "up", "--yes", "--no-backup", "--lock-timeout", "60s");
-        await Faults.Sessions.WaitForAsync(Database, "a.application_name = 'iamvet-schema migrate' AND a.wait_event = 'advisory'", TimeSpan.FromSeconds(60), "the migration at the gate", up);
-        var upsLock = await Faults.Sessions.WaitForAsync(Database, "a.application_name = 'iamvet-schema lock'", TimeSpan.FromSeconds(60), "the up's lock connection");
+        await Faults.Sessions.WaitForAsync(Database, "a.application_name = 'iamvet-schema migrate' AND a.wait_event = 'advisory'", TimeSpan.FromSeconds(120), "the migration at the gate", up);
+        var upsLock = await Faults.Sessions.WaitForAsync(Database, "a.application_name = 'iamvet-schema lock'", TimeSpan.FromSeconds(120), "the up's lock connection");
 
         // When restore --replace starts meanwhile (its plan shows the database before the up), waits for the lock, and the up then commits
         using var restore = Start("restore", "--from", dump, "--replace", "--yes", "--lock-timeout", "60s");
-        await Faults.Sessions.WaitForAsync(Database, $"a.application_name = 'iamvet-schema lock' AND a.pid <> {upsLock}", TimeSpan.FromSeconds(60), "the restore waiting for the migration lock", restore);
-        await using (var open = new NpgsqlCommand($"SELECT pg_advisory_unlock({gate})", holder))
-        {
-            await open.ExecuteNonQueryAsync();
-        }
-
+        await Faults.Sessions.WaitForAsync(Database, $"a.application_name = 'iamvet-schema lock' AND a.pid <> {upsLock}", TimeSpan.FromSeconds(120), "the restore waiting for the migration lock", restore);
+        await Faults.Sessions.OpenGateAsync(holder, gate);
         var upResult = await up.WaitAsync(TimeSpan.FromSeconds(120));
         var result = await restore.WaitAsync(TimeSpan.FromSeconds(120));
 
