@@ -17,9 +17,10 @@ public sealed class LockedSession(NpgsqlConnection connection) : IAsyncDisposabl
 /// <summary>
 /// Connects, then takes the migration lock (a session advisory lock on a dedicated connection)
 /// before anything reads the migration history. Another run holding it: exit 7, naming the holder.
-/// A connection a killed run left working (<see cref="AdvisoryLock.FindLeftoverAsync"/>) counts as
+/// A connection an earlier run left working (<see cref="AdvisoryLock.FindLeftoverAsync"/>) counts as
 /// holding it too: it still holds that run's table locks, and its migration_log row must stay
-/// RUNNING until it has ended.
+/// RUNNING until it has ended. The message says whether that run is alive (it lost only its lock
+/// connection, and rolls back before COMMIT: docs/adr/0014) or its runner is gone.
 /// </summary>
 public static class LockStage
 {
