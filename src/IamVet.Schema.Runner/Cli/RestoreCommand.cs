@@ -38,7 +38,8 @@ public static class RestoreCommand
             }
 
             var json = parse.GetValue(CommonOptions.Json);
-            var outcome = await Restoring.RunAsync(server, parse.GetValue(From)!.FullName, parse.GetValue(TargetDb), replace, showProgress: !json, parse.GetValue(CommonOptions.LockTimeout), cancel);
+            var outcome = await Restoring.RunAsync(server, parse.GetValue(From)!.FullName, parse.GetValue(TargetDb), replace, showProgress: !json, parse.GetValue(CommonOptions.LockTimeout),
+                plan => (json ? Console.Error : Console.Out).WriteLine(plan), cancel);
             var result = outcome.Result;
             var mismatches = result.Mismatches;
             var exitCode = mismatches.Count == 0 ? ExitCodes.Success : ExitCodes.VerificationFailed;

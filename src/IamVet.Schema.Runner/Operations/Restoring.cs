@@ -30,13 +30,15 @@ public static class Restoring
     }
 
     /// <summary>
-    /// The restore. With <paramref name="replace"/> it takes the migration lock on the database it
-    /// replaces first, like every writer (another run holding it: exit 7), and holds it until the
-    /// swap ends that database's sessions, so no migration can change (or be committed to) the
-    /// database that is being put aside.
+    /// The restore. With <paramref name="replace"/> it shows its plan (<paramref name="showPlan"/>:
+    /// the database it replaces, at the versions it has now), then takes the migration lock on that
+    /// database, like every writer (another run holding it: exit 7), and holds it until the swap ends
+    /// that database's sessions, so no migration can change (or be committed to) the database that
+    /// is being put aside. A migration that committed while it waited for the lock changed the
+    /// database its plan showed: refused (exit 3) before anything is restored, as <c>migrate</c> does.
     /// </summary>
     public static async Task<RestoreOutcome> RunAsync(
-        ConnectionTarget server, string dump, string? targetDatabase, bool replace, bool showProgress, TimeSpan lockTimeout, CancellationToken cancellationToken)
+        ConnectionTarget server, string dump, string? targetDatabase, bool replace, bool showProgress, TimeSpan lockTimeout, Action<string> showPlan, CancellationToken cancellationToken)
     {
         var manifest = await CheckAsync(dump, cancellationToken);
         var stamp = DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
@@ -60,7 +62,21 @@ public static class Restoring
         await using var held = new RunResults();
         if (lockOnSource is not null)
         {
+            IReadOnlyList<long> shown;
+            await using (var connection = await LockStage.ConnectAsync(lockOnSource.Database, Roles.Preview, cancellationToken))
+            {
+                shown = await VersionHistory.ReadAppliedAsync(connection, cancellationToken);
+            }
+
+            showPlan($"restore --replace on database \"{source}\" ({AtVersion(shown)}): the dump's copy takes its place once restored and verified; the database as it is now is kept, renamed {source}_replaced_<time>");
             await LockStage.RunAsync(lockOnSource, held.Keep, cancellationToken);
+            var now = await VersionHistory.ReadAppliedAsync(held.Session!.Connection, cancellationToken);
+            if (!now.SequenceEqual(shown))
+            {
+                throw new PreflightFailed(
+                    $"the database \"{source}\" changed since its plan was shown ({AtVersion(shown)}; now {AtVersion(now)}: a migration committed while the restore waited for the migration lock): " +
+                    "nothing was restored or replaced; check that the restore is still wanted, then run the command again");
+            }
         }
 
         var result = await IntoNewDatabaseAsync(database, dump, manifest, target, showProgress, "restore: tables loaded", cancellationToken);
@@ -80,6 +96,9 @@ public static class Restoring
 
         return new RestoreOutcome(result, source, replacedAs);
     }
+
+    private static string AtVersion(IReadOnlyList<long> applied) =>
+        applied.Count == 0 ? "no migration history" : $"at version {applied.Max().ToString(CultureInfo.InvariantCulture)}";
 
     /// <summary>
     /// Restores <paramref name="dump"/> into the new database <paramref name="target"/> (also

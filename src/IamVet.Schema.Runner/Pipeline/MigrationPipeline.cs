@@ -232,22 +232,17 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
                 return summary; // could not connect at all: there is nowhere to log (the message says why)
             }
 
-            // Never hang on migration_log behind another run's open migration transaction.
-            await Sql.ExecuteAsync(connection, "SET lock_timeout = '5s'", cancellationToken);
-            if (!await MigrationLog.ExistsAsync(connection, cancellationToken))
+            try
             {
-                logger.LogWarning("migration_log does not exist in {Database}: this attempt is not logged", context.DatabaseName);
-                return summary;
+                return await WriteLogRowAsync(summary, connection, cancellationToken);
             }
-
-            // A run refused the migration lock writes this row while the lock holder may be adding the
-            // audit columns: lock the table first, so the shape read next is the shape the row goes into.
-            // READ WRITE: a role whose sessions are read-only by default is refused by pre-flight, and that refusal is logged too.
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await Sql.ExecuteAsync(connection, "SET TRANSACTION READ WRITE; LOCK TABLE migration_log IN ROW EXCLUSIVE MODE", cancellationToken, transaction);
-            results.KeepLogRow(await MigrationLog.CompleteAsync(connection, results.LogRowId, Entry(context, results, summary.Status, summary.Message, summary), cancellationToken));
-            await transaction.CommitAsync(cancellationToken);
-            return summary;
+            catch (NpgsqlException) when (connection.State != System.Data.ConnectionState.Open)
+            {
+                // The lock connection was lost (ended by the server or an operator; a migration then
+                // rolled back: docs/adr/0014): the row is this attempt's own, completed on a new connection.
+                await using var fresh = await context.Database.OpenAsync(Roles.Lock, cancellationToken);
+                return await WriteLogRowAsync(summary, fresh, cancellationToken);
+            }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -261,6 +256,28 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
                 ? summary with { ExitCode = ExitCodes.LogNotCompleted, Message = $"{summary.Message}; but the run's bookkeeping failed: {failure}" }
                 : summary with { Message = $"{summary.Message}; and {failure}" };
         }
+    }
+
+    /// <summary>Completes this attempt's row on <paramref name="connection"/> (the lock connection, or a new one when that was lost).</summary>
+    private async Task<RunSummary> WriteLogRowAsync(RunSummary summary, NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var (context, results) = (summary.Context, summary.Results);
+        // Never hang on migration_log behind another run's open migration transaction.
+        await Sql.ExecuteAsync(connection, "SET lock_timeout = '5s'", cancellationToken);
+        if (!await MigrationLog.ExistsAsync(connection, cancellationToken))
+        {
+            logger.LogWarning("migration_log does not exist in {Database}: this attempt is not logged", context.DatabaseName);
+            return summary;
+        }
+
+        // A run refused the migration lock writes this row while the lock holder may be adding the
+        // audit columns: lock the table first, so the shape read next is the shape the row goes into.
+        // READ WRITE: a role whose sessions are read-only by default is refused by pre-flight, and that refusal is logged too.
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await Sql.ExecuteAsync(connection, "SET TRANSACTION READ WRITE; LOCK TABLE migration_log IN ROW EXCLUSIVE MODE", cancellationToken, transaction);
+        results.KeepLogRow(await MigrationLog.CompleteAsync(connection, results.LogRowId, Entry(context, results, summary.Status, summary.Message, summary), cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        return summary;
     }
 
     /// <summary>The migration_log row of this attempt: the plan, the backup, and the stages' results in details.</summary>

@@ -86,7 +86,8 @@ public sealed class InterruptedRunTests : RunnerTest
         // Then it waited --lock-timeout, stopped with exit 7 naming the connection and how to end it, left the RUNNING row alone,
         // and the run after the leftover had ended went through
         Assert.That(result.ExitCode, Is.EqualTo(7), result.ToString());
-        Assert.That(result.Output, Does.Contain($"pid {pid} (iamvet-schema pg_dump)").And.Contain($"pg_terminate_backend({pid})"), result.ToString());
+        Assert.That(result.Output, Does.Contain($"pid {pid} (iamvet-schema pg_dump)").And.Contain($"pg_terminate_backend({pid})")
+            .And.Contain("Its runner is gone (killed?)"), result.ToString());
         Assert.That(rows, Is.EqualTo(new[] { "RUNNING | unfinished", "REFUSED | finished" }), "the earlier attempt stays RUNNING while its connection works");
         Assert.That(state, Is.EqualTo(before), "the database changed\n" + result);
         Assert.That(await Sessions.AdvisoryLocksAsync(Database), Is.Zero);

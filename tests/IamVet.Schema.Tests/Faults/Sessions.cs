@@ -79,6 +79,27 @@ internal static class Sessions
             WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
             """);
 
+    /// <summary>
+    /// A connection of the test's own holding the advisory lock <paramref name="gate"/>: a run whose
+    /// migration meets <see cref="Sabotage.GateAfterEachInsert"/> waits there until <see cref="OpenGateAsync"/>.
+    /// </summary>
+    public static async Task<NpgsqlConnection> HoldGateAsync(TestDatabase database, long gate)
+    {
+        var holder = await OpenAsAsync(database, "the gate");
+        await using var hold = new NpgsqlCommand("SELECT pg_advisory_lock(@gate)", holder);
+        hold.Parameters.AddWithValue("gate", gate);
+        await hold.ExecuteNonQueryAsync();
+        return holder;
+    }
+
+    /// <summary>Releases the gate <paramref name="holder"/> holds (<see cref="HoldGateAsync"/>): the run goes on.</summary>
+    public static async Task OpenGateAsync(NpgsqlConnection holder, long gate)
+    {
+        await using var open = new NpgsqlCommand("SELECT pg_advisory_unlock(@gate)", holder);
+        open.Parameters.AddWithValue("gate", gate);
+        await open.ExecuteNonQueryAsync();
+    }
+
     /// <summary>A connection of the test's own, named so the runner's messages can name it.</summary>
     public static async Task<NpgsqlConnection> OpenAsAsync(TestDatabase database, string applicationName)
     {

@@ -104,9 +104,6 @@ public abstract class OperationsTest : RunnerTest
         return (dump, manifest);
     }
 
-    /// <summary>Output with every run of whitespace made one space: redirected output is wrapped at 160 columns.</summary>
-    protected static string Unwrapped(string output) => string.Join(' ', output.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
-
     protected static Dictionary<string, long> RowCountsOf(JsonObject manifest) =>
         manifest["rowCounts"]!.AsObject().ToDictionary(pair => pair.Key, pair => pair.Value!.GetValue<long>(), StringComparer.Ordinal);
 }

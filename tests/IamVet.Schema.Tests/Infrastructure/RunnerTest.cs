@@ -96,6 +96,9 @@ public abstract class RunnerTest
 
     protected Task<IReadOnlyList<long>> AppliedAsync() => Migrator.AppliedAsync(Database);
 
+    /// <summary>Output with every run of whitespace made one space: redirected output is wrapped at 160 columns.</summary>
+    protected static string Unwrapped(string output) => string.Join(' ', output.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+
     protected Task<bool> TableExistsAsync(string table) =>
         Database.ScalarAsync<bool>($"SELECT to_regclass('public.{table}') IS NOT NULL");
 

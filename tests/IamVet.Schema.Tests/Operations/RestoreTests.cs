@@ -260,6 +260,38 @@ public sealed class RestoreTests : OperationsTest
         Assert.That((await DatabasesAsync()).Single(d => d.Name == Database.Name).Oid, Is.EqualTo(original.Oid));
     }
 
+    [Test]
+    public async Task Restore_replace_started_beside_a_migrate_up_refuses_with_exit_3_once_the_up_committed_and_replaces_nothing()
+    {
+        // Given a backup, and a migrate up holding the migration lock, its move waiting on a gate the test holds
+        const long gate = 7_140_062;
+        await Migrator.UpToAsync(Database, Versions.AuditColumns);
+        await LegacyRows.InsertAsync(Database, SeedRows);
+        var (dump, _) = await BackupAsync();
+        var original = (await DatabasesAsync()).Single(d => d.Name == Database.Name);
+        await Database.ExecuteAsync(Sabotage.GateAfterEachInsert("hospitals", gate));
+        await using var holder = await Faults.Sessions.HoldGateAsync(Database, gate);
+        using var up = Start("migrate", "up", "--yes", "--no-backup", "--lock-timeout", "60s");
+        await Faults.Sessions.WaitForAsync(Database, "a.application_name = 'iamvet-schema migrate' AND a.wait_event = 'advisory'", TimeSpan.FromSeconds(120), "the migration at the gate", up);
+        var upsLock = await Faults.Sessions.WaitForAsync(Database, "a.application_name = 'iamvet-schema lock'", TimeSpan.FromSeconds(120), "the up's lock connection");
+
+        // When restore --replace starts meanwhile (its plan shows the database before the up), waits for the lock, and the up then commits
+        using var restore = Start("restore", "--from", dump, "--replace", "--yes", "--lock-timeout", "60s");
+        await Faults.Sessions.WaitForAsync(Database, $"a.application_name = 'iamvet-schema lock' AND a.pid <> {upsLock}", TimeSpan.FromSeconds(120), "the restore waiting for the migration lock", restore);
+        await Faults.Sessions.OpenGateAsync(holder, gate);
+        var upResult = await up.WaitAsync(TimeSpan.FromSeconds(120));
+        var result = await restore.WaitAsync(TimeSpan.FromSeconds(120));
+
+        // Then the restore refuses (exit 3) saying the database changed since its plan was shown, and the migrated database stays in place
+        Assert.That(upResult.ExitCode, Is.Zero, upResult.ToString());
+        Assert.That(result.ExitCode, Is.EqualTo(3), result.ToString());
+        Assert.That(Unwrapped(result.Output), Does.Contain($"(at version {Versions.AuditColumns})")
+            .And.Contain("changed since its plan was shown").And.Contain($"now at version {Migrator.Expanded}"), result.ToString());
+        Assert.That(await DerivedDatabasesAsync(), Is.Empty, "no copy may be created or swapped in\n" + result);
+        Assert.That((await DatabasesAsync()).Single(d => d.Name == Database.Name).Oid, Is.EqualTo(original.Oid));
+        Assert.That(await AppliedAsync(), Does.Contain(Migrator.Expanded));
+    }
+
     /// <summary>Owner, ACL, settings (per database and per role), comment and connection limit of a database, one line each.</summary>
     private static async Task<List<string>> DatabasePropertiesAsync(string database)
     {

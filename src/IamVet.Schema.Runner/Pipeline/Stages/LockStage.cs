@@ -8,15 +8,19 @@ public sealed class LockedSession(NpgsqlConnection connection) : IAsyncDisposabl
     /// <summary>The lock connection: pre-flight, the audit and migration_log use it too.</summary>
     public NpgsqlConnection Connection { get; } = connection;
 
+    /// <summary>The lock connection's backend, once it holds the lock: the migration checks it still does before COMMIT (docs/adr/0014).</summary>
+    public LockBackend? Backend { get; internal set; }
+
     public ValueTask DisposeAsync() => Connection.DisposeAsync();
 }
 
 /// <summary>
 /// Connects, then takes the migration lock (a session advisory lock on a dedicated connection)
 /// before anything reads the migration history. Another run holding it: exit 7, naming the holder.
-/// A connection a killed run left working (<see cref="AdvisoryLock.FindLeftoverAsync"/>) counts as
+/// A connection an earlier run left working (<see cref="AdvisoryLock.FindLeftoverAsync"/>) counts as
 /// holding it too: it still holds that run's table locks, and its migration_log row must stay
-/// RUNNING until it has ended.
+/// RUNNING until it has ended. The message says whether that run is alive (it lost only its lock
+/// connection, and rolls back before COMMIT: docs/adr/0014) or its runner is gone.
 /// </summary>
 public static class LockStage
 {
@@ -45,9 +49,9 @@ public static class LockStage
         connected(session);
         await AcquireAsync(context, connection, cancellationToken);
         // ProcessID is what the server's first message said: through a proxy it is not the backend's pid.
-        var pid = await Sql.ScalarAsync<int>(connection, "SELECT pg_backend_pid()", cancellationToken);
+        session.Backend = await AdvisoryLock.BackendOfAsync(connection, cancellationToken);
         var via = route.Kind == PoolerKind.SessionProxy ? ", through a session-preserving proxy" : "";
-        return new(session, new StageResult(Name, StageStatus.Pass, TimeSpan.Zero, $"holding the migration lock (pid {pid}{via})", []));
+        return new(session, new StageResult(Name, StageStatus.Pass, TimeSpan.Zero, $"holding the migration lock (pid {session.Backend.Pid}{via})", []));
     }
 
     /// <summary>
@@ -109,12 +113,21 @@ public static class LockStage
             leftover = await AdvisoryLock.FindLeftoverAsync(connection, cancellationToken);
         }
 
-        if (leftover is not null)
+        if (leftover is { RunnerConnected: true })
         {
             throw new LockHeld(
-                $"a connection of an earlier run is still working on database \"{context.DatabaseName}\" ({leftover}); waited {timeout.TotalSeconds:0.#} s. " +
+                $"another run is still working on database \"{context.DatabaseName}\" ({leftover.Connection}) but no longer holds the migration lock: " +
+                $"its lock connection was ended (by the server or an operator). Its runner is still connected, so the run is alive; waited {timeout.TotalSeconds:0.#} s. " +
+                "It checks its lock before COMMIT and rolls back without it: let it end, then run again.");
+        }
+
+        if (leftover is not null)
+        {
+            var pid = leftover.Connection.Pid;
+            throw new LockHeld(
+                $"a connection of an earlier run is still working on database \"{context.DatabaseName}\" ({leftover.Connection}); waited {timeout.TotalSeconds:0.#} s. " +
                 "Its runner is gone (killed?), but the connection keeps its table locks until its current work ends. " +
-                $"Wait for that, or end it now with SELECT pg_terminate_backend({leftover.Pid}) (PostgreSQL rolls its transaction back); then run again.");
+                $"Wait for that, or end it now with SELECT pg_terminate_backend({pid}) (PostgreSQL rolls its transaction back); then run again.");
         }
     }
 }

@@ -51,7 +51,7 @@ public static class MigrateStage
         var expectedAfterDown = plan.Direction == MigrationDirection.Down
             ? RecordedUp.From(await MigrationLog.FingerprintsOfUpAsync(session.Connection, plan.FromVersion ?? 0, plan.TargetVersion, TableFingerprints.Format, cancellationToken))
             : null;
-        var run = new MigrationRun(context, plan, audit, expectedAfterDown, alongsideDone, recordCommitted, cancellationToken);
+        var run = new MigrationRun(context, session, plan, audit, expectedAfterDown, alongsideDone, recordCommitted, cancellationToken);
         try
         {
             try
@@ -97,6 +97,10 @@ public static class MigrateStage
         {
             throw new MigrationFailed(
                 $"the reading of the {(plan.Direction == MigrationDirection.Up ? "legacy" : "new")} tables beside the migration (the verification's{(run.ChecksOnSnapshot ? " or the audit's" : "")}) failed ({reader.InnerException?.Message}); the migration was rolled back, nothing changed", ex);
+        }
+        catch (Exception ex) when (Find<LockLost>(ex) is { } lost)
+        {
+            throw new MigrationFailed(lost.Message, ex);
         }
         catch (Exception ex) when (Find<VerificationMismatch>(ex) is { } mismatch)
         {
@@ -173,7 +177,7 @@ public static class MigrateStage
     /// did (the run stopped first), stops what is still being read, and ends the Ctrl-C hook.
     /// </summary>
     private sealed class MigrationRun(
-        RunContext context, MigrationPlan plan, AuditReport audit, RecordedUp? expectedAfterDown,
+        RunContext context, LockedSession session, MigrationPlan plan, AuditReport audit, RecordedUp? expectedAfterDown,
         Action<IReadOnlyList<AuditFinding>, string?> alongsideDone, RecordCommitted recordCommitted, CancellationToken cancellationToken) : IAsyncDisposable
     {
         private readonly Stopwatch migrateClock = Stopwatch.StartNew();
@@ -311,7 +315,9 @@ public static class MigrateStage
 
         /// <summary>
         /// Before COMMIT: the verification (what only the last statements make true, or all of it when
-        /// no migration had a gate; a mismatch rolls everything back), then the attempt's migration_log row.
+        /// no migration had a gate; a mismatch rolls everything back), then the attempt's migration_log
+        /// row, and last that the run's lock connection still holds the migration lock (docs/adr/0014):
+        /// a lost lock rolls everything back.
         /// </summary>
         public async Task BeforeCommitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction)
         {
@@ -344,6 +350,17 @@ public static class MigrateStage
             // The attempt's migration_log row says "committed" in the transaction that commits: a
             // committed migration always has its row, whatever becomes of the run afterwards.
             await recordCommitted(connection, transaction, Verification, Fingerprints);
+
+            // Never commit without the lock: another run may hold it by now. Checked last, on this
+            // connection: what this transaction holds keeps any other run from migrating until it ends.
+            var backend = session.Backend ?? throw new InvalidOperationException("the lock connection's backend is not known");
+            if (!await AdvisoryLock.IsHeldByAsync(connection, transaction, backend, cancellationToken))
+            {
+                throw new LockLost(
+                    $"the migration lock was lost before COMMIT: its connection (pid {backend.Pid}) no longer holds it, ended by the server " +
+                    "(idle_session_timeout, a restart or failover) or by an operator (pg_terminate_backend). Without it another run may start, " +
+                    "so the migration was rolled back, nothing changed; run again");
+            }
         }
 
         public async ValueTask DisposeAsync()
@@ -586,6 +603,9 @@ public static class MigrateStage
             return await command.ExecuteScalarAsync(cancellationToken) as long?;
         }
     }
+
+    /// <summary>Thrown inside the transaction when the run's lock connection no longer holds the migration lock: the executor rolls back.</summary>
+    private sealed class LockLost(string message) : Exception(message);
 
     /// <summary>Thrown inside the transaction to make the executor roll back.</summary>
     private sealed class VerificationMismatch(VerifyReport report) : Exception("verification mismatch")
