@@ -215,16 +215,8 @@ public static class PostgresUri
                     builder.TcpKeepAliveInterval = Integer(name, value);
                     break;
                 case "sslmode":
-                    builder.SslMode = value switch
-                    {
-                        "disable" => SslMode.Disable,
-                        "allow" => SslMode.Allow,
-                        "prefer" => SslMode.Prefer,
-                        "require" => SslMode.Require,
-                        "verify-ca" => SslMode.VerifyCA,
-                        "verify-full" => SslMode.VerifyFull,
-                        _ => throw Invalid(name, "disable, allow, prefer, require, verify-ca or verify-full"),
-                    };
+                    builder.SslMode = OneOf(name, value, ("disable", SslMode.Disable), ("allow", SslMode.Allow), ("prefer", SslMode.Prefer),
+                        ("require", SslMode.Require), ("verify-ca", SslMode.VerifyCA), ("verify-full", SslMode.VerifyFull));
                     break;
                 case "sslrootcert":
                     // "system" (libpq 16): the operating system's trusted CAs, which is what Npgsql uses without a root certificate.
@@ -244,30 +236,14 @@ public static class PostgresUri
                     _ = value == "1" ? 0 : throw Invalid(name, "1 (the runner always sends the host name in the TLS handshake)");
                     break;
                 case "sslnegotiation":
-                    builder.SslNegotiation = value switch
-                    {
-                        "postgres" => SslNegotiation.Postgres,
-                        "direct" => SslNegotiation.Direct,
-                        _ => throw Invalid(name, "postgres or direct"),
-                    };
+                    builder.SslNegotiation = OneOf(name, value, ("postgres", SslNegotiation.Postgres), ("direct", SslNegotiation.Direct));
                     break;
                 case "channel_binding":
-                    builder.ChannelBinding = value switch
-                    {
-                        "disable" => ChannelBinding.Disable,
-                        "prefer" => ChannelBinding.Prefer,
-                        "require" => ChannelBinding.Require,
-                        _ => throw Invalid(name, "disable, prefer or require"),
-                    };
+                    builder.ChannelBinding = OneOf(name, value, ("disable", ChannelBinding.Disable), ("prefer", ChannelBinding.Prefer), ("require", ChannelBinding.Require));
                     break;
                 case "gssencmode":
-                    builder.GssEncryptionMode = value switch
-                    {
-                        "disable" => GssEncryptionMode.Disable,
-                        "prefer" => GssEncryptionMode.Prefer,
-                        "require" => GssEncryptionMode.Require,
-                        _ => throw Invalid(name, "disable, prefer or require"),
-                    };
+                    builder.GssEncryptionMode = OneOf(name, value,
+                        ("disable", GssEncryptionMode.Disable), ("prefer", GssEncryptionMode.Prefer), ("require", GssEncryptionMode.Require));
                     break;
                 case "krbsrvname":
                     builder.KerberosServiceName = value;
@@ -281,12 +257,7 @@ public static class PostgresUri
                         : throw Invalid(name, "any, read-write, read-only, primary, standby or prefer-standby");
                     break;
                 case "load_balance_hosts":
-                    builder.LoadBalanceHosts = value switch
-                    {
-                        "disable" => false,
-                        "random" => true,
-                        _ => throw Invalid(name, "disable or random"),
-                    };
+                    builder.LoadBalanceHosts = OneOf(name, value, ("disable", false), ("random", true));
                     break;
                 default:
                     throw Unsupported.Contains(name)
@@ -404,6 +375,21 @@ public static class PostgresUri
         name.Length is > 0 and <= 40 && name.All(c => c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '_')
             ? name
             : "(a name that is not a libpq parameter's)";
+
+    /// <summary>The choice <paramref name="value"/> names, else an error listing the choices (never the value).</summary>
+    private static T OneOf<T>(string name, string value, params (string Text, T Value)[] choices)
+    {
+        foreach (var (text, choice) in choices)
+        {
+            if (text == value)
+            {
+                return choice;
+            }
+        }
+
+        var names = choices.Select(c => c.Text).ToList();
+        throw Invalid(name, $"{string.Join(", ", names[..^1])} or {names[^1]}");
+    }
 
     private static ConfigurationException Invalid(string name, string expected) => Malformed($"the value of {name} is not valid: use {expected}");
 
