@@ -73,6 +73,40 @@ from (a file path and key, a variable, a flag or the default), never a password;
 has the same under `settings`. A malformed `appsettings.json`, or a value that does not parse,
 is exit 2 naming the file and line, or the variable.
 
+### Connection strings and URIs
+
+The connection is Npgsql's `Keyword=Value;…` string or libpq's URI, as Neon's console, Prisma's
+`DATABASE_URL`/`DIRECT_URL` and most managed hosts hand it out, on any of the four places above:
+
+```bash
+export IAMVET_SCHEMA_CONNECTION='postgresql://migrator:pw@ep-cool-darkness-a1b2c3d4.eu-central-1.aws.neon.tech/iamvet?sslmode=verify-full&channel_binding=require'
+```
+
+`postgresql://` and `postgres://` are read as libpq reads them: `[user[:password]@][host][:port][,host[:port]…][/database][?name=value&…]`,
+IPv6 addresses in brackets (`[::1]:5432`), every part percent-encoded where needed (an `@`, `:`, `/`
+or `%` in a password as `%40`, `%3A`, `%2F`, `%25`), a socket directory as `?host=/var/run/postgresql`,
+several hosts tried in order (`host1:5432,host2:5433`, or one `?port=` for all). The parameters
+are libpq's: `host`, `port`, `dbname`, `user`, `password`, `passfile`, `sslmode` (`disable`,
+`allow`, `prefer`, `require`, `verify-ca`, `verify-full`), `sslrootcert` (a file, or `system`),
+`sslcert`, `sslkey`, `sslpassword`, `sslnegotiation`, `channel_binding`, `connect_timeout`,
+`options`, `application_name`, `client_encoding`, `target_session_attrs`, `load_balance_hosts`,
+`keepalives`, `keepalives_idle`, `keepalives_interval`, `gssencmode`, `krbsrvname`, `require_auth`
+and JDBC's `ssl=true`. An unknown parameter, or one of libpq's the runner has no equivalent for
+(`hostaddr`, `service`, `sslcrl`, …), is exit 2 naming it. Unlike libpq the runner does not default
+the database to the user name: a connection that names no database is exit 2. The runner names its
+own connections (`iamvet-schema <role>` in `pg_stat_activity`), whatever `application_name` says.
+
+pg_dump and pg_restore connect with the same settings, through libpq's environment: `PGHOST` and
+`PGPORT` (comma lists for several hosts), `PGSSLMODE` (every mode, so libpq's default never differs),
+`PGSSLROOTCERT`, `PGSSLCERT`, `PGSSLKEY`, `PGCHANNELBINDING`, `PGTARGETSESSIONATTRS`,
+`PGCONNECT_TIMEOUT`. With `verify-full` and no root certificate both verify against the system's
+CAs (`PGSSLROOTCERT=system`, which needs pg_dump 16 or later; with an older one name the CA file).
+A server certificate the root certificate does not vouch for is exit 3 ("the TLS handshake … failed:
+the server's certificate was not accepted") before anything changes.
+
+A malformed connection string or URI is exit 2 naming where it came from and what is wrong (the
+keyword, the parameter, the part), never its text: a mistyped string may have its password anywhere.
+
 Prefer the environment, a file readable only by the operator, or a `Passfile=` for the password:
 a process argument is visible to other users of the machine. The runner never writes the password
 to a log line, migration_log, a manifest or a child process's arguments (pg_dump and pg_restore

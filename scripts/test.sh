@@ -45,6 +45,7 @@ if [ -z "${IAMVET_TEST_POSTGRES:-}" ]; then
   pg_throwaway_start ${major:+"$major"}
   export IAMVET_TEST_POSTGRES="$PGTHROWAWAY_CONNECTION"
   pg_client_put_first "$PGTHROWAWAY_MAJOR"   # pg_dump/pg_restore/psql of the server's major first on PATH
+  export IAMVET_TEST_TLS_CA="$PGTHROWAWAY_TLS_CA"   # the CA of the cluster's TLS certificate (the TLS tests)
 else
   if [ -n "$major" ]; then
     echo "error: --pg / IAMVET_TEST_PG_MAJOR starts a throwaway cluster; IAMVET_TEST_POSTGRES names a server already: use one or the other" >&2

@@ -2,7 +2,9 @@
 # A throwaway PostgreSQL cluster for tests and the demo: initdb into a temp dir as the `postgres`
 # OS user (initdb refuses root), a free loopback port, settings tuned for speed (a throwaway cluster
 # needs no durability), password auth over TCP. Source this file, then:
-#   pg_throwaway_start   -> exports PGTHROWAWAY_DIR, PGTHROWAWAY_PORT and PGTHROWAWAY_CONNECTION
+#   pg_throwaway_start   -> exports PGTHROWAWAY_DIR, PGTHROWAWAY_PORT and PGTHROWAWAY_CONNECTION, and
+#                           PGTHROWAWAY_TLS_CA: the server also takes TLS, with a certificate for
+#                           127.0.0.1 and localhost signed by that throwaway CA (pg-tls.sh)
 #   pg_throwaway_start 17 -> the same with a PostgreSQL 17 server (see below); also exports
 #                           PGTHROWAWAY_MAJOR and PGTHROWAWAY_BINDIR
 #   pg_throwaway_stop    -> stops the server and removes the directory (safe to call twice)
@@ -14,6 +16,8 @@
 
 # shellcheck source=connection.sh
 source "$(dirname "${BASH_SOURCE[0]}")/connection.sh"
+# shellcheck source=pg-tls.sh
+source "$(dirname "${BASH_SOURCE[0]}")/pg-tls.sh"
 
 pg_throwaway_bindir() {
   local dir
@@ -154,14 +158,15 @@ pg_throwaway_start() {
     --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$PGTHROWAWAY_DIR/initdb.log" 2>&1 \
     || { cat "$PGTHROWAWAY_DIR/initdb.log" >&2; return 1; }
   rm -f "$pwfile"
+  pg_tls_prepare "$PGTHROWAWAY_DIR" || return 1
   local port
   for _ in 1 2 3; do
     port=$(free_loopback_port) || return 1
     if "${run_as[@]}" "$bindir/pg_ctl" -D "$PGTHROWAWAY_DIR/data" -l "$PGTHROWAWAY_DIR/server.log" -w -t 60 \
-        -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PGTHROWAWAY_DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=512MB -c max_wal_size=4GB -c checkpoint_timeout=30min" \
+        -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PGTHROWAWAY_DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=512MB -c max_wal_size=4GB -c checkpoint_timeout=30min $PGTHROWAWAY_TLS_OPTIONS" \
         start >/dev/null; then
       PGTHROWAWAY_PORT=$port
-      PGTHROWAWAY_CONNECTION="Host=127.0.0.1;Port=$port;Username=postgres;Password=$password;Database=postgres"
+      PGTHROWAWAY_CONNECTION="Host=127.0.0.1;Port=$port;Username=postgres;Password=$password;Database=postgres;SSL Mode=Disable"
       PGTHROWAWAY_BINDIR=$bindir
       PGTHROWAWAY_MAJOR=$("$bindir/postgres" --version | awk '{print $3}' | cut -d. -f1)
       export PGTHROWAWAY_DIR PGTHROWAWAY_PORT PGTHROWAWAY_CONNECTION PGTHROWAWAY_BINDIR PGTHROWAWAY_MAJOR
@@ -185,5 +190,5 @@ pg_throwaway_stop() {
     fi
   fi
   rm -rf "$PGTHROWAWAY_DIR"
-  unset PGTHROWAWAY_DIR PGTHROWAWAY_PORT PGTHROWAWAY_CONNECTION PGTHROWAWAY_BINDIR PGTHROWAWAY_MAJOR
+  unset PGTHROWAWAY_DIR PGTHROWAWAY_PORT PGTHROWAWAY_CONNECTION PGTHROWAWAY_BINDIR PGTHROWAWAY_MAJOR PGTHROWAWAY_TLS_CA PGTHROWAWAY_TLS_OPTIONS
 }

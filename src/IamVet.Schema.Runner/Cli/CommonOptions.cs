@@ -9,7 +9,7 @@ public static partial class CommonOptions
 {
     public static readonly Option<string?> Connection = new("--connection", "-c")
     {
-        Description = "PostgreSQL connection string, e.g. \"Host=…;Database=…;Username=…\" (else env IAMVET_SCHEMA_CONNECTION or ConnectionStrings__IamVet, else ConnectionStrings:IamVet in appsettings.json; see Configuration in docs/cli.md)",
+        Description = "PostgreSQL connection string, e.g. \"Host=…;Database=…;Username=…\" or \"postgresql://user@host/db?sslmode=verify-full\" (else env IAMVET_SCHEMA_CONNECTION or ConnectionStrings__IamVet, else ConnectionStrings:IamVet in appsettings.json; see Configuration in docs/cli.md)",
     };
 
     public static readonly Option<string> BackupDirectory = new("--backup-dir")

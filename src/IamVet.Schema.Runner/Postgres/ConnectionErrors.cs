@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Security.Authentication;
 using Npgsql;
 
 namespace IamVet.Schema.Runner.Postgres;
@@ -24,6 +25,9 @@ public static class ConnectionErrors
                 $"({pg.MessageText}), which PostgreSQL itself accepts; the runner needs a server session of its own (the migration lock, lock_timeout/statement_timeout). " +
                 "Connect directly: on Neon use the direct endpoint, the host without \"-pooler\"",
             PostgresException pg => $"PostgreSQL refused the connection to {where}: {pg.MessageText}",
+            NpgsqlException { InnerException: AuthenticationException tls } =>
+                $"the TLS handshake with {target.Host}:{target.Port} failed: the server's certificate was not accepted under SSL mode {target.SslMode} " +
+                $"({tls.Message.TrimEnd('.')}). Check that sslrootcert (Root Certificate) names the CA that signed it and that the certificate names the host you connect to",
             NpgsqlException { InnerException: SocketException socket } =>
                 $"cannot reach PostgreSQL at {target.Host}:{target.Port}: {socket.SocketErrorCode}",
             NpgsqlException { InnerException: TimeoutException } or TimeoutException =>

@@ -113,25 +113,46 @@ public sealed class MigrationDatabase(ConnectionTarget target, TimeSpan? lockTim
     public Dictionary<string, string?> ClientEnvironment(string role, string? options = null)
     {
         var connection = Target.Settings();
+        var endpoints = Target.Endpoints;
         var environment = new Dictionary<string, string?>(StringComparer.Ordinal)
         {
-            ["PGHOST"] = connection.Host,
-            ["PGPORT"] = connection.Port.ToString(CultureInfo.InvariantCulture),
+            // Several hosts as libpq takes them: PGHOST=a,b and PGPORT=1,2, tried in that order.
+            ["PGHOST"] = endpoints.Count > 0 ? string.Join(',', endpoints.Select(e => e.Host)) : connection.Host,
+            ["PGPORT"] = endpoints.Count > 0
+                ? string.Join(',', endpoints.Select(e => e.Port.ToString(CultureInfo.InvariantCulture)))
+                : connection.Port.ToString(CultureInfo.InvariantCulture),
             ["PGDATABASE"] = connection.Database,
             ["PGUSER"] = connection.Username,
             ["PGPASSWORD"] = connection.Password,
             ["PGAPPNAME"] = $"iamvet-schema {role}",
-            ["PGCONNECT_TIMEOUT"] = "15",
-        };
-        if (connection.SslMode is SslMode.Require or SslMode.VerifyCA or SslMode.VerifyFull)
-        {
-            environment["PGSSLMODE"] = connection.SslMode switch
+            ["PGCONNECT_TIMEOUT"] = (connection.Timeout > 0 ? connection.Timeout : 15).ToString(CultureInfo.InvariantCulture),
+            // Every mode, so that libpq's default (prefer) never differs from what the runner's own connections did.
+            ["PGSSLMODE"] = connection.SslMode switch
             {
+                SslMode.Disable => "disable",
+                SslMode.Allow => "allow",
+                SslMode.Require => "require",
                 SslMode.VerifyCA => "verify-ca",
                 SslMode.VerifyFull => "verify-full",
-                _ => "require",
-            };
-        }
+                _ => "prefer",
+            },
+            ["PGCHANNELBINDING"] = connection.ChannelBinding switch
+            {
+                ChannelBinding.Disable => "disable",
+                ChannelBinding.Require => "require",
+                _ => "prefer",
+            },
+        };
+
+        // Set only when the connection string sets them: otherwise the operator's own variable, which Npgsql reads too, stays in force.
+        // Without a root certificate (nor PGSSLROOTCERT) Npgsql verifies against the system's CAs;
+        // libpq would look for ~/.postgresql/root.crt unless told "system" (libpq 16+, verify-full only).
+        SetIfGiven("PGSSLROOTCERT", !string.IsNullOrEmpty(connection.RootCertificate) ? connection.RootCertificate
+            : connection.SslMode == SslMode.VerifyFull && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("PGSSLROOTCERT")) ? "system" : null);
+        SetIfGiven("PGSSLCERT", connection.SslCertificate);
+        SetIfGiven("PGSSLKEY", connection.SslKey);
+        // Npgsql's prefer-primary is not libpq's: pg_dump then takes the first host that answers, as with any.
+        SetIfGiven("PGTARGETSESSIONATTRS", connection.TargetSessionAttributes is "prefer-primary" ? null : connection.TargetSessionAttributes);
 
         if (options is not null)
         {
@@ -139,6 +160,14 @@ public sealed class MigrationDatabase(ConnectionTarget target, TimeSpan? lockTim
         }
 
         return environment;
+
+        void SetIfGiven(string name, string? value)
+        {
+            if (!string.IsNullOrEmpty(value))
+            {
+                environment[name] = value;
+            }
+        }
     }
 
     /// <summary>One sentence for a failed connection attempt (never the password).</summary>
