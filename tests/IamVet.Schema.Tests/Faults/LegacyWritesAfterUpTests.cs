@@ -198,10 +198,12 @@ public sealed class LegacyWritesAfterUpTests : RunnerTest
         Assert.That(await Database.ScalarAsync<string>("SELECT nickname FROM users WHERE id = 'vet1'"), Is.EqualTo("새닉네임"));
         Assert.That(await Database.ScalarAsync<long>("""SELECT count(*) FROM hospital_animals WHERE "userId" = 'hos1' AND "animalType" = 'BIRD'"""), Is.EqualTo(1));
 
-        // And nothing of the up is left behind: no record of legacy writes, no stash (the runner's own
-        // migration_log audit values stay in the rows' descriptions, ADR 0002)
+        // And nothing of the up is left behind: no record of legacy writes, and in the stash only the
+        // animal's own id for the next up (ADR 0016), not the runner's own migration_log audit values,
+        // which stay in the rows' descriptions (ADR 0002)
         Assert.That(await TableExistsAsync("iamvet_legacy_writes"), Is.False);
-        Assert.That(await TableExistsAsync("iamvet_rollback_stash"), Is.False);
+        Assert.That(await Database.LinesAsync("SELECT kind, key, payload ->> 'id' FROM iamvet_rollback_stash ORDER BY kind, key"),
+            Is.EqualTo(new[] { "hospital_treatment_animals | hta-new | hta-new" }));
         Assert.That(await Database.ScalarAsync<long>("SELECT count(*) FROM migration_log WHERE description LIKE '%iamvet-audit: {%'"), Is.GreaterThan(0));
     }
 }
