@@ -35,7 +35,9 @@ namespace IamVet.Schema.Migrations;
 /// Images: imageOrder is 1, 2, 3 … per hospital by displayOrder, createdAt, id. Animals and
 /// specialties: duplicates per hospital collapse to the earliest row. Rows of side tables whose user
 /// is not a hospital stay where they are. Values without a legacy column (postalCode, coordinates,
-/// descriptions) wait in iamvet_rollback_stash for the next up.
+/// descriptions), and what the next up would not derive from the legacy side (an id of the
+/// application's own, a timestamp finer than the legacy column's or other than the legacy row's),
+/// wait in iamvet_rollback_stash for the next up (Shared/rollback_stash.*.sql around the tables' scripts).
 /// </summary>
 [Migration(202509290900, "Split users into veterinarians, veterinary_students, hospitals, hospital_images and the treatment tables")]
 public sealed class SplitUsersIntoProfileTables : Migration, IFinishesDownAfterCommit
@@ -66,10 +68,13 @@ public sealed class SplitUsersIntoProfileTables : Migration, IFinishesDownAfterC
         // What an unfinished rollback left (its Finish never ran): the renamed tables' indexes
         // carry the names of the ones created below.
         Execute.Sql(Script("rolled_back_tables.drop.sql"));
+        Execute.Sql(SqlScripts.Load("Shared.rollback_stash.create.sql"));
         foreach (var table in Tables)
         {
             Execute.Sql(Script($"{table}.up.sql"));
         }
+
+        Execute.Sql(SqlScripts.Load("Shared.rollback_stash.drop_if_empty.sql"));
 
         Execute.Sql(Script("legacy_writes.up.sql"));
         Execute.Sql(SqlScripts.Load("Shared.legacy_writes_trigger_on_users.sql"));
@@ -80,10 +85,13 @@ public sealed class SplitUsersIntoProfileTables : Migration, IFinishesDownAfterC
     public override void Down()
     {
         Execute.Sql(Script("legacy_writes.down.sql"));
+        Execute.Sql(SqlScripts.Load("Shared.rollback_stash.create.sql"));
         foreach (var table in Tables.Reverse())
         {
             Execute.Sql(Script($"{table}.down.sql"));
         }
+
+        Execute.Sql(SqlScripts.Load("Shared.rollback_stash.drop_if_empty.sql"));
 
         PassTheGate();
         RunExclusive(Script("exclusive.down.sql"));

@@ -494,7 +494,7 @@ public static class DataAudit
     /// Values of the new tables that the legacy columns they go back into cannot hold, compared on
     /// the columns' actual types: a string longer than a bounded legacy column (varchar(n)) would
     /// make the Down fail halfway, so it blocks; a timestamp with more fractional digits than the
-    /// legacy column keeps (timestamp(3): milliseconds) comes back rounded, so it is named as a warning.
+    /// legacy column keeps (timestamp(3): milliseconds) is held there rounded until the next up (docs/adr/0016), so it is named as a warning.
     /// </summary>
     private static async Task<List<AuditFinding>> ValuesTheLegacyColumnsCannotHoldAsync(NpgsqlConnection connection, List<WriteBack> columns, CancellationToken cancellationToken)
     {
@@ -522,7 +522,7 @@ public static class DataAudit
             if (Bound(target, "timestamp") is { } digits && (Bound(source, "timestamp") ?? 0) > digits)
             {
                 checks.Add(($"({column.Rows}) AND {value} <> {value}::timestamp({digits})", new AuditFinding("sub-millisecond-precision", FindingSeverity.Warning,
-                    $"{from} holds values with more fractional digits than {into} ({target}) keeps: they come back rounded to {digits} digit(s).", 0, [])));
+                    $"{from} holds values with more fractional digits than {into} ({target}) keeps: the legacy column holds them rounded to {digits} digit(s); the next up restores them from iamvet_rollback_stash while the old application leaves them unchanged.", 0, [])));
             }
         }
 

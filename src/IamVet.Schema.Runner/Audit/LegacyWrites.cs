@@ -21,12 +21,15 @@ public static class LegacyWrites
     /// column of users against the user's profile (the columns of that profile, compared as the
     /// Down compares them), a side table's rows of a hospital against its rows in the new table (the
     /// set of animal types or specialties, the images in order, the licence file when the new
-    /// table has one).
+    /// table has one). A TRUNCATE of a side table is recorded as a removal of each of its rows and
+    /// compared the same way; a TRUNCATE of users always counts: it cannot run without the tables
+    /// that reference users, the new ones among them, so what it removed is only in the up's backup.
     /// </summary>
     private static string Overwritten(bool usersColumnsDropped) => $"""
         SELECT w.user_id FROM {Table} w
-        JOIN users u ON u.id = w.user_id
-        WHERE CASE w.table_name
+        LEFT JOIN users u ON u.id = w.user_id
+        WHERE (w.table_name = 'users' AND w.operation = 'TRUNCATE')
+           OR u.id IS NOT NULL AND CASE w.table_name
             WHEN 'users' THEN
                 {(usersColumnsDropped ? "false" : UsersOverwritten)}
         """ + "\n" + SideTablesOverwritten;
@@ -87,9 +90,10 @@ public static class LegacyWrites
         }
 
         await using var written = new NpgsqlCommand(
-            $"SELECT DISTINCT w.table_name FROM {Table} w WHERE w.user_id IN (SELECT o.user_id FROM ({overwritten}) o) ORDER BY 1", connection);
+            $"SELECT DISTINCT w.table_name || CASE w.operation WHEN 'TRUNCATE' THEN ' (TRUNCATE)' ELSE '' END FROM {Table} w WHERE w.user_id IN (SELECT o.user_id FROM ({overwritten}) o) ORDER BY 1", connection);
         var tables = await Sql.ColumnAsync(written, cancellationToken);
-        var what = $"values an old application wrote after the up (to {string.Join(", ", tables)}) that the rollback would overwrite with the new tables' values";
+        var what = $"values an old application wrote after the up (to {string.Join(", ", tables)}) that the rollback would overwrite with the new tables' values" +
+                   (tables.Contains("users (TRUNCATE)") ? " (a TRUNCATE of users emptied every table that references users, the new tables too: what it removed is only in the up's backup)" : "");
         return
         [
             overwrite

@@ -67,6 +67,68 @@ public sealed class LegacyWritesAfterUpTests : RunnerTest
     }
 
     [Test]
+    public async Task A_TRUNCATE_of_a_legacy_side_table_after_the_up_is_named_by_check_down_and_refuses_the_rollback()
+    {
+        // Given an upgraded database and an old application instance that truncates hospital_specialties
+        await UpgradeLegacyDatabaseWithRowsAsync();
+        await Database.ExecuteAsync("TRUNCATE hospital_specialties");
+        var before = await StateAsync();
+
+        // When
+        var check = await RunAsync("check", "--down", "--no-backup");
+        var down = await RunAsync("migrate", "down", "--yes", "--no-backup");
+
+        // Then the rollback, which would put hos1's specialty back, names it and changes nothing
+        Assert.That(check.ExitCode, Is.EqualTo(3), check.ToString());
+        Assert.That(check.Output, Does.Contain("legacy-written-since-up").And.Contain("hos1").And.Contain("to hospital_specialties (TRUNCATE)"), check.ToString());
+        Assert.That(down.ExitCode, Is.EqualTo(3), down.ToString());
+        Assert.That(down.Output, Does.Contain("legacy-written-since-up").And.Contain("hos1"), down.ToString());
+        Assert.That(await StateAsync(), Is.EqualTo(before));
+        Assert.That(await Database.ScalarAsync<long>("SELECT count(*) FROM hospital_specialties"), Is.Zero);
+    }
+
+    [Test]
+    public async Task A_TRUNCATE_of_every_legacy_side_table_after_the_up_names_each_table_and_hospital()
+    {
+        // Given an old application instance that truncates the four side tables in one statement
+        await UpgradeLegacyDatabaseWithRowsAsync();
+        await Database.ExecuteAsync("TRUNCATE hospital_animals, hospital_specialties, hospital_facility_images, hospital_business_licenses");
+
+        // When
+        var check = await RunAsync("check", "--down", "--no-backup");
+
+        // Then hos1 (animals, specialty, images) and hos2 (its licence file) are named, with every table
+        Assert.That(check.ExitCode, Is.EqualTo(3), check.ToString());
+        Assert.That(check.Output, Does.Contain("legacy-written-since-up").And.Contain("Ids: hos1, hos2."), check.ToString());
+        foreach (var table in new[] { "hospital_animals", "hospital_business_licenses", "hospital_facility_images", "hospital_specialties" })
+        {
+            Assert.That(check.Output, Does.Contain($"{table} (TRUNCATE)"), check.ToString());
+        }
+    }
+
+    [Test]
+    public async Task A_TRUNCATE_of_users_after_the_up_is_named_by_check_down_and_refuses_the_rollback()
+    {
+        // Given an old application instance that truncates users (and with it, by their foreign keys, every
+        // table that references users: the new tables too)
+        await UpgradeLegacyDatabaseWithRowsAsync();
+        await Database.ExecuteAsync("TRUNCATE users CASCADE");
+        var before = await StateAsync();
+
+        // When
+        var check = await RunAsync("check", "--down", "--no-backup");
+        var down = await RunAsync("migrate", "down", "--yes", "--no-backup");
+
+        // Then both name the users it removed, and nothing changed: the backup of the up is where they are
+        Assert.That(check.ExitCode, Is.EqualTo(3), check.ToString());
+        Assert.That(check.Output, Does.Contain("legacy-written-since-up").And.Contain("users (TRUNCATE)")
+            .And.Contain("hos1, hos2, stu1, stu2, vet1, vet2"), check.ToString());
+        Assert.That(down.ExitCode, Is.EqualTo(3), down.ToString());
+        Assert.That(down.Output, Does.Contain("legacy-written-since-up").And.Contain("vet1"), down.ToString());
+        Assert.That(await StateAsync(), Is.EqualTo(before));
+    }
+
+    [Test]
     public async Task An_animal_an_old_application_adds_for_a_user_who_is_no_hospital_stays_and_only_that_side_table_is_read_again()
     {
         // Given an old application's animal for vet1 (no hospital: never moved, never mirrored) and a login
@@ -186,10 +248,12 @@ public sealed class LegacyWritesAfterUpTests : RunnerTest
         Assert.That(await Database.ScalarAsync<string>("SELECT nickname FROM users WHERE id = 'vet1'"), Is.EqualTo("새닉네임"));
         Assert.That(await Database.ScalarAsync<long>("""SELECT count(*) FROM hospital_animals WHERE "userId" = 'hos1' AND "animalType" = 'BIRD'"""), Is.EqualTo(1));
 
-        // And nothing of the up is left behind: no record of legacy writes, no stash (the runner's own
-        // migration_log audit values stay in the rows' descriptions, ADR 0002)
+        // And nothing of the up is left behind: no record of legacy writes, and in the stash only the
+        // animal's own id for the next up (ADR 0016), not the runner's own migration_log audit values,
+        // which stay in the rows' descriptions (ADR 0002)
         Assert.That(await TableExistsAsync("iamvet_legacy_writes"), Is.False);
-        Assert.That(await TableExistsAsync("iamvet_rollback_stash"), Is.False);
+        Assert.That(await Database.LinesAsync("SELECT kind, key, payload ->> 'id' FROM iamvet_rollback_stash ORDER BY kind, key"),
+            Is.EqualTo(new[] { "hospital_treatment_animals | hta-new | hta-new" }));
         Assert.That(await Database.ScalarAsync<long>("SELECT count(*) FROM migration_log WHERE description LIKE '%iamvet-audit: {%'"), Is.GreaterThan(0));
     }
 }

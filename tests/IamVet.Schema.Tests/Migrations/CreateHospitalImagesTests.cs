@@ -127,7 +127,7 @@ public sealed class CreateHospitalImagesTests : MigrationTest<SplitUsersIntoProf
         }));
         await ApplyAsync();
         Assert.That(await Database.LinesAsync(OrderQuery),
-            Is.EqualTo(new[] { "himg_a | 1", "himg_b | 2", "himg_c | 3", "himg_img-new | 4" }));
+            Is.EqualTo(new[] { "himg_a | 1", "himg_b | 2", "himg_c | 3", "img-new | 4" }));
     }
 
     [Test]
@@ -213,7 +213,7 @@ public sealed class CreateHospitalImagesTests : MigrationTest<SplitUsersIntoProf
             "himg_a | 진료실 전경",
             "himg_b | NULL",
             "himg_c | NULL",
-            "himg_img-new | 대기실",
+            "img-new | 대기실",
         }));
         Assert.That(await Database.TableExistsAsync("iamvet_rollback_stash"), Is.False);
     }

@@ -97,7 +97,9 @@ public sealed class NewApplicationWritesThenRollbackTests
             WHERE table_schema = 'public' AND table_name <> 'VersionInfo' ORDER BY table_name
             """), Is.EqualTo(new[]
         {
-            "hospital_animals", "hospital_business_licenses", "hospital_facility_images", "hospital_specialties", "migration_log", "users",
+            "hospital_animals", "hospital_business_licenses", "hospital_facility_images", "hospital_specialties",
+            "iamvet_rollback_stash", // the application's own ids and timestamps, for the next up (docs/adr/0002)
+            "migration_log", "users",
         }));
     }
 
@@ -108,14 +110,16 @@ public sealed class NewApplicationWritesThenRollbackTests
         await Migrator.DownToAsync(database);
         await Migrator.UpToAsync(database, Migrator.Expanded);
 
-        // Then the profiles and side rows are there again, under ids derived from the legacy ids
+        // Then the profiles and side rows are there again, the application's under its own ids (kept in
+        // the rollback stash, docs/adr/0002), the others under ids derived from the legacy ids
         Assert.That(await database.LinesAsync("""SELECT id, "userId", "realName", nickname FROM veterinarians ORDER BY id"""),
-            Is.EqualTo(new[] { "vet_v1 | v1 | 김철수 | 닥터김2", "vet_v9 | v9 | 신규수의 | newvet" }));
+            Is.EqualTo(new[] { "cuid-v9 | v9 | 신규수의 | newvet", "vet_v1 | v1 | 김철수 | 닥터김2" }));
         Assert.That(await database.LinesAsync("""SELECT id, "hospitalName", "businessLicenseFile" FROM hospitals ORDER BY id"""),
-            Is.EqualTo(new[] { "hosp_h1 | 행복동물병원 | NULL", "hosp_h9 | 신규동물병원 | https://cdn/h9/licence.pdf" }));
+            Is.EqualTo(new[] { "cuid-h9 | 신규동물병원 | https://cdn/h9/licence.pdf", "hosp_h1 | 행복동물병원 | NULL" }));
         Assert.That(await database.LinesAsync("""SELECT id, "hospitalId", "imageOrder" FROM hospital_images ORDER BY id"""),
-            Is.EqualTo(new[] { "himg_cuid-img1 | hosp_h9 | 1", "himg_cuid-img2 | hosp_h9 | 2", "himg_i1 | hosp_h1 | 1" }));
+            Is.EqualTo(new[] { "cuid-img1 | cuid-h9 | 1", "cuid-img2 | cuid-h9 | 2", "himg_i1 | hosp_h1 | 1" }));
         Assert.That(await database.LinesAsync("""SELECT id, "hospitalId", "animalType" FROM hospital_treatment_animals ORDER BY id"""),
-            Is.EqualTo(new[] { "hta_a1 | hosp_h1 | DOG", "hta_cuid-ani1 | hosp_h9 | DOG", "hta_cuid-ani2 | hosp_h9 | CAT" }));
+            Is.EqualTo(new[] { "cuid-ani1 | cuid-h9 | DOG", "cuid-ani2 | cuid-h9 | CAT", "hta_a1 | hosp_h1 | DOG" }));
+        Assert.That(await database.TableExistsAsync("iamvet_rollback_stash"), Is.False, "the up used up the stash");
     }
 }

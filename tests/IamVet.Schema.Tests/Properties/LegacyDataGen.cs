@@ -227,7 +227,8 @@ public static class LegacyDataGen
         (account, times, keys, profile, hospital, sides, foreign, foreignSides) => new UserDraft(account, times, keys, profile, hospital, sides, foreign, foreignSides));
 
     /// <summary>0..<see cref="MaxUsers"/> users with their side rows; CsCheck shrinks towards fewer users and rows.</summary>
-    public static readonly Gen<LegacyDataSet> DataSet = UserDraftGen.Array[0, MaxUsers].Select(Assemble);
+    public static readonly Gen<LegacyDataSet> DataSet = Gen.Select(UserDraftGen.Array[0, MaxUsers], NewApplicationWrites.Generator,
+        (drafts, writes) => Assemble(drafts) with { Writes = writes });
 
     /// <summary>
     /// Turns drafts into rows: unique columns get the user's (or side row's) position, type-specific

@@ -26,6 +26,9 @@ public sealed record LegacyDataSet(
     private const string InsertImage = """INSERT INTO hospital_facility_images (id, "userId", "imageUrl", "displayOrder", "createdAt", "updatedAt") VALUES ($1, $2, $3, $4, $5, $6)""";
     private const string InsertLicense = """INSERT INTO hospital_business_licenses (id, "userId", "fileName", "fileUrl", "fileType", "uploadedAt", "fileSize") VALUES ($1, $2, $3, $4, $5, $6, $7)""";
 
+    /// <summary>What the new application writes after the up, before the round trip through a rollback (<see cref="NewApplicationWrites"/>).</summary>
+    public NewApplicationWrites Writes { get; init; } = NewApplicationWrites.None;
+
     public int SideRows => Animals.Count + Specialties.Count + Images.Count + Licenses.Count;
 
     /// <summary>
@@ -79,7 +82,7 @@ public sealed record LegacyDataSet(
     {
         var types = string.Join(", ", Users.GroupBy(u => u.UserType).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {g.Count()}"));
         return $"{Users.Count} users ({(Users.Count == 0 ? "none" : types)}; inactive {Users.Count(u => !u.IsActive)}, withdrawn {Users.Count(u => u.DeletedAt is not null)}), " +
-               $"side rows: animals {Animals.Count}, specialties {Specialties.Count}, images {Images.Count}, licenses {Licenses.Count}";
+               $"side rows: animals {Animals.Count}, specialties {Specialties.Count}, images {Images.Count}, licenses {Licenses.Count}; {Writes.Summary()}";
     }
 
     /// <summary>

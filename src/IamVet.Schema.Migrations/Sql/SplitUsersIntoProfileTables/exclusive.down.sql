@@ -7,6 +7,11 @@ DROP TRIGGER iamvet_legacy_writes ON hospital_facility_images;
 DROP TRIGGER iamvet_legacy_writes ON hospital_animals;
 DROP TRIGGER iamvet_legacy_writes ON hospital_specialties;
 DROP TRIGGER iamvet_legacy_writes ON hospital_business_licenses;
+DROP TRIGGER iamvet_legacy_truncates ON users;
+DROP TRIGGER iamvet_legacy_truncates ON hospital_facility_images;
+DROP TRIGGER iamvet_legacy_truncates ON hospital_animals;
+DROP TRIGGER iamvet_legacy_truncates ON hospital_specialties;
+DROP TRIGGER iamvet_legacy_truncates ON hospital_business_licenses;
 DROP FUNCTION iamvet_record_legacy_write();
 DROP TABLE iamvet_legacy_writes;
 

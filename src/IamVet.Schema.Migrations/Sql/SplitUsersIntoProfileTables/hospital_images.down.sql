@@ -73,25 +73,28 @@ SET "displayOrder" = m."imageOrder"
 FROM mapped m, reordered r
 WHERE m.legacy_id = f.id AND r."userId" = f."userId";
 
--- 5. imageDescription has no legacy column: keep it for the next Up.
-CREATE TABLE IF NOT EXISTS iamvet_rollback_stash (
-    kind       text        NOT NULL,
-    key        text        NOT NULL,
-    payload    jsonb       NOT NULL,
-    stashed_at timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT iamvet_rollback_stash_pkey PRIMARY KEY (kind, key)
-);
+-- 5. What the next Up would not derive from the legacy row (now there for every image) waits in the
+--    stash (docs/adr/0002): imageDescription, which has no legacy column; an id of the application's
+--    own (the Up would prefix it); createdAt/updatedAt other than the legacy row's (finer than its
+--    timestamp(3), or an existing image's updatedAt, which is not written back), each with the legacy
+--    value it refines: the next Up takes it only while the legacy row still holds that value.
 INSERT INTO iamvet_rollback_stash (kind, key, payload)
-SELECT 'hospital_images', CASE WHEN i.id LIKE 'himg\_%' THEN substr(i.id, 6) ELSE i.id END,
-       jsonb_build_object('imageDescription', i."imageDescription")
-FROM hospital_images i
-WHERE i."imageDescription" IS NOT NULL
+SELECT 'hospital_images', k.legacy_id, k.stash
+FROM (
+    SELECT m.legacy_id,
+           jsonb_strip_nulls(jsonb_build_object(
+               'imageDescription', m."imageDescription",
+               'id', CASE WHEN m.id NOT LIKE 'himg\_%' THEN m.id END,
+               'createdAt', CASE WHEN m."createdAt" <> f."createdAt" THEN m."createdAt" END,
+               'updatedAt', CASE WHEN m."updatedAt" <> f."updatedAt" THEN m."updatedAt" END,
+               'legacy', jsonb_build_object(
+                   'createdAt', CASE WHEN m."createdAt" <> f."createdAt" THEN f."createdAt" END,
+                   'updatedAt', CASE WHEN m."updatedAt" <> f."updatedAt" THEN f."updatedAt" END))) AS stash
+    FROM (SELECT CASE WHEN i.id LIKE 'himg\_%' THEN substr(i.id, 6) ELSE i.id END AS legacy_id, i.*
+          FROM hospital_images i) m
+    JOIN hospital_facility_images f ON f.id = m.legacy_id
+) k
+WHERE k.stash - 'legacy' <> '{}'
 ON CONFLICT (kind, key) DO UPDATE SET payload = EXCLUDED.payload, stashed_at = now();
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT FROM iamvet_rollback_stash) THEN
-        DROP TABLE iamvet_rollback_stash;
-    END IF;
-END $$;
 
 DROP TABLE image_changes;

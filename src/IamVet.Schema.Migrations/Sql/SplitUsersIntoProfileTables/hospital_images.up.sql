@@ -1,14 +1,6 @@
 SET LOCAL maintenance_work_mem = '512MB';
 SET LOCAL work_mem = '256MB';
 
-CREATE TABLE IF NOT EXISTS iamvet_rollback_stash (
-    kind       text        NOT NULL,
-    key        text        NOT NULL,
-    payload    jsonb       NOT NULL,
-    stashed_at timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT iamvet_rollback_stash_pkey PRIMARY KEY (kind, key)
-);
-
 CREATE TABLE hospital_images (
     id                 varchar      NOT NULL,
     "hospitalId"       varchar      NOT NULL,
@@ -21,9 +13,12 @@ CREATE TABLE hospital_images (
 );
 
 INSERT INTO hospital_images (id, "hospitalId", "userId", "imageUrl", "imageOrder", "imageDescription", "createdAt", "updatedAt")
-SELECT 'himg_' || f.id, h.id, f."userId", f."imageUrl",
+-- From the stash (docs/adr/0002): imageDescription, and the id and exact timestamps a rollback kept.
+SELECT coalesce(s.payload ->> 'id', 'himg_' || f.id), h.id, f."userId", f."imageUrl",
        row_number() OVER (PARTITION BY f."userId" ORDER BY f."displayOrder", f."createdAt", f.id),
-       s.payload ->> 'imageDescription', f."createdAt", f."updatedAt"
+       s.payload ->> 'imageDescription',
+       CASE WHEN f."createdAt" = (s.payload #>> '{legacy,createdAt}')::timestamp THEN (s.payload ->> 'createdAt')::timestamp ELSE f."createdAt" END,
+       CASE WHEN f."updatedAt" = (s.payload #>> '{legacy,updatedAt}')::timestamp THEN (s.payload ->> 'updatedAt')::timestamp ELSE f."updatedAt" END
 FROM hospital_facility_images f
 JOIN hospitals h ON h."userId" = f."userId"
 LEFT JOIN iamvet_rollback_stash s ON s.kind = 'hospital_images' AND s.key = f.id;
@@ -38,9 +33,3 @@ ALTER TABLE hospital_images ADD CONSTRAINT "hospital_images_userId_fkey"
 ANALYZE hospital_images;
 
 DELETE FROM iamvet_rollback_stash WHERE kind = 'hospital_images';
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT FROM iamvet_rollback_stash) THEN
-        DROP TABLE iamvet_rollback_stash;
-    END IF;
-END $$;

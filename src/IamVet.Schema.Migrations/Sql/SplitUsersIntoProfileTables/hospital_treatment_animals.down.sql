@@ -22,3 +22,24 @@ FROM animals_changes c
 WHERE c.added AND NOT EXISTS (SELECT FROM hospital_animals a WHERE a."userId" = c."userId" AND a."animalType" = c.value);
 
 DROP TABLE animals_changes;
+
+-- 3. What the next Up would not derive from the legacy rows waits in the stash (docs/adr/0002), keyed
+--    by the legacy row the Up takes for the group (its earliest): an id other than 'hta_' || that
+--    row's id (the application's own, or one whose earliest legacy row has since changed), a
+--    createdAt other than that row's, with the legacy value it refines: the next Up takes it only
+--    while that row still holds that value.
+INSERT INTO iamvet_rollback_stash (kind, key, payload)
+SELECT 'hospital_treatment_animals', k.key, k.stash
+FROM (
+    SELECT e.id AS key,
+           jsonb_strip_nulls(jsonb_build_object(
+               'id', CASE WHEN t.id::text <> 'hta_' || e.id THEN t.id END,
+               'createdAt', CASE WHEN t."createdAt" <> e."createdAt" THEN t."createdAt" END,
+               'legacy', jsonb_build_object('createdAt', CASE WHEN t."createdAt" <> e."createdAt" THEN e."createdAt" END))) AS stash
+    FROM hospital_treatment_animals t
+    JOIN (SELECT DISTINCT ON (a."userId", a."animalType") a.id, a."userId", a."animalType", a."createdAt"
+          FROM hospital_animals a
+          ORDER BY a."userId", a."animalType", a."createdAt", a.id) e ON e."userId" = t."userId" AND e."animalType" = t."animalType"
+) k
+WHERE k.stash - 'legacy' <> '{}'
+ON CONFLICT (kind, key) DO UPDATE SET payload = EXCLUDED.payload, stashed_at = now();

@@ -22,3 +22,24 @@ FROM specialties_changes c
 WHERE c.added AND NOT EXISTS (SELECT FROM hospital_specialties a WHERE a."userId" = c."userId" AND a."specialty" = c.value);
 
 DROP TABLE specialties_changes;
+
+-- 3. What the next Up would not derive from the legacy rows waits in the stash (docs/adr/0002), keyed
+--    by the legacy row the Up takes for the group (its earliest): an id other than 'hts_' || that
+--    row's id (the application's own, or one whose earliest legacy row has since changed), a
+--    createdAt other than that row's, with the legacy value it refines: the next Up takes it only
+--    while that row still holds that value.
+INSERT INTO iamvet_rollback_stash (kind, key, payload)
+SELECT 'hospital_treatment_specialties', k.key, k.stash
+FROM (
+    SELECT e.id AS key,
+           jsonb_strip_nulls(jsonb_build_object(
+               'id', CASE WHEN t.id::text <> 'hts_' || e.id THEN t.id END,
+               'createdAt', CASE WHEN t."createdAt" <> e."createdAt" THEN t."createdAt" END,
+               'legacy', jsonb_build_object('createdAt', CASE WHEN t."createdAt" <> e."createdAt" THEN e."createdAt" END))) AS stash
+    FROM hospital_treatment_specialties t
+    JOIN (SELECT DISTINCT ON (a."userId", a.specialty) a.id, a."userId", a.specialty, a."createdAt"
+          FROM hospital_specialties a
+          ORDER BY a."userId", a.specialty, a."createdAt", a.id) e ON e."userId" = t."userId" AND e.specialty = t.specialty
+) k
+WHERE k.stash - 'legacy' <> '{}'
+ON CONFLICT (kind, key) DO UPDATE SET payload = EXCLUDED.payload, stashed_at = now();

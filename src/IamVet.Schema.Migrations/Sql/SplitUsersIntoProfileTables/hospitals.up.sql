@@ -1,14 +1,6 @@
 SET LOCAL maintenance_work_mem = '512MB';
 SET LOCAL work_mem = '256MB';
 
-CREATE TABLE IF NOT EXISTS iamvet_rollback_stash (
-    kind       text        NOT NULL,
-    key        text        NOT NULL,
-    payload    jsonb       NOT NULL,
-    stashed_at timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT iamvet_rollback_stash_pkey PRIMARY KEY (kind, key)
-);
-
 CREATE TABLE hospitals (
     id                      varchar       NOT NULL,
     "userId"                varchar       NOT NULL,
@@ -41,10 +33,16 @@ BEGIN
     INSERT INTO hospitals (id, "userId", "hospitalName", "representativeName", "businessNumber", "businessLicenseFile",
                            "establishedDate", "hospitalAddress", "hospitalAddressDetail", "postalCode", latitude, longitude,
                            "hospitalLogo", "hospitalWebsite", "hospitalDescription", "createdAt", "updatedAt")
-    SELECT 'hosp_' || u.id, u.id, u."hospitalName", u."realName", u."businessNumber", lic."fileUrl",
-           u."establishedDate", u."hospitalAddress", u."hospitalAddressDetail",
+    -- From the stash (docs/adr/0002): the values without a legacy column, and the id and exact
+    -- timestamps a rollback kept (a timestamp only while the legacy column still holds what that
+    -- rollback left there).
+    SELECT coalesce(s.payload ->> 'id', 'hosp_' || u.id), u.id, u."hospitalName", u."realName", u."businessNumber", lic."fileUrl",
+           CASE WHEN u."establishedDate" = (s.payload #>> '{legacy,establishedDate}')::timestamp THEN (s.payload ->> 'establishedDate')::timestamp ELSE u."establishedDate" END,
+           u."hospitalAddress", u."hospitalAddressDetail",
            s.payload ->> 'postalCode', (s.payload ->> 'latitude')::numeric(10, 8), (s.payload ->> 'longitude')::numeric(11, 8),
-           u."hospitalLogo", u."hospitalWebsite", s.payload ->> 'hospitalDescription', u."createdAt", u."updatedAt"
+           u."hospitalLogo", u."hospitalWebsite", s.payload ->> 'hospitalDescription',
+           CASE WHEN u."createdAt" = (s.payload #>> '{legacy,createdAt}')::timestamp THEN (s.payload ->> 'createdAt')::timestamp ELSE u."createdAt" END,
+           CASE WHEN u."updatedAt" = (s.payload #>> '{legacy,updatedAt}')::timestamp THEN (s.payload ->> 'updatedAt')::timestamp ELSE u."updatedAt" END
     FROM users u
     LEFT JOIN (
         SELECT DISTINCT ON ("userId") "userId", "fileUrl"
@@ -74,9 +72,3 @@ ALTER TABLE hospitals ADD CONSTRAINT "hospitals_userId_fkey"
 ANALYZE hospitals;
 
 DELETE FROM iamvet_rollback_stash WHERE kind = 'hospitals';
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT FROM iamvet_rollback_stash) THEN
-        DROP TABLE iamvet_rollback_stash;
-    END IF;
-END $$;
