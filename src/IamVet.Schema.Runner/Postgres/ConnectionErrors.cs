@@ -23,6 +23,10 @@ public static class ConnectionErrors
                 $"the connection to \"{target.Host}\" goes through a connection pooler (PgBouncer or similar): it refused the runner's session settings " +
                 $"({pg.MessageText}), which PostgreSQL itself accepts; the runner needs a server session of its own (the migration lock, lock_timeout/statement_timeout). " +
                 "Connect directly: on Neon use the direct endpoint, the host without \"-pooler\"",
+            PostgresException { SqlState: PostgresErrorCodes.QueryCanceled or PostgresErrorCodes.IdleSessionTimeout or "25P03" } pg =>
+                $"a timeout set on the database or the role ended the connection to {where} as it connected, before the runner could set its own ({pg.MessageText}): " +
+                "Npgsql's first query (the server's types) ran into statement_timeout or the session idled past idle_session_timeout. " +
+                "Raise or RESET it for the runner's role (ALTER ROLE … IN DATABASE … SET statement_timeout = 0); the runner sets its own timeouts once connected",
             PostgresException pg => $"PostgreSQL refused the connection to {where}: {pg.MessageText}",
             NpgsqlException { InnerException: SocketException socket } =>
                 $"cannot reach PostgreSQL at {target.Host}:{target.Port}: {socket.SocketErrorCode}",
