@@ -71,13 +71,14 @@ public sealed class MigrationDatabase(ConnectionTarget target, TimeSpan? lockTim
     /// that drops startup parameters nor a timeout set on the database or the role
     /// (<c>ALTER DATABASE/ROLE … SET</c>) decides it. A setting this server does not know
     /// (<c>idle_session_timeout</c> before 14, <c>transaction_timeout</c> before 17) is left out.
-    /// Empty for the pooler check, which must leave a pooler's server connections as it found them.
+    /// The pooler check sets only <c>idle_session_timeout</c> (its first connection idles while the
+    /// second connects), which is all it may leave on a transaction pooler's server connection.
     /// </summary>
     public string SessionSettingsFor(string role)
     {
         if (role == Roles.PoolerCheck)
         {
-            return "";
+            return SetConfig([("idle_session_timeout", "0")]);
         }
 
         // Every connection reads every row or fails: a row-level security policy that would hide a
@@ -114,10 +115,13 @@ public sealed class MigrationDatabase(ConnectionTarget target, TimeSpan? lockTim
             settings.Add(("client_connection_check_interval", "1000"));
         }
 
-        var values = string.Join(", ", settings.Select(s => $"('{s.Name}', '{s.Value}')"));
-        return $"SELECT count(pg_catalog.set_config(name, value, false)) FROM (VALUES {values}) AS wanted(name, value) " +
-               "WHERE name IN (SELECT name FROM pg_catalog.pg_settings)";
+        return SetConfig(settings);
     }
+
+    /// <summary>One statement setting each of <paramref name="settings"/> for the session, those this server knows.</summary>
+    private static string SetConfig(IEnumerable<(string Name, string Value)> settings) =>
+        $"SELECT count(pg_catalog.set_config(name, value, false)) FROM (VALUES {string.Join(", ", settings.Select(s => $"('{s.Name}', '{s.Value}')"))}) AS wanted(name, value) " +
+        "WHERE name IN (SELECT name FROM pg_catalog.pg_settings)";
 
     /// <summary>Opens a connection in <paramref name="role"/>, its session settings set.</summary>
     public async Task<NpgsqlConnection> OpenAsync(string role, CancellationToken cancellationToken) =>
