@@ -135,12 +135,8 @@ public sealed class PoolerTests : OperationsTest
     [Test]
     public async Task Through_a_proxy_that_drops_the_startup_options_the_flow_without_backups_runs_each_connection_with_the_runners_settings()
     {
-        // Given a session-preserving proxy that drops the startup parameter `options` (as Neon's, on both endpoints),
-        // and a database whose own settings differ from every one the runner needs (lock_timeout 3 s, the others 1 h)
-        await CreateLegacyDatabaseWithoutHistoryAsync();
-        await LegacyRows.InsertAsync(Database, SeedRows);
-        var fingerprints = await LegacyFingerprintsAsync(Database.Name);
-        await SetDatabaseTimeoutsAsync();
+        // Given a legacy database with rows, no history and settings of its own, behind a proxy that drops `options`
+        var fingerprints = await LegacyDatabaseWithTimeoutsOfItsOwnAsync();
         await using var proxy = CancelKeyProxy.Start(Database.ConnectionString, dropStartupOptions: true, showSettingsAtEnd: true);
 
         // When the operator runs the flow that needs no pg_dump through it
@@ -160,12 +156,8 @@ public sealed class PoolerTests : OperationsTest
     [Test]
     public async Task Through_a_proxy_that_drops_the_startup_options_the_whole_flow_with_backups_rehearsal_and_restore_passes()
     {
-        // Given a session-preserving proxy that drops the startup parameter `options` (as Neon's, on both endpoints),
-        // and a database whose own settings differ from every one the runner needs (lock_timeout 3 s, the others 1 h)
-        await CreateLegacyDatabaseWithoutHistoryAsync();
-        await LegacyRows.InsertAsync(Database, SeedRows);
-        var fingerprints = await LegacyFingerprintsAsync(Database.Name);
-        await SetDatabaseTimeoutsAsync();
+        // Given a legacy database with rows, no history and settings of its own, behind a proxy that drops `options`
+        var fingerprints = await LegacyDatabaseWithTimeoutsOfItsOwnAsync();
         await using var proxy = CancelKeyProxy.Start(Database.ConnectionString, dropStartupOptions: true, showSettingsAtEnd: true);
 
         // When the operator runs the whole runbook through it: baseline, check, rehearse, migrate up with its backup,
@@ -188,15 +180,23 @@ public sealed class PoolerTests : OperationsTest
         Assert.That(await LegacyFingerprintsAsync(copy.Name), Is.EqualTo(fingerprints), "the restored copy");
     }
 
-    /// <summary>Settings on the test database that would show wherever the runner left a setting to the server.</summary>
-    private async Task SetDatabaseTimeoutsAsync()
+    /// <summary>
+    /// A legacy database with rows and no migration history (its legacy tables' fingerprints returned), whose own
+    /// settings differ from every one the runner needs (lock_timeout 3 s, the others 1 h): they would show wherever
+    /// the runner left a setting to the server. The proxy in front (as Neon's, on both endpoints) drops `options`.
+    /// </summary>
+    private async Task<IReadOnlyList<TableFingerprint>> LegacyDatabaseWithTimeoutsOfItsOwnAsync()
     {
+        await CreateLegacyDatabaseWithoutHistoryAsync();
+        await LegacyRows.InsertAsync(Database, SeedRows);
+        var fingerprints = await LegacyFingerprintsAsync(Database.Name);
         await using var admin = new NpgsqlConnection(PostgresServer.AdminConnectionString);
         await admin.OpenAsync();
         await using var command = new NpgsqlCommand(
             $"ALTER DATABASE \"{Database.Name}\" SET lock_timeout = '3s'; ALTER DATABASE \"{Database.Name}\" SET statement_timeout = '1h'; " +
             $"ALTER DATABASE \"{Database.Name}\" SET idle_in_transaction_session_timeout = '1h'; ALTER DATABASE \"{Database.Name}\" SET idle_session_timeout = '1h'", admin);
         await command.ExecuteNonQueryAsync();
+        return fingerprints;
     }
 
     /// <summary>

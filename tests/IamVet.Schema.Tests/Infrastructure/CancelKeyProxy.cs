@@ -160,9 +160,7 @@ public sealed class CancelKeyProxy : IAsyncDisposable
         var header = new byte[5];
         while (true)
         {
-            await reading.ReadExactlyAsync(header, stopping.Token);
-            var body = new byte[BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(1)) - 4];
-            await reading.ReadExactlyAsync(body, stopping.Token);
+            var body = await ReadMessageAsync(reading, header);
             if (header[0] == (byte)'X')
             {
                 probe.Asking = true;
@@ -183,6 +181,15 @@ public sealed class CancelKeyProxy : IAsyncDisposable
                 return;
             }
         }
+    }
+
+    /// <summary>Reads one message (after the startup packets): its type and length into <paramref name="header"/>, its body returned.</summary>
+    private async Task<byte[]> ReadMessageAsync(Stream reading, byte[] header)
+    {
+        await reading.ReadExactlyAsync(header, stopping.Token);
+        var body = new byte[BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(1)) - 4];
+        await reading.ReadExactlyAsync(body, stopping.Token);
+        return body;
     }
 
     private static Dictionary<string, string> StartupParameters(byte[] body)
@@ -216,9 +223,7 @@ public sealed class CancelKeyProxy : IAsyncDisposable
         var header = new byte[5];
         while (true)
         {
-            await reading.ReadExactlyAsync(header, stopping.Token);
-            var body = new byte[BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(1)) - 4];
-            await reading.ReadExactlyAsync(body, stopping.Token);
+            var body = await ReadMessageAsync(reading, header);
             if (header[0] == (byte)'K')
             {
                 BinaryPrimitives.WriteInt32BigEndian(body, FakeProcessId(BinaryPrimitives.ReadInt32BigEndian(body)));
