@@ -106,7 +106,9 @@ public sealed class BackupWriter(PgTool pgDump, PgTool pgRestore, TimeSpan? lock
             progressLine = PgTools.TableProgress("dumping contents of table", total, progress);
         }
 
-        var environment = DumpEnvironment(target, connection.PostgreSqlVersion.Major);
+        // Nothing between the runner and the server when the backend's pid is the one the connection was told.
+        var direct = await Sql.ScalarAsync<int>(connection, "SELECT pg_backend_pid()", cancellationToken, transaction) == connection.ProcessID;
+        var environment = DumpEnvironment(target, connection.PostgreSqlVersion.Major, direct);
         var dumping = Task.Run(() => PgTools.Run(pgDump.Path, arguments, environment, TimeSpan.FromHours(6), progressLine, cancellationToken), CancellationToken.None);
         SortedDictionary<string, long> rowCounts;
         ToolRun dump;
@@ -157,13 +159,17 @@ public sealed class BackupWriter(PgTool pgDump, PgTool pgRestore, TimeSpan? lock
     }
 
     /// <summary>
-    /// pg_dump's libpq environment. On PostgreSQL 14 or later its session also checks every second
-    /// that pg_dump is still there: a pg_dump stopped with the run (Ctrl-C) while its session waits
-    /// for a table lock would otherwise leave that session waiting, and holding the locks it has,
-    /// until the lock comes.
+    /// pg_dump's libpq environment. pg_dump sets the settings it needs itself, by SQL (statement_timeout,
+    /// lock_timeout, idle_in_transaction_session_timeout = 0, and transaction_timeout from 17), bounds
+    /// its table locks by <c>--lock-wait-timeout</c>, and works inside one transaction (so an
+    /// idle_session_timeout does not apply). Connected directly (<paramref name="direct"/>) to PostgreSQL
+    /// 14 or later, its session also checks every second that pg_dump is still there (the startup
+    /// parameter <c>options</c>, which a proxy may drop or refuse: so only directly): a pg_dump stopped
+    /// with the run (Ctrl-C) while its session waits for a table lock would otherwise leave that
+    /// session waiting, and holding the locks it has, until the lock comes or --lock-wait-timeout ends it.
     /// </summary>
-    private static Dictionary<string, string?> DumpEnvironment(MigrationDatabase target, int serverMajor) =>
-        target.ClientEnvironment(Roles.PgDump, serverMajor >= 14 ? "-c client_connection_check_interval=1000" : null);
+    private static Dictionary<string, string?> DumpEnvironment(MigrationDatabase target, int serverMajor, bool direct) =>
+        target.ClientEnvironment(Roles.PgDump, serverMajor >= 14 && direct ? "-c client_connection_check_interval=1000" : null);
 
     public static async Task<string> Sha256Async(string path, CancellationToken cancellationToken)
     {

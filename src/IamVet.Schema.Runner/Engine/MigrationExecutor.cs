@@ -29,7 +29,7 @@ public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
     /// from any of them rolls everything back.
     /// </summary>
     public void Apply(
-        string connectionString,
+        SessionConnection connection,
         MigrationPlan plan,
         Func<NpgsqlConnection, NpgsqlTransaction, Task>? beforeMigrate = null,
         Func<NpgsqlConnection, NpgsqlTransaction, Task>? beforeCommit = null,
@@ -38,18 +38,18 @@ public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
         Action? beforeExclusive = null)
     {
         var gate = atGate is null ? null : new Gate(atGate, beforeExclusive);
-        using var services = BuildServices(connectionString, previewOnly: false, loggerFactory, gate);
+        using var services = BuildServices(connection.ConnectionString, previewOnly: false, loggerFactory, gate);
         using var scope = services.CreateScope();
-        var runner = (MigrationRunner)scope.ServiceProvider.GetRequiredService<IMigrationRunner>();
+        var runner = Runner(scope, connection);
         var processor = (GenericProcessorBase)runner.Processor;
         var migrations = runner.MigrationLoader.LoadMigrations();
 
         var transactionScope = runner.BeginScope();
         var transaction = (NpgsqlTransaction)processor.Transaction!;
-        var connection = (NpgsqlConnection)processor.Connection;
+        var npgsql = (NpgsqlConnection)processor.Connection;
         try
         {
-            beforeMigrate?.Invoke(connection, transaction).GetAwaiter().GetResult();
+            beforeMigrate?.Invoke(npgsql, transaction).GetAwaiter().GetResult();
 
             // One step at a time, all inside the one transaction, so progress can be reported between steps.
             foreach (var step in plan.Steps)
@@ -74,12 +74,12 @@ public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
                     throw new InvalidOperationException("FluentMigrator ended the migration transaction before COMMIT: the run cannot be proven atomic");
                 }
 
-                afterEach?.Invoke(step, clock.Elapsed, connection, transaction).GetAwaiter().GetResult();
+                afterEach?.Invoke(step, clock.Elapsed, npgsql, transaction).GetAwaiter().GetResult();
             }
 
             // The statements that lock users ACCESS EXCLUSIVE, held until here (docs/adr/0009).
             gate?.RunDeferred();
-            beforeCommit?.Invoke(connection, transaction).GetAwaiter().GetResult();
+            beforeCommit?.Invoke(npgsql, transaction).GetAwaiter().GetResult();
             transactionScope.Complete();
         }
         catch
@@ -98,12 +98,12 @@ public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
     /// changes the database (FluentMigrator's preview mode; it still connects to read VersionInfo);
     /// for a rollback, then the steps its Finish stage runs after COMMIT (docs/adr/0008, 0009).
     /// </summary>
-    public static void Preview(string connectionString, MigrationPlan plan, TextWriter output)
+    public static void Preview(SessionConnection connection, MigrationPlan plan, TextWriter output)
     {
         using var previewLogging = LoggerFactory.Create(logging => logging.AddProvider(new PreviewSqlLoggerProvider(output)));
-        using var services = BuildServices(connectionString, previewOnly: true, previewLogging);
+        using var services = BuildServices(connection.ConnectionString, previewOnly: true, previewLogging);
         using var scope = services.CreateScope();
-        var runner = scope.ServiceProvider.GetRequiredService<IMigrationRunner>();
+        var runner = Runner(scope, connection);
         if (plan.Direction == MigrationDirection.Up)
         {
             runner.MigrateUp(plan.TargetVersion);
@@ -127,14 +127,37 @@ public sealed class MigrationExecutor(ILoggerFactory loggerFactory)
     /// Records <paramref name="step"/> as applied without running it, in FluentMigrator's own
     /// VersionInfo table (created if missing): how <c>baseline</c> adopts an existing database.
     /// </summary>
-    public void RecordAsApplied(string connectionString, MigrationStep step)
+    public void RecordAsApplied(SessionConnection connection, MigrationStep step)
     {
-        using var services = BuildServices(connectionString, previewOnly: false, loggerFactory);
+        using var services = BuildServices(connection.ConnectionString, previewOnly: false, loggerFactory);
         using var scope = services.CreateScope();
-        var runner = scope.ServiceProvider.GetRequiredService<IMigrationRunner>();
-        var versions = ((MigrationRunner)runner).VersionLoader;
+        var versions = Runner(scope, connection).VersionLoader;
         versions.LoadVersionInfo();
         versions.UpdateVersionInfo(step.Version, step.Description);
+    }
+
+    /// <summary>
+    /// The scope's runner, its connection's session settings set (<paramref name="connection"/>):
+    /// FluentMigrator opens its connection as it is first asked for it (here, before any statement
+    /// of its own), and should it ever open it again, the settings are set again as it opens.
+    /// </summary>
+    private static MigrationRunner Runner(IServiceScope scope, SessionConnection connection)
+    {
+        var runner = (MigrationRunner)scope.ServiceProvider.GetRequiredService<IMigrationRunner>();
+        var npgsql = (NpgsqlConnection)((GenericProcessorBase)runner.Processor).Connection;
+        if (npgsql.State == ConnectionState.Open)
+        {
+            MigrationDatabase.ApplySessionSettings(npgsql, connection.SessionSettings);
+        }
+
+        npgsql.StateChange += (_, change) =>
+        {
+            if (change.CurrentState == ConnectionState.Open)
+            {
+                MigrationDatabase.ApplySessionSettings(npgsql, connection.SessionSettings);
+            }
+        };
+        return runner;
     }
 
     private static ServiceProvider BuildServices(string connectionString, bool previewOnly, ILoggerFactory loggerFactory, IExclusiveLockGate? gate = null)

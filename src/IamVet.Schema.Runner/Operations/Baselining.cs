@@ -40,7 +40,7 @@ public static class Baselining
                 ":\n" + string.Join("\n", drift));
         }
 
-        new MigrationExecutor(loggerFactory).RecordAsApplied(context.Database.ConnectionStringFor(Roles.Baseline), baseline);
+        new MigrationExecutor(loggerFactory).RecordAsApplied(context.Database.FluentMigratorConnection(Roles.Baseline), baseline);
         await MigrationLog.InsertAsync(connection, new MigrationLogEntry
         {
             MigrationName = $"baseline {baseline.Version}",

@@ -169,6 +169,6 @@ public static class Inspection
     public static async Task PreviewAsync(ConnectionTarget target, MigrationPlan plan, TextWriter output)
     {
         await using var database = new MigrationDatabase(target);
-        MigrationExecutor.Preview(database.ConnectionStringFor(Roles.Preview), plan, output);
+        MigrationExecutor.Preview(database.FluentMigratorConnection(Roles.Preview), plan, output);
     }
 }

@@ -21,9 +21,13 @@ public static class ConnectionErrors
             PostgresException { SqlState: PostgresErrorCodes.TooManyConnections } pg =>
                 $"the server has no free connection slots: {pg.MessageText}",
             PostgresException { SqlState: PostgresErrorCodes.ProtocolViolation } pg when pg.MessageText.Contains("unsupported startup parameter", StringComparison.OrdinalIgnoreCase) =>
-                $"the connection to \"{target.Host}\" goes through a connection pooler (PgBouncer or similar): it refused the runner's session settings " +
-                $"({pg.MessageText}), which PostgreSQL itself accepts; the runner needs a server session of its own (the migration lock, lock_timeout/statement_timeout). " +
-                "Connect directly: on Neon use the direct endpoint, the host without \"-pooler\"",
+                $"the connection to \"{target.Host}\" goes through a connection pooler (PgBouncer or similar): it refused a startup parameter of the connection string " +
+                $"({pg.MessageText}), which PostgreSQL itself accepts: remove it (Options) from the connection string, the runner sets its own settings once connected. " +
+                "Behind a pooler, connect directly or through one in session mode: on Neon use the direct endpoint, the host without \"-pooler\"",
+            PostgresException { SqlState: PostgresErrorCodes.QueryCanceled or PostgresErrorCodes.IdleSessionTimeout or "25P03" } pg =>
+                $"a timeout set on the database or the role ended the connection to {where} as it connected, before the runner could set its own ({pg.MessageText}): " +
+                "Npgsql's first query (the server's types) ran into statement_timeout or the session idled past idle_session_timeout. " +
+                "Raise or RESET it for the runner's role (ALTER ROLE … IN DATABASE … SET statement_timeout = 0); the runner sets its own timeouts once connected",
             PostgresException pg => $"PostgreSQL refused the connection to {where}: {pg.MessageText}",
             NpgsqlException { InnerException: AuthenticationException tls } =>
                 $"the TLS handshake with {target.Host}:{target.Port} failed: the server's certificate was not accepted under SSL mode {target.SslMode} " +

@@ -36,7 +36,12 @@ public sealed class MigrationDatabase(ConnectionTarget target, TimeSpan? lockTim
     /// <summary>The same server, settings and credentials, another database (the maintenance database, a scratch copy).</summary>
     public MigrationDatabase Sibling(string database) => new(Target.WithDatabase(database), lockTimeout, statementTimeout);
 
-    /// <summary>The connection string of <paramref name="role"/>: for FluentMigrator, which opens its own connection.</summary>
+    /// <summary>
+    /// The connection string of <paramref name="role"/>, without the runner's session settings
+    /// (<see cref="SessionSettingsFor"/> sets them by SQL once connected). The operator's own
+    /// <c>Options</c> stay as given; the runner adds none: a proxy may drop them (Neon's, on both of its
+    /// endpoints) or refuse them (PgBouncer, unless told to ignore them).
+    /// </summary>
     public string ConnectionStringFor(string role)
     {
         var builder = Target.Settings();
@@ -45,12 +50,35 @@ public sealed class MigrationDatabase(ConnectionTarget target, TimeSpan? lockTim
         builder.Pooling = false;
         if (role == Roles.PoolerCheck)
         {
-            // The pooler check (PoolerDetection) sends no startup options: a pooler that refuses them
-            // must still answer it, so the operator hears "a pooler" rather than "refused".
+            // The pooler check (PoolerDetection) sends no startup options at all, not even the
+            // operator's: a pooler that refuses them must still answer it, so the operator hears
+            // "a pooler" rather than "refused".
             builder.Options = null;
             builder.Multiplexing = false;
             builder.CommandTimeout = 30;
-            return builder.ConnectionString;
+        }
+
+        return builder.ConnectionString;
+    }
+
+    /// <summary>FluentMigrator's connection in <paramref name="role"/>: its connection string, and the SQL it runs first when it opens.</summary>
+    public SessionConnection FluentMigratorConnection(string role) => new(ConnectionStringFor(role), SessionSettingsFor(role));
+
+    /// <summary>
+    /// The one statement that sets the runner's session settings of <paramref name="role"/>, run first
+    /// on each physical connection (the data sources' connection initializer; FluentMigrator's
+    /// connection as it opens). Every setting the runner relies on is set here, so neither a proxy
+    /// that drops startup parameters nor a timeout set on the database or the role
+    /// (<c>ALTER DATABASE/ROLE … SET</c>) decides it. A setting this server does not know
+    /// (<c>idle_session_timeout</c> before 14, <c>transaction_timeout</c> before 17) is left out.
+    /// The pooler check sets only <c>idle_session_timeout</c> (its first connection idles while the
+    /// second connects), which is all it may leave on a transaction pooler's server connection.
+    /// </summary>
+    public string SessionSettingsFor(string role)
+    {
+        if (role == Roles.PoolerCheck)
+        {
+            return SetConfig([("idle_session_timeout", "0")]);
         }
 
         // Every connection reads every row or fails: a row-level security policy that would hide a
@@ -59,7 +87,7 @@ public sealed class MigrationDatabase(ConnectionTarget target, TimeSpan? lockTim
         // The tables are public's: a search_path that a role or the database puts another schema
         // first in (with a users table of its own, say) must not decide which table a migration,
         // its verification or a check reads; nor where FluentMigrator keeps VersionInfo.
-        var settings = "-c search_path=public -c row_security=off";
+        var settings = new List<(string Name, string Value)> { ("search_path", "public"), ("row_security", "off") };
         if (role != Roles.Migrate)
         {
             // The runner's own reads (audit, verification, status …) are a handful of aggregates over
@@ -67,31 +95,72 @@ public sealed class MigrationDatabase(ConnectionTarget target, TimeSpan? lockTim
             // inlining and optimization) cost more than it saved, e.g. 1.2 s of a 3.4 s pass over a
             // million users (docs/performance.md). The migration's connection keeps the server's
             // setting for the migrations (the verification on it turns JIT off at the gate).
-            settings += " -c jit=off";
+            settings.Add(("jit", "off"));
         }
 
-        if (lockTimeout is { } timeout)
+        // A run bounds its waits for table locks by --lock-timeout, and only the migration and its
+        // readers by --statement-timeout (0 = none). Whatever the database or the role sets is
+        // overridden: the run's connections idle (the lock connection while the migration runs) and
+        // idle in a transaction (the audit's and the readers' snapshots) by design, and its reads of
+        // whole tables take what they take. A command without a run's lock timeout (status, verify …)
+        // waits as on a server with the defaults.
+        var migrating = lockTimeout is not null && role is Roles.Migrate or Roles.Verify;
+        settings.Add(("lock_timeout", Milliseconds(lockTimeout ?? TimeSpan.Zero).ToString(CultureInfo.InvariantCulture)));
+        settings.Add(("statement_timeout", Milliseconds(migrating ? statementTimeout : TimeSpan.Zero).ToString(CultureInfo.InvariantCulture)));
+        settings.Add(("idle_in_transaction_session_timeout", "0"));
+        settings.Add(("idle_session_timeout", "0"));
+        settings.Add(("transaction_timeout", "0"));
+        if (migrating)
         {
-            settings += $" -c lock_timeout={Milliseconds(timeout)}";
-            if (role is Roles.Migrate or Roles.Verify)
-            {
-                settings += $" -c statement_timeout={Milliseconds(statementTimeout)} -c client_connection_check_interval=1000";
-            }
+            settings.Add(("client_connection_check_interval", "1000"));
         }
 
-        builder.Options = string.IsNullOrWhiteSpace(builder.Options) ? settings : $"{builder.Options} {settings}";
-
-        return builder.ConnectionString;
+        return SetConfig(settings);
     }
 
-    /// <summary>Opens a connection in <paramref name="role"/>.</summary>
+    /// <summary>One statement setting each of <paramref name="settings"/> for the session, those this server knows.</summary>
+    private static string SetConfig(IEnumerable<(string Name, string Value)> settings) =>
+        $"SELECT count(pg_catalog.set_config(name, value, false)) FROM (VALUES {string.Join(", ", settings.Select(s => $"('{s.Name}', '{s.Value}')"))}) AS wanted(name, value) " +
+        "WHERE name IN (SELECT name FROM pg_catalog.pg_settings)";
+
+    /// <summary>Opens a connection in <paramref name="role"/>, its session settings set.</summary>
     public async Task<NpgsqlConnection> OpenAsync(string role, CancellationToken cancellationToken) =>
-        await sources.GetOrAdd(role, r => NpgsqlDataSource.Create(ConnectionStringFor(r))).OpenConnectionAsync(cancellationToken);
+        await sources.GetOrAdd(role, CreateDataSource).OpenConnectionAsync(cancellationToken);
+
+    /// <summary>Runs <paramref name="sessionSettings"/> (<see cref="SessionSettingsFor"/>) on <paramref name="connection"/>, outside any transaction.</summary>
+    public static void ApplySessionSettings(NpgsqlConnection connection, string sessionSettings)
+    {
+        if (sessionSettings.Length > 0)
+        {
+            using var command = new NpgsqlCommand(sessionSettings, connection);
+            command.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>
+    /// The data source of <paramref name="role"/>: each physical connection runs its session settings
+    /// before it is handed out (the connections are not pooled: Pooling is off, so no DISCARD ALL
+    /// undoes them and each open is a physical connection).
+    /// </summary>
+    private NpgsqlDataSource CreateDataSource(string role)
+    {
+        var sessionSettings = SessionSettingsFor(role);
+        var builder = new NpgsqlDataSourceBuilder(ConnectionStringFor(role));
+        if (sessionSettings.Length > 0)
+        {
+            builder.UsePhysicalConnectionInitializer(
+                connection => ApplySessionSettings(connection, sessionSettings),
+                connection => Sql.ExecuteAsync(connection, sessionSettings, CancellationToken.None));
+        }
+
+        return builder.Build();
+    }
 
     /// <summary>
     /// Null when <paramref name="connection"/> (opened by this database) runs with the <c>lock_timeout</c>
-    /// the run asked for in its startup options; otherwise what it found instead. A pooler configured
-    /// with <c>ignore_startup_parameters = options</c> accepts the options and silently drops them.
+    /// the run set on it when it connected; otherwise what it found instead. Set by SQL on the session,
+    /// it is lost only where the session is not the connection's (a pooler handing server connections
+    /// out per statement that the pooler check did not catch): a statement later, on another session.
     /// </summary>
     public async Task<string?> SettingsNotInForceAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
@@ -187,6 +256,16 @@ public sealed class MigrationDatabase(ConnectionTarget target, TimeSpan? lockTim
     }
 
     private static long Milliseconds(TimeSpan value) => (long)value.TotalMilliseconds;
+}
+
+/// <summary>
+/// A connection FluentMigrator opens itself from <paramref name="ConnectionString"/>; the executor runs
+/// <paramref name="SessionSettings"/> on it as it opens (<see cref="MigrationDatabase.SessionSettingsFor"/>).
+/// A bare connection string (the tests' own databases) converts to one without settings.
+/// </summary>
+public sealed record SessionConnection(string ConnectionString, string SessionSettings)
+{
+    public static implicit operator SessionConnection(string connectionString) => new(connectionString, "");
 }
 
 /// <summary>The connection roles of the runner: each shows as <c>iamvet-schema &lt;role&gt;</c> in pg_stat_activity.</summary>

@@ -98,7 +98,10 @@ public static class PoolerDetection
 
                     seenA.Add(await PidAsync(a, "", null, cancellationToken));
                     transaction = await b.BeginTransactionAsync(cancellationToken);
-                    seenB.Add(await PidAsync(b, "", transaction, cancellationToken));
+                    // B's transaction idles while A runs: an idle_in_transaction_session_timeout set on the
+                    // database or the role must not end it (for this transaction only: a pooler's server
+                    // connection is left as it was found).
+                    seenB.Add(await PidAsync(b, "SET LOCAL idle_in_transaction_session_timeout = 0; ", transaction, cancellationToken));
                     var pending = PidAsync(a, "", null, cancellationToken);
                     if (await Task.WhenAny(pending, Task.Delay(FullPoolWait, cancellationToken)) != pending)
                     {

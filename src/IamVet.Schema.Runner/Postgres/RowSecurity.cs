@@ -4,7 +4,7 @@ namespace IamVet.Schema.Runner.Postgres;
 
 /// <summary>
 /// Row-level security that would hide rows from the connected role. Every connection of the runner
-/// reads with <c>row_security = off</c> (<see cref="MigrationDatabase.ConnectionStringFor"/>), so
+/// reads with <c>row_security = off</c> (<see cref="MigrationDatabase.SessionSettingsFor"/>), so
 /// such a policy makes PostgreSQL refuse the query rather than filter it; this names the tables
 /// beforehand, with what to do, so the run is refused (exit 3) before anything changes.
 /// </summary>

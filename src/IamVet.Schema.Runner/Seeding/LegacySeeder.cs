@@ -38,7 +38,7 @@ public sealed class LegacySeeder(ILoggerFactory loggerFactory)
                 throw new PreflightFailed(PreflightStage.EmptyDatabaseRefusal(target.Database));
             }
 
-            new MigrationExecutor(loggerFactory).Apply(database.ConnectionStringFor(Roles.Seed), MigrationPlanner.PlanUp(applied, Versions.Baseline));
+            new MigrationExecutor(loggerFactory).Apply(database.FluentMigratorConnection(Roles.Seed), MigrationPlanner.PlanUp(applied, Versions.Baseline));
         }
 
         if (await Sql.ScalarAsync<bool>(connection, "SELECT EXISTS (SELECT FROM users)", cancellationToken))

@@ -5,7 +5,12 @@ namespace IamVet.Schema.Tests.Faults;
 /// mode, where the runner's session state (the migration lock, lock_timeout, exported snapshots)
 /// would land on other clients' server connections. A real PgBouncer stands in front of the test
 /// server; every command that locks or writes must refuse it (exit 3) before anything changes,
-/// naming the pooler, whether PgBouncer refuses the runner's startup options or silently drops them.
+/// naming the pooler, whether PgBouncer refuses the startup parameter <c>options</c> or silently drops it.
+/// <para>
+/// Issue #24: a session-preserving way to the server (PgBouncer in session mode, Neon's proxy, which
+/// has dropped <c>options</c> on both of its endpoints) keeps all the runner needs: it passes, its
+/// session settings set by SQL on each connection (docs/adr/0012).
+/// </para>
 /// </summary>
 [TestFixture]
 public sealed class PoolerTests : OperationsTest
@@ -101,44 +106,133 @@ public sealed class PoolerTests : OperationsTest
         Assert.That(await DerivedDatabasesAsync(), Is.Empty, "a database was created\n" + result);
     }
 
-    [Test]
-    public async Task Through_a_session_mode_PgBouncer_the_pooler_check_passes_and_the_refused_startup_options_name_the_pooler()
+    [TestCase(false, TestName = "Through_a_session_mode_PgBouncer_that_refuses_the_startup_options_check_migrate_up_with_a_backup_and_down_pass")]
+    [TestCase(true, TestName = "Through_a_session_mode_PgBouncer_that_drops_the_startup_options_check_migrate_up_with_a_backup_and_down_pass")]
+    public async Task A_session_mode_PgBouncer_is_accepted(bool ignoreOptions)
     {
-        // Given a session-mode PgBouncer (one server connection per client, as the runner needs), which refuses `options` as PgBouncer does by default
+        // Given a session-mode PgBouncer (one server connection per client for its whole life, as the runner needs),
+        // which refuses the startup parameter `options` (PgBouncer's default) or drops it (ignore_startup_parameters)
         await CreateLegacyDatabaseWithRowsAsync();
-        pooler = await PgBouncer.StartAsync("session", ignoreOptions: false);
-        var before = await UntouchedStateAsync();
+        var legacy = await StateAsync();
+        pooler = await PgBouncer.StartAsync("session", ignoreOptions);
+        var through = new Dictionary<string, string?> { [ConnectionSettings.EnvironmentVariable] = pooler.To(Database.Name) };
 
-        // When
-        var result = await RunAsync(new Dictionary<string, string?> { [ConnectionSettings.EnvironmentVariable] = pooler.To(Database.Name) }, "check");
+        // When the operator checks, migrates up with a backup (pg_dump through the pooler too) and back down
+        foreach (var arguments in new[] { new[] { "check" }, ["migrate", "up", "--yes", "--lock-timeout", "7s"], ["migrate", "down", "--yes", "--no-backup"] })
+        {
+            var step = await RunAsync(through, arguments);
 
-        // Then the pooler check lets it through (not "transaction mode"), and the connection with the runner's settings
-        // is refused with a sentence that names the pooler instead of "PostgreSQL refused the connection"
-        Assert.That(result.ExitCode, Is.EqualTo(3), result.ToString());
-        Assert.That(Unwrapped(result.Output), Does.Contain("goes through a connection pooler (PgBouncer or similar)")
-            .And.Contain("unsupported startup parameter: options").And.Contain("the host without \"-pooler\"")
-            .And.Not.Contain("transaction mode").And.Not.Contain("PostgreSQL refused the connection"), result.ToString());
-        Assert.That(await UntouchedStateAsync(), Is.EqualTo(before), "the database changed\n" + result);
+            // Then each step succeeds (the runner sets its session settings by SQL, so nothing depends on `options`)
+            Assert.That(step.ExitCode, Is.Zero, $"{string.Join(' ', arguments)}\n{step}");
+            Assert.That(Unwrapped(step.Output), Does.Not.Contain("transaction mode"), step.ToString());
+        }
+
+        // And the backup was written, and the round trip gave the legacy tables back
+        Assert.That(BackupFiles().Count(name => name.EndsWith(".dump", StringComparison.Ordinal)), Is.EqualTo(1));
+        Assert.That(await StateAsync(), Is.EqualTo(legacy));
     }
 
     [Test]
-    public async Task Through_a_session_mode_PgBouncer_that_drops_the_startup_options_the_lost_lock_timeout_is_refused()
+    public async Task Through_a_proxy_that_drops_the_startup_options_the_flow_without_backups_runs_each_connection_with_the_runners_settings()
     {
-        // Given a session-mode PgBouncer with ignore_startup_parameters = options: it accepts the runner's settings and drops them
-        await CreateLegacyDatabaseWithRowsAsync();
-        pooler = await PgBouncer.StartAsync("session", ignoreOptions: true);
-        var before = await UntouchedStateAsync();
+        // Given a legacy database with rows, no history and settings of its own, behind a proxy that drops `options`
+        var fingerprints = await LegacyDatabaseWithTimeoutsOfItsOwnAsync();
+        await using var proxy = CancelKeyProxy.Start(Database.ConnectionString, dropStartupOptions: true, showSettingsAtEnd: true);
 
-        // When
-        var result = await RunAsync(new Dictionary<string, string?> { [ConnectionSettings.EnvironmentVariable] = pooler.To(Database.Name) },
-            "migrate", "up", "--yes", "--lock-timeout", "7s");
+        // When the operator runs the flow that needs no pg_dump through it
+        await FlowThroughAsync(proxy, [
+            ["baseline", "--yes"],
+            ["check", "--no-backup"],
+            ["migrate", "up", "--yes", "--no-backup"],
+            ["status"],
+            ["verify"],
+            ["migrate", "down", "--yes", "--no-backup"],
+        ]);
 
-        // Then the pooler check passes, but the lock connection's lock_timeout is not what the runner asked for: refused, nothing changed
-        Assert.That(result.ExitCode, Is.EqualTo(3), result.ToString());
-        Assert.That(Unwrapped(result.Output), Does.Contain("dropped the runner's session settings")
-            .And.Contain("lock_timeout is 0 ms on the server, the runner asked for 7000 ms").And.Not.Contain("transaction mode"), result.ToString());
-        Assert.That(await UntouchedStateAsync(), Is.EqualTo(before), "the database changed\n" + result);
-        Assert.That(BackupFiles(), Is.Empty, "a backup was written\n" + result);
+        // Then the rollback gave every legacy row back
+        Assert.That(await LegacyFingerprintsAsync(Database.Name), Is.EqualTo(fingerprints), "the legacy tables after up and down");
+    }
+
+    [Test]
+    public async Task Through_a_proxy_that_drops_the_startup_options_the_whole_flow_with_backups_rehearsal_and_restore_passes()
+    {
+        // Given a legacy database with rows, no history and settings of its own, behind a proxy that drops `options`
+        var fingerprints = await LegacyDatabaseWithTimeoutsOfItsOwnAsync();
+        await using var proxy = CancelKeyProxy.Start(Database.ConnectionString, dropStartupOptions: true, showSettingsAtEnd: true);
+
+        // When the operator runs the whole runbook through it: baseline, check, rehearse, migrate up with its backup,
+        // status, verify, migrate down (with its backup), and a restore of the last backup into a new database
+        await FlowThroughAsync(proxy, [
+            ["baseline", "--yes"],
+            ["check"],
+            ["rehearse"],
+            ["migrate", "up", "--yes"],
+            ["status"],
+            ["verify"],
+            ["migrate", "down", "--yes"],
+        ]);
+        var dump = Directory.GetFiles(BackupDirectory, "*.dump").OrderBy(File.GetLastWriteTimeUtc).Last();
+        await FlowThroughAsync(proxy, [["restore", "--from", dump]]);
+
+        // Then the rollback gave every legacy row back, rehearse left no copy, and the restored copy holds the legacy tables
+        Assert.That(await LegacyFingerprintsAsync(Database.Name), Is.EqualTo(fingerprints), "the legacy tables after up and down");
+        var copy = (await DerivedDatabasesAsync()).Single(d => d.Name.Contains("_restore_", StringComparison.Ordinal));
+        Assert.That(await LegacyFingerprintsAsync(copy.Name), Is.EqualTo(fingerprints), "the restored copy");
+    }
+
+    /// <summary>
+    /// A legacy database with rows and no migration history (its legacy tables' fingerprints returned), whose own
+    /// settings differ from every one the runner needs (lock_timeout 3 s, the others 1 h): they would show wherever
+    /// the runner left a setting to the server. The proxy in front (as Neon's, on both endpoints) drops `options`.
+    /// </summary>
+    private async Task<IReadOnlyList<TableFingerprint>> LegacyDatabaseWithTimeoutsOfItsOwnAsync()
+    {
+        await CreateLegacyDatabaseWithoutHistoryAsync();
+        await LegacyRows.InsertAsync(Database, SeedRows);
+        var fingerprints = await LegacyFingerprintsAsync(Database.Name);
+        await using var admin = new NpgsqlConnection(PostgresServer.AdminConnectionString);
+        await admin.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            $"ALTER DATABASE \"{Database.Name}\" SET lock_timeout = '3s'; ALTER DATABASE \"{Database.Name}\" SET statement_timeout = '1h'; " +
+            $"ALTER DATABASE \"{Database.Name}\" SET idle_in_transaction_session_timeout = '1h'; ALTER DATABASE \"{Database.Name}\" SET idle_session_timeout = '1h'", admin);
+        await command.ExecuteNonQueryAsync();
+        return fingerprints;
+    }
+
+    /// <summary>
+    /// Runs each step through <paramref name="proxy"/> with a lock timeout of 7 s from the environment, each must exit 0;
+    /// then every connection the runner opened itself (not pg_dump's or pg_restore's, which set their own, nor the
+    /// pooler check's, which sets nothing) ran with what the runner asked for, as the proxy saw it at its end:
+    /// lock_timeout 7 s (0 for status and verify, which take no run lock timeout), no statement or idle timeouts.
+    /// </summary>
+    private async Task FlowThroughAsync(CancelKeyProxy proxy, string[][] steps)
+    {
+        var through = new Dictionary<string, string?>
+        {
+            [ConnectionSettings.EnvironmentVariable] = proxy.ConnectionString,
+            ["IAMVET_SCHEMA_LOCK_TIMEOUT"] = "7s",
+        };
+        foreach (var arguments in steps)
+        {
+            var seen = proxy.Sessions.Count;
+            var step = await RunAsync(through, arguments);
+            Assert.That(step.ExitCode, Is.Zero, $"{string.Join(' ', arguments)} through the proxy\n{step}");
+
+            // status, verify and restore take no run lock timeout, nor do the plan's preview (a read of VersionInfo) and
+            // the maintenance database's connection (creating and dropping a scratch database); the lock connection's
+            // last statements (the migration_log row) bound their own wait at 5 s (MigrationPipeline)
+            string LockTimeoutOf(ProxiedSession session) =>
+                arguments[0] is "status" or "verify" or "restore" || session.ApplicationName is "iamvet-schema preview" or "iamvet-schema restore" ? "0"
+                : session.ApplicationName == "iamvet-schema lock" && session.LockTimeout == "5s" ? "5s" : "7s";
+            var runners = proxy.Sessions.Skip(seen)
+                .Where(s => s.ApplicationName.StartsWith("iamvet-schema ", StringComparison.Ordinal))
+                .Where(s => s.ApplicationName is not ("iamvet-schema pg_dump" or "iamvet-schema pg_restore" or "iamvet-schema pooler-check"))
+                .ToList();
+            Assert.That(runners, Is.Not.Empty, $"{string.Join(' ', arguments)}: no connection of the runner was seen");
+            Assert.That(runners, Is.All.Matches<ProxiedSession>(s =>
+                    s.LockTimeout == LockTimeoutOf(s) && s.StatementTimeout == "0" && s.IdleInTransactionSessionTimeout == "0" && s.IdleSessionTimeout == "0"),
+                $"{string.Join(' ', arguments)}: sessions not running with the runner's settings:\n" + string.Join("\n", runners));
+        }
     }
 
     [Test]

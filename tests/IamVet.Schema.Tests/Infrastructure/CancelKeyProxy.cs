@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 using Npgsql;
 
 namespace IamVet.Schema.Tests.Infrastructure;
@@ -12,6 +13,13 @@ namespace IamVet.Schema.Tests.Infrastructure;
 /// proxies that handle cancel requests themselves do. Through it, Npgsql's <c>ProcessID</c> is not
 /// the server's <c>pg_backend_pid()</c>, and no server process has that id. It answers TLS and GSS
 /// encryption requests with "no" itself and does not pass cancel requests on.
+/// <para>
+/// Started with <c>dropStartupOptions</c>, it removes the startup parameter <c>options</c> from every
+/// startup message, as Neon's proxy has been seen to (<c>-c lock_timeout=…</c> never reaches the
+/// server). Started with <c>showSettingsAtEnd</c>, when a client ends its connection (Terminate) the
+/// proxy first asks the server session what its timeouts are and records them in
+/// <see cref="Sessions"/> under the client's <c>application_name</c>: what that session really ran with.
+/// </para>
 /// </summary>
 public sealed class CancelKeyProxy : IAsyncDisposable
 {
@@ -24,9 +32,14 @@ public sealed class CancelKeyProxy : IAsyncDisposable
     private readonly string serverHost;
     private readonly int serverPort;
     private readonly Task accepting;
+    private readonly bool dropStartupOptions;
+    private readonly bool showSettingsAtEnd;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<ProxiedSession> sessions = new();
 
-    private CancelKeyProxy(string connectionString)
+    private CancelKeyProxy(string connectionString, bool dropStartupOptions, bool showSettingsAtEnd)
     {
+        this.dropStartupOptions = dropStartupOptions;
+        this.showSettingsAtEnd = showSettingsAtEnd;
         var target = new NpgsqlConnectionStringBuilder(connectionString);
         serverHost = target.Host!;
         serverPort = target.Port;
@@ -44,8 +57,12 @@ public sealed class CancelKeyProxy : IAsyncDisposable
     /// <summary>The process id the proxy gives every client instead of the backend's: above any Linux pid_max (2^22).</summary>
     private static int FakeProcessId(int backendPid) => (1 << 23) + backendPid;
 
+    /// <summary>The sessions that ended with a Terminate, with the settings in force at their end (<c>showSettingsAtEnd</c> only).</summary>
+    public IReadOnlyList<ProxiedSession> Sessions => [.. sessions];
+
     /// <summary>Starts a proxy to the server of <paramref name="connectionString"/>.</summary>
-    public static CancelKeyProxy Start(string connectionString) => new(connectionString);
+    public static CancelKeyProxy Start(string connectionString, bool dropStartupOptions = false, bool showSettingsAtEnd = false) =>
+        new(connectionString, dropStartupOptions, showSettingsAtEnd);
 
     public async ValueTask DisposeAsync()
     {
@@ -85,6 +102,7 @@ public sealed class CancelKeyProxy : IAsyncDisposable
             var toServer = server.GetStream();
 
             // The startup packets (a length, then a code or a protocol version, no type byte).
+            Dictionary<string, string> parameters;
             while (true)
             {
                 var length = new byte[4];
@@ -103,12 +121,26 @@ public sealed class CancelKeyProxy : IAsyncDisposable
                     return; // its key is the proxy's, which the server never issued
                 }
 
+                parameters = StartupParameters(body);
+                if (dropStartupOptions && parameters.Remove("options"))
+                {
+                    body = StartupMessage(code, parameters);
+                    BinaryPrimitives.WriteInt32BigEndian(length, body.Length + 4);
+                }
+
                 await toServer.WriteAsync(length, stopping.Token);
                 await toServer.WriteAsync(body, stopping.Token);
                 break;
             }
 
-            await Task.WhenAny(fromClient.CopyToAsync(toServer, stopping.Token), ToClientAsync(toServer, fromClient));
+            if (!showSettingsAtEnd)
+            {
+                await Task.WhenAny(fromClient.CopyToAsync(toServer, stopping.Token), ToClientAsync(toServer, fromClient, null));
+                return;
+            }
+
+            var probe = new SettingsProbe(parameters.GetValueOrDefault("application_name", ""));
+            await Task.WhenAny(FromClientAsync(fromClient, toServer, probe), ToClientAsync(toServer, fromClient, probe));
         }
         catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or EndOfStreamException or ObjectDisposedException)
         {
@@ -116,24 +148,132 @@ public sealed class CancelKeyProxy : IAsyncDisposable
         }
     }
 
-    /// <summary>The server's messages (a type byte, a length), the BackendKeyData ('K') rewritten.</summary>
-    private async Task ToClientAsync(Stream fromServer, Stream toClient)
+    /// <summary>The settings the proxy asks a session for as its client ends it.</summary>
+    private const string SettingsQuery =
+        "ROLLBACK; SELECT current_setting('lock_timeout'), current_setting('statement_timeout'), " +
+        "current_setting('idle_in_transaction_session_timeout'), current_setting('idle_session_timeout')";
+
+    /// <summary>The client's messages (a type byte, a length); its Terminate ('X') waits for the settings query first.</summary>
+    private async Task FromClientAsync(Stream fromClient, Stream toServer, SettingsProbe probe)
+    {
+        var reading = new BufferedStream(fromClient, 65536);
+        var header = new byte[5];
+        while (true)
+        {
+            var body = await ReadMessageAsync(reading, header);
+            if (header[0] == (byte)'X')
+            {
+                probe.Asking = true;
+                var query = Encoding.UTF8.GetBytes(SettingsQuery + "\0");
+                var message = new byte[5 + query.Length];
+                message[0] = (byte)'Q';
+                BinaryPrimitives.WriteInt32BigEndian(message.AsSpan(1), 4 + query.Length);
+                query.CopyTo(message, 5);
+                await toServer.WriteAsync(message, stopping.Token);
+                var values = await probe.Answered.Task.WaitAsync(TimeSpan.FromSeconds(30), stopping.Token) ?? ["(failed)", "(failed)", "(failed)", "(failed)"];
+                sessions.Enqueue(new ProxiedSession(probe.ApplicationName, values[0], values[1], values[2], values[3]));
+            }
+
+            await toServer.WriteAsync(header, stopping.Token);
+            await toServer.WriteAsync(body, stopping.Token);
+            if (header[0] == (byte)'X')
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Reads one message (after the startup packets): its type and length into <paramref name="header"/>, its body returned.</summary>
+    private async Task<byte[]> ReadMessageAsync(Stream reading, byte[] header)
+    {
+        await reading.ReadExactlyAsync(header, stopping.Token);
+        var body = new byte[BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(1)) - 4];
+        await reading.ReadExactlyAsync(body, stopping.Token);
+        return body;
+    }
+
+    private static Dictionary<string, string> StartupParameters(byte[] body)
+    {
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
+        var strings = Encoding.UTF8.GetString(body, 4, body.Length - 4).Split('\0');
+        for (var i = 0; i + 1 < strings.Length && strings[i].Length > 0; i += 2)
+        {
+            parameters[strings[i]] = strings[i + 1];
+        }
+
+        return parameters;
+    }
+
+    private static byte[] StartupMessage(int protocol, Dictionary<string, string> parameters)
+    {
+        var text = Encoding.UTF8.GetBytes(string.Concat(parameters.Select(p => $"{p.Key}\0{p.Value}\0")) + "\0");
+        var body = new byte[4 + text.Length];
+        BinaryPrimitives.WriteInt32BigEndian(body, protocol);
+        text.CopyTo(body, 4);
+        return body;
+    }
+
+    /// <summary>
+    /// The server's messages (a type byte, a length), the BackendKeyData ('K') rewritten. Once the
+    /// client has ended its connection, the answer to the settings query goes to <paramref name="probe"/> instead.
+    /// </summary>
+    private async Task ToClientAsync(Stream fromServer, Stream toClient, SettingsProbe? probe)
     {
         var reading = new BufferedStream(fromServer, 65536);
         var header = new byte[5];
         while (true)
         {
-            await reading.ReadExactlyAsync(header, stopping.Token);
-            var body = new byte[BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(1)) - 4];
-            await reading.ReadExactlyAsync(body, stopping.Token);
+            var body = await ReadMessageAsync(reading, header);
             if (header[0] == (byte)'K')
             {
                 BinaryPrimitives.WriteInt32BigEndian(body, FakeProcessId(BinaryPrimitives.ReadInt32BigEndian(body)));
                 BinaryPrimitives.WriteInt32BigEndian(body.AsSpan(4), ~BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(4)));
             }
 
+            if (probe is { Asking: true })
+            {
+                probe.Read(header[0], body);
+                continue;
+            }
+
             await toClient.WriteAsync(header, stopping.Token);
             await toClient.WriteAsync(body, stopping.Token);
+        }
+    }
+}
+
+/// <summary>One session seen through the proxy: its client's application_name and its timeouts at its end, as <c>SHOW</c> prints them.</summary>
+public sealed record ProxiedSession(string ApplicationName, string LockTimeout, string StatementTimeout, string IdleInTransactionSessionTimeout, string IdleSessionTimeout);
+
+/// <summary>The settings query of one session: its DataRow's values once its ReadyForQuery came (null when it failed).</summary>
+internal sealed class SettingsProbe(string applicationName)
+{
+    private string[]? row;
+
+    public string ApplicationName { get; } = applicationName;
+
+    public volatile bool Asking;
+
+    public TaskCompletionSource<string[]?> Answered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Read(byte type, byte[] body)
+    {
+        if (type == (byte)'D')
+        {
+            var values = new string[BinaryPrimitives.ReadInt16BigEndian(body)];
+            var at = 2;
+            for (var i = 0; i < values.Length; i++)
+            {
+                var length = BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(at));
+                values[i] = Encoding.UTF8.GetString(body, at + 4, length);
+                at += 4 + length;
+            }
+
+            row = values;
+        }
+        else if (type == (byte)'Z')
+        {
+            Answered.TrySetResult(row);
         }
     }
 }

@@ -40,8 +40,8 @@ public static class LockStage
         {
             await connection.DisposeAsync();
             throw new PreflightFailed(
-                $"the connection to \"{context.Options.Target.Host}\" dropped the runner's session settings ({dropped}): " +
-                "a connection pooler that ignores the startup parameter \"options\" (PgBouncer's ignore_startup_parameters) or a proxy that does not pass it on. " +
+                $"the connection to \"{context.Options.Target.Host}\" lost the runner's session settings, set on it as it connected ({dropped}): " +
+                "its statements do not all run in one server session (a connection pooler in statement or transaction mode). " +
                 "Without them no wait for a lock is bounded. Nothing was changed. Connect directly: on Neon use the direct endpoint, the host without \"-pooler\"");
         }
 

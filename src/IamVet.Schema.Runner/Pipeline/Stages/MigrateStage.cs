@@ -72,7 +72,7 @@ public static class MigrateStage
             }
 
             void Migrate(Action<long, long>? progress) => new MigrationExecutor(loggerFactory).Apply(
-                context.Database.ConnectionStringFor(Roles.Migrate),
+                context.Database.FluentMigratorConnection(Roles.Migrate),
                 plan,
                 beforeMigrate: (connection, transaction) => run.BeforeMigrateAsync(connection, transaction, progress),
                 beforeCommit: run.BeforeCommitAsync,
