@@ -81,7 +81,20 @@ get it through `PGPASSWORD` in their environment).
 ## Version and shell completion
 
 `iamvet-schema --version` prints the package version and the commit it was built from
-(`0.1.0+<sha>`): what to write into the change ticket, and what `dotnet tool list --tool-path …` shows.
+(`0.1.42+1a2b3c4d5e`): what to write into the change ticket; `dotnet tool list --tool-path …` shows
+the version. The version comes from git ([Nerdbank.GitVersioning](https://github.com/dotnet/Nerdbank.GitVersioning),
+`version.json`): `0.1.N`, N the number of commits since `version.json`'s version was last set, so
+the build of a later commit of `main` has a higher version. To update an installed tool, pack the
+updated checkout and update from that folder:
+
+```bash
+git pull && dotnet pack src/IamVet.Schema.Runner -c Release -o ./artifacts
+dotnet tool update --tool-path ~/iamvet-tools --add-source ./artifacts iamvet-schema   # -g instead of --tool-path for a global install
+~/iamvet-tools/iamvet-schema --version                                                  # the new version and commit
+```
+
+Build packages from a full clone: a shallow one (`git clone --depth …`) lacks the history N is
+counted in and builds as `0.1.0` without a commit, which `dotnet tool update` does not take as newer.
 
 Tab completion comes from System.CommandLine's `[suggest]` directive: `iamvet-schema "[suggest:N]"
 "<command line>"` prints the commands and options that fit at cursor position N, e.g.
