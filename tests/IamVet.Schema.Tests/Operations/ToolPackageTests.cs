@@ -22,6 +22,7 @@ public sealed class ToolPackageTests : RunnerTest
     private string sources = null!;
     private string artifacts = null!;
     private string config = null!;
+    private string firstCommit = null!;
 
     private string Tool => Path.Combine(toolPath, "iamvet-schema");
 
@@ -34,6 +35,7 @@ public sealed class ToolPackageTests : RunnerTest
         await CommitAsync("git", "init", "-q");
         await CommitAsync("git", "add", "-A");
         await CommitAsync("git", "commit", "-q", "-m", "the sources as they are");
+        firstCommit = await HeadAsync();
         artifacts = Path.Combine(root, "artifacts");
         toolPath = Path.Combine(root, "tools");
         anyDirectory = Directory.CreateDirectory(Path.Combine(root, "elsewhere")).FullName;
@@ -76,7 +78,7 @@ public sealed class ToolPackageTests : RunnerTest
         var version = await RunToolAsync(anyDirectory, new Dictionary<string, string?>(), "--version");
 
         Assert.That(version.ExitCode, Is.Zero, version.ToString());
-        Assert.That(version.StandardOutput.Trim(), Is.EqualTo($"{FirstVersion}+{(await HeadAsync())[..10]}"), "the version from git and the commit it was built from\n" + version);
+        Assert.That(version.StandardOutput.Trim(), Is.EqualTo($"{FirstVersion}+{firstCommit[..10]}"), "the version from git and the commit it was built from\n" + version);
 
         var runtimeConfig = Directory.GetFiles(Path.Combine(toolPath, ".store"), "iamvet-schema.runtimeconfig.json", SearchOption.AllDirectories);
         Assert.That(runtimeConfig, Has.Length.EqualTo(1));
