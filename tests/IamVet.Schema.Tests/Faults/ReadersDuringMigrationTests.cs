@@ -93,7 +93,7 @@ public sealed class ReadersDuringMigrationTests : RunnerTest
         // When the application writes users with a lock_timeout of its own, then without one
         await using var bounded = await Sessions.OpenAsAsync(Database, "the application with lock_timeout");
         var clock = Stopwatch.StartNew();
-        var refused = Assert.ThrowsAsync<PostgresException>(async () =>
+        var refused = await Assert.ThrowsAsync<PostgresException>(async () =>
         {
             await using var attempt = new NpgsqlCommand("""SET lock_timeout = '300ms'; UPDATE users SET nickname = 'bounded' WHERE id = 'vet2'""", bounded);
             await attempt.ExecuteNonQueryAsync();
