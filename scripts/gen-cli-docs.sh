@@ -115,7 +115,20 @@ get it through `PGPASSWORD` in their environment).
 ## Version and shell completion
 
 `iamvet-schema --version` prints the package version and the commit it was built from
-(`0.1.0+<sha>`): what to write into the change ticket, and what `dotnet tool list --tool-path …` shows.
+(`0.1.42+1a2b3c4d5e`): what to write into the change ticket; `dotnet tool list --tool-path …` shows
+the version. The version comes from git ([Nerdbank.GitVersioning](https://github.com/dotnet/Nerdbank.GitVersioning),
+`version.json`): `0.1.N`, N the number of commits since `version.json`'s version was last set, so
+the build of a later commit of `main` has a higher version. To update an installed tool, pack the
+updated checkout and update from that folder:
+
+```bash
+git pull && dotnet pack src/IamVet.Schema.Runner -c Release -o ./artifacts
+dotnet tool update --tool-path ~/iamvet-tools --add-source ./artifacts iamvet-schema   # -g instead of --tool-path for a global install
+~/iamvet-tools/iamvet-schema --version                                                  # the new version and commit
+```
+
+Build packages from a full clone: a shallow one (`git clone --depth …`) lacks the history N is
+counted in and builds as `0.1.0` without a commit, which `dotnet tool update` does not take as newer.
 
 Tab completion comes from System.CommandLine's `[suggest]` directive: `iamvet-schema "[suggest:N]"
 "<command line>"` prints the commands and options that fit at cursor position N, e.g.
@@ -140,7 +153,7 @@ complete -o default -F _iamvet_schema iamvet-schema
 |---:|---|---|
 | 0 | done, or nothing to do | as reported |
 | 1 | unexpected error (a bug, or a failure no stage anticipated) | the migration transaction, if open, is rolled back |
-| 2 | usage or configuration error: unknown command or option, a malformed value, missing or malformed connection string, a change without `--yes` and no terminal, an unknown `--to`, `--to` with `--steps`, `--steps` below 1 or beyond what is applied, `--to` past the expand phase without `--cleanup`, `--cleanup` on a down, `seed --users 0`. Found before connecting where the applied versions are not needed; a usage error takes no lock and writes no migration_log row and no report | nothing |
+| 2 | usage or configuration error: unknown command or option, a malformed value, missing or malformed connection string, a change without `--yes` and no terminal, a question answered with anything but `y` or `yes` ("not confirmed: nothing was done"), an unknown `--to`, `--to` with `--steps`, `--steps` below 1 or beyond what is applied, `--to` past the expand phase without `--cleanup`, `--cleanup` on a down, `seed --users 0`. Found before connecting where the applied versions are not needed; a usage error takes no lock and writes no migration_log row and no report | nothing |
 | 3 | refused by pre-flight or the data audit (unreachable server, wrong password, missing database, an empty database without `--create-legacy-schema`, missing privilege, row-level security that would hide rows from the role, pg_dump missing or older than the server, backup directory not writable or too small, dirty rows that block, legacy database without history, `baseline` on a drifted shape, `restore` of a dump that does not match its manifest or into a database that exists, `restore --replace` of a database a migration changed while it waited for the migration lock, PostgreSQL older than 14; interrupted by Ctrl-C or SIGTERM before the backup). With `--no-backup` an up's checks of `users` run on the migration's own snapshot: a blocking row then refuses the run (still 3) after the migration began, rolling it back ([ADR 0010](adr/0010-users-checks-on-the-migration-snapshot-without-a-backup.md)) | nothing |
 | 4 | backup failed (pg_dump or its proof; or interrupted by Ctrl-C or SIGTERM: pg_dump is stopped, its partial file removed), or `restore`'s pg_restore failed | nothing |
 | 5 | a migration failed (including `--lock-timeout` reached waiting for a table lock, before or during the migration, the connection lost, the migration lock lost before COMMIT ([ADR 0014](adr/0014-migration-checks-its-lock-before-commit.md)), or Ctrl-C / SIGTERM: the running statement is cancelled); rolled back | nothing |

@@ -32,6 +32,14 @@ root.Subcommands.Add(RehearseCommand.Create(loggerFactory));
 // With --json, stdout carries one JSON document whatever happens, errors before the pipeline included.
 var json = args.Contains("--json");
 var parse = root.Parse(args);
+if (parse.Errors.Count > 0 && parse.CommandResult.Command is { Action: null, Subcommands.Count: > 0 } group && parse.Errors.Count == 1)
+{
+    // Nothing but a command group (`iamvet-schema`, `iamvet-schema migrate`): its help, on stderr, and
+    // exit 2 as for any usage error (`--help` itself is exit 0, on stdout).
+    await root.Parse([.. args, "--help"]).InvokeAsync(new InvocationConfiguration { Output = Console.Error });
+    return Fail(ExitCodes.Usage, $"no command given: choose one of {string.Join(", ", group.Subcommands.Select(c => c.Name))}");
+}
+
 if (parse.Errors.Count > 0)
 {
     foreach (var error in parse.Errors)

@@ -720,6 +720,10 @@ public static class DataAudit
         return result;
     }
 
+    /// <summary>The ids of a finding as every message shows them: <c>Ids: a, b, ….</c> (the first <see cref="IdsShown"/>).</summary>
+    public static string IdsText(long count, IReadOnlyList<string> firstIds) =>
+        $"Ids: {string.Join(", ", firstIds)}{(count > firstIds.Count ? ", …" : "")}.";
+
     /// <summary>How many distinct offenders <paramref name="idsSql"/> returns, and the first of them in order.</summary>
     internal static async Task<(long Count, IReadOnlyList<string> Ids)> CountAsync(NpgsqlConnection connection, string idsSql, CancellationToken cancellationToken)
     {

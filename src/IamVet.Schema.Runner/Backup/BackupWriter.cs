@@ -138,7 +138,7 @@ public sealed class BackupWriter(PgTool pgDump, PgTool pgRestore, TimeSpan? lock
             File.Delete(partialPath);
             // pg_dump enforces --lock-wait-timeout with statement_timeout: say which wait it was.
             var lockWait = lockTimeout is { } waited && dump.StandardError.Contains("Query was: LOCK TABLE", StringComparison.Ordinal)
-                ? $" (another session held a table pg_dump must lock longer than --lock-timeout {waited.TotalSeconds:0.#} s)"
+                ? $" (another session held a table pg_dump must lock longer than --lock-timeout {SettingValues.FormatDuration(waited)})"
                 : "";
             throw new BackupException($"pg_dump failed (exit {dump.ExitCode}){lockWait}: {FirstLines(dump.StandardError)}");
         }

@@ -21,8 +21,7 @@ public static class BaselineCommand
             };
             if (!CommonOptions.Confirm(options, $"record {MigrationCatalog.Baseline.Version} (legacy baseline) as applied"))
             {
-                await Console.Error.WriteLineAsync("not confirmed: nothing was done");
-                return ExitCodes.Usage;
+                return CommonOptions.NotConfirmed();
             }
 
             var outcome = await Baselining.RunAsync(options, loggerFactory, cancel);

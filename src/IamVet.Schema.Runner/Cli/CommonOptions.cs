@@ -33,17 +33,23 @@ public static partial class CommonOptions
         Description = "Print one JSON summary on stdout and nothing else",
     };
 
+    /// <summary>
+    /// The duration options state their default in their description, as the operator types it
+    /// (<c>10s</c>): System.CommandLine would print a TimeSpan's default as <c>00:00:10</c>. Not given,
+    /// they resolve through the configuration to <see cref="DefaultLockTimeout"/> / zero (<see cref="ResolveSettings"/>).
+    /// </summary>
+    public static readonly TimeSpan DefaultLockTimeout = TimeSpan.FromSeconds(10);
+
     public static readonly Option<TimeSpan> LockTimeout = new("--lock-timeout")
     {
-        Description = "How long to wait for the migration lock, and PostgreSQL's lock_timeout for every table lock the run waits for (e.g. 10s, 2m, 500ms)",
-        DefaultValueFactory = _ => TimeSpan.FromSeconds(10),
+        Description = "How long to wait for the migration lock, and PostgreSQL's lock_timeout for every table lock the run waits for (e.g. 10s, 2m, 500ms) " +
+                      $"[default: {SettingValues.FormatDuration(DefaultLockTimeout)}]",
         CustomParser = ParseDuration,
     };
 
     public static readonly Option<TimeSpan> StatementTimeout = new("--statement-timeout")
     {
-        Description = "PostgreSQL statement_timeout for each migration statement (0 = none)",
-        DefaultValueFactory = _ => TimeSpan.Zero,
+        Description = "PostgreSQL statement_timeout for each migration statement (0 = none) [default: 0]",
         CustomParser = ParseDuration,
     };
 
@@ -93,6 +99,16 @@ public static partial class CommonOptions
             return null;
         },
     };
+
+    /// <summary><c>--to</c> of a down (<c>migrate down</c>, <c>preview down</c>): what it keeps and what it reverts.</summary>
+    public static Option<long?> DownToOption() => VersionOption("--to",
+        "Roll back to this migration version (12 digits, see `status`): every applied migration above it is reverted, it stays applied " +
+        "(default: back to the legacy baseline, which is never reverted)");
+
+    /// <summary><c>--steps</c> of a down (<c>migrate down</c>, <c>preview down</c>).</summary>
+    public static Option<int?> DownStepsOption() => OptionalCount("--steps",
+        "Roll back this many applied migrations, the newest first (1 up to as many as are applied above the legacy baseline); not with --to",
+        "a number of migrations, 1 or more");
 
     /// <summary>An optional count (<c>--steps</c>): its errors say what is expected, not a .NET type.</summary>
     public static Option<int?> OptionalCount(string name, string description, string what) => new(name)
@@ -182,7 +198,7 @@ public static partial class CommonOptions
         return new ResolvedSettings(
             ConnectionSettings.Resolve(parse.GetValue(Connection), configuration),
             configuration.ResolveText(Setting.BackupDirectory, parse.GetValue(BackupDirectory), Given(parse, BackupDirectory), "backups"),
-            configuration.ResolveDuration(Setting.LockTimeout, parse.GetValue(LockTimeout), Given(parse, LockTimeout), TimeSpan.FromSeconds(10)),
+            configuration.ResolveDuration(Setting.LockTimeout, parse.GetValue(LockTimeout), Given(parse, LockTimeout), DefaultLockTimeout),
             configuration.ResolveDuration(Setting.StatementTimeout, parse.GetValue(StatementTimeout), Given(parse, StatementTimeout), TimeSpan.Zero),
             configuration.ResolveSize(Setting.MinFreeSpace, parse.GetValue(MinFreeSpace), Given(parse, MinFreeSpace)),
             configuration.ResolveBoolean(Setting.RequireIdle, parse.GetValue(RequireIdle), Given(parse, RequireIdle)),
@@ -228,6 +244,13 @@ public static partial class CommonOptions
         Console.Error.Write($"{what} on database \"{options.Target.Database}\" at {options.Target.Server}, as listed above? [y/N] ");
         var answer = Console.ReadLine();
         return answer is not null && (answer.Trim().Equals("y", StringComparison.OrdinalIgnoreCase) || answer.Trim().Equals("yes", StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>A question answered with anything but y/yes (or nothing): exit 2, nothing done (docs/cli.md, exit codes).</summary>
+    public static int NotConfirmed()
+    {
+        Console.Error.WriteLine("not confirmed: nothing was done (exit 2)");
+        return ExitCodes.Usage;
     }
 
     private static TimeSpan ParseDuration(ArgumentResult result)

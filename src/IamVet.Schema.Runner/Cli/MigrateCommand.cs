@@ -6,13 +6,13 @@ namespace IamVet.Schema.Runner.Cli;
 public static class MigrateCommand
 {
     private static readonly Option<long?> To = CommonOptions.VersionOption("--to",
-        "Target migration version (12 digits, see `status`). Up: at most the last migration before the cleanup, unless --cleanup is given");
+        "Apply the pending migrations up to and including this version (12 digits, see `status`): at most the last migration before the cleanup, unless --cleanup is given");
+    private static readonly Option<long?> DownTo = CommonOptions.DownToOption();
     private static readonly Option<bool> Cleanup = new("--cleanup")
     {
         Description = "Also apply the cleanup that drops the moved columns from users; the only way to it, from any starting point (a plain up, or an up --to past the expand phase, never applies it)",
     };
-    private static readonly Option<int?> Steps = CommonOptions.OptionalCount("--steps",
-        "Roll back this many applied migrations (1 up to as many as are applied above the baseline)", "a number of migrations, 1 or more");
+    private static readonly Option<int?> Steps = CommonOptions.DownStepsOption();
 
     public static Command Create(ILoggerFactory loggerFactory)
     {
@@ -21,7 +21,7 @@ public static class MigrateCommand
         up.SetAction((parse, cancel) => RunAsync(parse, MigrationDirection.Up, loggerFactory, cancel));
 
         var down = CommonOptions.Define("down", "Roll back applied migrations (default: to the legacy baseline), putting every value back",
-            [To, Steps, CommonOptions.OverwriteLegacyWrites, .. CommonOptions.RunOptions]);
+            [DownTo, Steps, CommonOptions.OverwriteLegacyWrites, .. CommonOptions.RunOptions]);
         down.SetAction((parse, cancel) => RunAsync(parse, MigrationDirection.Down, loggerFactory, cancel));
 
         var migrate = new Command("migrate", "Move the database between the legacy and normalized shapes");
@@ -59,7 +59,7 @@ public static class MigrateCommand
         var name = direction == MigrationDirection.Up ? "migrate up" : "migrate down";
         var options = CommonOptions.ToRunOptions(parse, name, direction) with
         {
-            TargetVersion = parse.GetValue(To),
+            TargetVersion = parse.GetValue(direction == MigrationDirection.Up ? To : DownTo),
             Steps = direction == MigrationDirection.Down ? parse.GetValue(Steps) : null,
             Flags = direction == MigrationDirection.Up && parse.GetValue(Cleanup) ? ["--cleanup"] : [],
             CreateLegacySchema = direction == MigrationDirection.Up && parse.GetValue(CommonOptions.CreateLegacySchema),
@@ -77,8 +77,7 @@ public static class MigrateCommand
         {
             if (!CommonOptions.Confirm(options, name, PlanText.Lines(plan)))
             {
-                await Console.Error.WriteLineAsync("not confirmed: nothing was done");
-                return ExitCodes.Usage;
+                return CommonOptions.NotConfirmed();
             }
 
             options = options with { ShownPlan = plan };

@@ -5,9 +5,11 @@ namespace IamVet.Schema.Runner.Cli;
 /// <summary><c>preview up|down</c>: the SQL a migration run would execute, executing nothing.</summary>
 public static class PreviewCommand
 {
-    private static readonly Option<long?> To = CommonOptions.VersionOption("--to", "Target migration version (12 digits, see `status`); up: past the expand phase only with --cleanup");
-    private static readonly Option<bool> Cleanup = new("--cleanup") { Description = "Include the cleanup (up only)" };
-    private static readonly Option<int?> Steps = CommonOptions.OptionalCount("--steps", "Roll back this many migrations (down only)", "a number of migrations, 1 or more");
+    private static readonly Option<long?> To = CommonOptions.VersionOption("--to",
+        "Apply the pending migrations up to and including this version (12 digits, see `status`); past the expand phase only with --cleanup");
+    private static readonly Option<long?> DownTo = CommonOptions.DownToOption();
+    private static readonly Option<bool> Cleanup = new("--cleanup") { Description = "Include the cleanup that drops the moved columns from users" };
+    private static readonly Option<int?> Steps = CommonOptions.DownStepsOption();
     private static readonly Option<FileInfo?> Output = new("--output", "-o") { Description = "Write the SQL to this file instead of stdout" };
 
     public static Command Create()
@@ -15,17 +17,18 @@ public static class PreviewCommand
         var command = new Command("preview", "Print the SQL that `migrate up` or `migrate down` would run; executes nothing");
         foreach (var direction in new[] { MigrationDirection.Up, MigrationDirection.Down })
         {
+            var to = direction == MigrationDirection.Up ? To : DownTo;
             var sub = CommonOptions.Define(direction == MigrationDirection.Up ? "up" : "down", $"Preview `migrate {direction.ToString().ToLowerInvariant()}`",
-                To, direction == MigrationDirection.Up ? Cleanup : Steps, Output, CommonOptions.Connection);
+                to, direction == MigrationDirection.Up ? Cleanup : Steps, Output, CommonOptions.Connection);
             sub.SetAction(async (parse, cancel) =>
             {
                 var target = ConnectionSettings.Resolve(parse.GetValue(CommonOptions.Connection));
                 CommonOptions.Validate(new RunOptions
                 {
-                    CommandName = "preview", Target = target, Direction = direction, TargetVersion = parse.GetValue(To), Steps = parse.GetValue(Steps),
+                    CommandName = "preview", Target = target, Direction = direction, TargetVersion = parse.GetValue(to), Steps = parse.GetValue(Steps),
                     Flags = direction == MigrationDirection.Up && parse.GetValue(Cleanup) ? ["--cleanup"] : [],
                 });
-                var plan = await Inspection.PlanAsync(target, direction, parse.GetValue(To), parse.GetValue(Steps),
+                var plan = await Inspection.PlanAsync(target, direction, parse.GetValue(to), parse.GetValue(Steps),
                     direction == MigrationDirection.Up && parse.GetValue(Cleanup) ? ["--cleanup"] : [], cancel);
                 var file = parse.GetValue(Output);
                 var writer = file is null ? Console.Out : new StreamWriter(file.FullName);

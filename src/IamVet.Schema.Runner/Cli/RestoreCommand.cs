@@ -22,7 +22,8 @@ public static class RestoreCommand
             From, TargetDb, Replace, CommonOptions.Connection, CommonOptions.Yes, CommonOptions.Json, CommonOptions.LockTimeout);
         command.SetAction(async (parse, cancel) =>
         {
-            var server = ConnectionSettings.Resolve(parse.GetValue(CommonOptions.Connection));
+            var settings = CommonOptions.ResolveSettings(parse);
+            var server = settings.Target;
             var replace = parse.GetValue(Replace);
             if (replace && !parse.GetValue(CommonOptions.Yes))
             {
@@ -38,7 +39,7 @@ public static class RestoreCommand
             }
 
             var json = parse.GetValue(CommonOptions.Json);
-            var outcome = await Restoring.RunAsync(server, parse.GetValue(From)!.FullName, parse.GetValue(TargetDb), replace, showProgress: !json, parse.GetValue(CommonOptions.LockTimeout),
+            var outcome = await Restoring.RunAsync(server, parse.GetValue(From)!.FullName, parse.GetValue(TargetDb), replace, showProgress: !json, settings.LockTimeout.Value,
                 plan => (json ? Console.Error : Console.Out).WriteLine(plan), cancel);
             var result = outcome.Result;
             var mismatches = result.Mismatches;

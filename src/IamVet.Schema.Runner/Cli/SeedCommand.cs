@@ -30,7 +30,7 @@ public static class SeedCommand
             var options = new RunOptions { CommandName = "seed", Target = target, Yes = parse.GetValue(CommonOptions.Yes), Json = json };
             if (!CommonOptions.Confirm(options, $"seed {users} users"))
             {
-                return ExitCodes.Usage;
+                return CommonOptions.NotConfirmed();
             }
 
             var seeder = new LegacySeeder(loggerFactory);

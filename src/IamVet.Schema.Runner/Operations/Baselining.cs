@@ -29,6 +29,15 @@ public static class Baselining
         var (expected, tables) = await ColumnShape.ExpectedAsync(connection, SqlScripts.Load("LegacyBaseline.up.sql"), cancellationToken);
         var live = await ColumnShape.ReadAsync(connection, null, "public", tables, cancellationToken);
         var missingTables = tables.Where(t => !live.Any(line => line.StartsWith(t + ".", StringComparison.Ordinal))).ToList();
+        if (missingTables.Count == tables.Count)
+        {
+            // Not a drifted legacy database but none at all: one line for the operator, not one per missing column.
+            throw new PreflightFailed(
+                $"database \"{context.DatabaseName}\" has none of the {tables.Count} legacy tables ({string.Join(", ", tables)}): there is no legacy database to adopt. " +
+                "`baseline` adopts an existing iamvet database; check the connection's database name. To create the legacy schema here instead, " +
+                "`iamvet-schema migrate up --create-legacy-schema` creates it and migrates, `iamvet-schema seed --create-legacy-schema` creates it with sample users (never for production)");
+        }
+
         var drift = expected.Except(live).Select(line => "  expected, not found: " + line)
             .Concat(live.Except(expected).Select(line => "  found, not expected: " + line))
             .ToList();

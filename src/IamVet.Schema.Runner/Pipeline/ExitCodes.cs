@@ -9,7 +9,7 @@ public static class ExitCodes
     /// <summary>An unexpected error (a bug, or a failure no stage anticipated).</summary>
     public const int Unexpected = 1;
 
-    /// <summary>Usage or configuration error: bad option, no/malformed connection string. Nothing touched.</summary>
+    /// <summary>Usage or configuration error: bad option, no/malformed connection string, a declined confirmation. Nothing touched.</summary>
     public const int Usage = 2;
 
     /// <summary>Refused by pre-flight or the data audit. Nothing changed.</summary>

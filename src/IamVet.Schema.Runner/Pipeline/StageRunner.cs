@@ -52,6 +52,6 @@ public sealed class StageRunner(RunContext context, RunResults results)
     /// naming who holds the locks, instead of hanging with other sessions queued behind it.
     /// </summary>
     public async Task<MigrationFailed> LockWaitGaveUpAsync(PostgresException failure, CancellationToken cancellationToken) =>
-        new($"gave up waiting for a table lock after --lock-timeout {context.Options.LockTimeout.TotalSeconds:0.#} s, before migrating " +
+        new($"gave up waiting for a table lock after --lock-timeout {SettingValues.FormatDuration(context.Options.LockTimeout)}, before migrating " +
             $"(blocked by {await TableLockHolders.DescribeAsync(results.Session!.Connection, cancellationToken)}); nothing changed", failure);
 }

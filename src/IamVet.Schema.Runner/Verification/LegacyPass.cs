@@ -169,6 +169,27 @@ public static class LegacyPass
     }
 
     /// <summary>
+    /// The legacy side of <paramref name="projection"/> row by row, what its pass fingerprints: for
+    /// naming the users behind a mismatch (<see cref="Verifier"/>), never on the way to COMMIT.
+    /// </summary>
+    public static string RowsSql(Projection projection) => projection.Source == LegacySource.Users
+        ? $"SELECT {projection.LegacyRow} FROM users u {(projection.Table == "hospitals" ? Projections.NewestLicenceJoin : "")} WHERE {projection.LegacyFilter}"
+        : $"SELECT {projection.LegacyRow} FROM {Ranked(projection)} JOIN {HospitalUsers} u ON u.id = s.\"userId\" WHERE ({projection.LegacyFilter}) AND s.first";
+
+    /// <summary>
+    /// A side table as <c>s</c> with what its projection needs: images rank per user (imageOrder 1,
+    /// 2, 3 … by displayOrder, createdAt, id); animals and specialties keep the first row of each
+    /// duplicate group, so the projection holds each (user, value) once.
+    /// </summary>
+    private static string Ranked(Projection projection)
+    {
+        var extra = projection.SideTable == "hospital_facility_images"
+            ? """row_number() OVER (PARTITION BY s."userId" ORDER BY s."displayOrder", s."createdAt", s.id) AS rank, true AS first"""
+            : $"row_number() OVER (PARTITION BY {projection.LegacyRow}) = 1 AS first";
+        return $"(SELECT s.*, {extra} FROM public.{Identifiers.Quote(projection.SideTable!)} s) s";
+    }
+
+    /// <summary>
     /// One side table: its full-row fingerprint, and the projection of the rows of HOSPITAL users
     /// (the only ones that move). Every row of a user shares that user's type, so ranking or
     /// grouping per user over all rows gives the same result as over the moved rows alone.
@@ -184,18 +205,14 @@ public static class LegacyPass
         }
         else
         {
-            // Images rank per user (imageOrder 1, 2, 3 … by displayOrder, createdAt, id); animals and
-            // specialties keep the first row of each duplicate group, so the projection holds each
-            // (user, value) once while the counts and the full-row fingerprint see every row.
-            var extra = table == "hospital_facility_images"
-                ? """row_number() OVER (PARTITION BY s."userId" ORDER BY s."displayOrder", s."createdAt", s.id) AS rank, true AS first"""
-                : $"row_number() OVER (PARTITION BY {projection.LegacyRow}) = 1 AS first";
+            // The projection holds each moved row once (Ranked) while the counts and the full-row
+            // fingerprint see every row.
             var moves = $"({projection.LegacyFilter}) AND s.first";
             sql = $"""
                 SELECT count(*), {(fullRow is null ? "NULL::text" : TableFingerprints.HashSum(fullRow))},
                        count(*) FILTER (WHERE {projection.LegacyFilter}), count(*) FILTER (WHERE {projection.LegacyFilter} AND u."isActive"),
                        count(*) FILTER (WHERE {moves}), {TableFingerprints.HashSum($"ROW({projection.LegacyRow})", moves)}
-                FROM (SELECT s.*, {extra} FROM public.{Identifiers.Quote(table)} s) s
+                FROM {Ranked(projection)}
                 -- Only the rows of HOSPITAL users move (u is NULL for every other row).
                 LEFT JOIN {hospitalUsers} u ON u.id = s."userId"
                 """;

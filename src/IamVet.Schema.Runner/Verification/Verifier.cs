@@ -335,11 +335,13 @@ public static class Verifier
                 };
                 if (legacy.Fingerprint.Rows != target.Rows)
                 {
-                    mismatches.Add($"{projection.Table}: the legacy side has {legacy.Fingerprint.Rows} row(s) to move, the new table holds {target.Rows}");
+                    mismatches.Add($"{projection.Table}: the legacy side has {legacy.Fingerprint.Rows} row(s) to move, the new table holds {target.Rows}; " +
+                                   await DifferingUsersAsync(connection, projection, rightAfterUp, cancellationToken));
                 }
                 else if (legacy.Fingerprint.Hash != target.Hash)
                 {
-                    mismatches.Add($"{projection.Table}: {legacy.Fingerprint.Rows} row(s) on both sides, but the moved values differ (fingerprint mismatch)");
+                    mismatches.Add($"{projection.Table}: {legacy.Fingerprint.Rows} row(s) on both sides, but the moved values differ (fingerprint mismatch); " +
+                                   await DifferingUsersAsync(connection, projection, rightAfterUp, cancellationToken));
                 }
 
                 mismatches.AddRange(missing.Where(m => m.StartsWith(projection.Table + ":", StringComparison.Ordinal)));
@@ -424,6 +426,23 @@ public static class Verifier
 
         summary["mismatches"] = new JsonArray(mismatches.Select(m => (JsonNode?)m).ToArray());
         return new VerificationResult(summary, mismatches) { NewSide = newSide };
+    }
+
+    /// <summary>
+    /// The users whose rows differ between the two sides of <paramref name="projection"/> (a row on
+    /// one side that the other lacks, or holds with other values), named as the audit names
+    /// offenders: <c>N user(s) differ. Ids: a, b, ….</c> Read only once a fingerprint has differed,
+    /// in the transaction being verified.
+    /// </summary>
+    private static async Task<string> DifferingUsersAsync(NpgsqlConnection connection, Projection projection, bool rightAfterUp, CancellationToken cancellationToken)
+    {
+        var newSide = rightAfterUp ? projection.NewSideRightAfterUp ?? projection.NewSide : projection.NewSide;
+        var legacy = LegacyPass.RowsSql(projection);
+        var (count, ids) = await DataAudit.CountAsync(connection, $"""
+            SELECT d."userId" FROM ((SELECT * FROM ({newSide}) n EXCEPT ALL SELECT * FROM ({legacy}) l)
+                                    UNION ALL (SELECT * FROM ({legacy}) l EXCEPT ALL SELECT * FROM ({newSide}) n)) d
+            """, cancellationToken);
+        return $"{count} user(s) differ. {DataAudit.IdsText(count, ids)}";
     }
 
     private static IEnumerable<Projection> ProjectionsOf(MigrationPlan plan) =>

@@ -47,7 +47,7 @@ public sealed class ConcurrentRunnersTests : RunnerTest
         TestContext.Out.WriteLine($"--lock-timeout {lockTimeout ?? "10s (default)"}: 1 applied, {nothingToDo.Count} waited and found nothing to do, {locked.Count} exited 7");
         Assert.That(applied, Has.Count.EqualTo(1), everything);
         Assert.That(applied.Count + nothingToDo.Count + locked.Count, Is.EqualTo(Runners), "an exit code other than 0 or 7:\n" + everything);
-        Assert.That(locked, Has.All.Matches<RunnerResult>(r => r.Output.Contains("another run holds the migration lock", StringComparison.Ordinal)), everything);
+        Assert.That(locked, Has.All.Matches<RunnerResult>(r => r is not null && r.Output.Contains("another run holds the migration lock", StringComparison.Ordinal)), everything);
         if (lockTimeout is not null)
         {
             Assert.That(locked, Is.Empty, "with a long --lock-timeout every runner should have waited:\n" + everything);

@@ -40,7 +40,7 @@ public sealed class LockContentionTests : RunnerTest
         // Then the reader did queue behind the runner's request, but only until the runner gave up
         TestContext.Out.WriteLine($"the reader waited {readerWaited.TotalSeconds:0.00} s (--lock-timeout {LockTimeout.TotalSeconds} s)");
         Assert.That(result.ExitCode, Is.EqualTo(5), result.ToString());
-        Assert.That(result.Output, Does.Contain("--lock-timeout 3 s").And.Contain($"pid {application.ProcessID} (iamvet-tests app)"), result.ToString());
+        Assert.That(result.Output, Does.Contain("--lock-timeout 3s").And.Contain($"pid {application.ProcessID} (iamvet-tests app)"), result.ToString());
         Assert.That(await Database.ScalarAsync<string>("SELECT description FROM migration_log ORDER BY id DESC LIMIT 1"),
             Does.Contain($"blocked by pid {application.ProcessID} (iamvet-tests app) holds AccessShareLock on users"));
         Assert.That(readerWaited, Is.LessThan(LockTimeout + Slack), "a reader waited on the runner longer than --lock-timeout");
@@ -67,7 +67,7 @@ public sealed class LockContentionTests : RunnerTest
         Assert.That(result.ExitCode, Is.EqualTo(5), result.ToString());
         Assert.That(result.Output, Does.Contain("before migrating").And.Contain($"pid {holder.ProcessID} (iamvet-tests psql)"), result.ToString());
         Assert.That(await Database.ScalarAsync<string>("SELECT description FROM migration_log ORDER BY id DESC LIMIT 1"), Is.EqualTo(
-            $"ROLLED_BACK: gave up waiting for a table lock after --lock-timeout 3 s, before migrating (blocked by pid {holder.ProcessID} (iamvet-tests psql) holds AccessExclusiveLock on users); nothing changed"));
+            $"ROLLED_BACK: gave up waiting for a table lock after --lock-timeout 3s, before migrating (blocked by pid {holder.ProcessID} (iamvet-tests psql) holds AccessExclusiveLock on users); nothing changed"));
         Assert.That(took, Is.LessThan(TimeSpan.FromSeconds(60)), result.ToString());
         Assert.That(await StateAsync(), Is.EqualTo(before), "the database changed\n" + result);
     }
@@ -90,7 +90,7 @@ public sealed class LockContentionTests : RunnerTest
         Assert.That(result.ExitCode, Is.EqualTo(4), result.ToString());
         Assert.That(result.Output, Does.Contain("pg_dump failed").And.Contain("app_other.audit_trail"), result.ToString());
         Assert.That(await Database.ScalarAsync<string>("SELECT description FROM migration_log ORDER BY id DESC LIMIT 1"),
-            Does.Contain("another session held a table pg_dump must lock longer than --lock-timeout 2 s"));
+            Does.Contain("another session held a table pg_dump must lock longer than --lock-timeout 2s"));
         Assert.That(await StateAsync(), Is.EqualTo(before), "the database changed\n" + result);
         Assert.That(BackupFiles(), Is.Empty, "no partial dump may be left behind");
     }

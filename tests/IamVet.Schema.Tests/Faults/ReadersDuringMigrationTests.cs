@@ -10,6 +10,11 @@ namespace IamVet.Schema.Tests.Faults;
 /// modes the migration holds and waits for there, and reads users and a side table the way the
 /// application would (lock_timeout 100 ms) while it waits.
 /// </para>
+/// <para>
+/// Writers are another matter: the up holds users and the legacy side tables against writes from
+/// before its first migration to COMMIT, and the run's --lock-timeout bounds only the run's own
+/// waits. An application bounds its writes' wait with its own lock_timeout (runbook §3).
+/// </para>
 /// </summary>
 [TestFixture]
 public sealed class ReadersDuringMigrationTests : RunnerTest
@@ -73,6 +78,46 @@ public sealed class ReadersDuringMigrationTests : RunnerTest
         var result = await down.WaitAsync(TimeSpan.FromSeconds(120));
         Assert.That(result.ExitCode, Is.Zero, result.ToString());
         Assert.That(await TableExistsAsync("veterinarians"), Is.False);
+    }
+
+    [Test]
+    public async Task An_application_write_waits_for_the_whole_migrate_stage_unless_its_own_lock_timeout_bounds_it()
+    {
+        // Given a legacy database, and an up that stays in its Migrate stage for 6 s (the run's own lock_timeout is 500 ms)
+        await CreateLegacyDatabaseWithRowsAsync();
+        await Database.ExecuteAsync(Sabotage.SleepAfterEachInsert("veterinarians", 6));
+        using var up = Start("migrate", "up", "--yes", "--no-backup", "--lock-timeout", "500ms");
+        var runner = await Sessions.WaitForAsync(Database,
+            "a.application_name = 'iamvet-schema migrate' AND a.wait_event = 'PgSleep'", TimeSpan.FromSeconds(60), "the up inside its data move", up);
+
+        // When the application writes users with a lock_timeout of its own, then without one
+        await using var bounded = await Sessions.OpenAsAsync(Database, "the application with lock_timeout");
+        var clock = Stopwatch.StartNew();
+        var refused = await Assert.ThrowsAsync<PostgresException>(async () =>
+        {
+            await using var attempt = new NpgsqlCommand("""SET lock_timeout = '300ms'; UPDATE users SET nickname = 'bounded' WHERE id = 'vet2'""", bounded);
+            await attempt.ExecuteNonQueryAsync();
+        });
+        var boundedWait = clock.Elapsed;
+        await using var unbounded = await Sessions.OpenAsAsync(Database, "the application without lock_timeout");
+        clock.Restart();
+        await using var write = new NpgsqlCommand("""UPDATE users SET nickname = 'unbounded' WHERE id = 'vet2'""", unbounded);
+        var written = write.ExecuteNonQueryAsync();
+        var waiting = await Sessions.WaitForAsync(Database,
+            "a.application_name = 'the application without lock_timeout' AND a.wait_event_type = 'Lock'", TimeSpan.FromSeconds(10), "the write waiting");
+        var blockers = await Database.ScalarAsync<int[]>($"SELECT pg_blocking_pids({waiting})");
+        var result = await up.WaitAsync(TimeSpan.FromSeconds(120));
+        var rows = await written;
+        var unboundedWait = clock.Elapsed;
+
+        // Then the bounded write fails at once with 55P03; the other waits for the run's COMMIT, far past --lock-timeout, then succeeds
+        Assert.That(refused!.SqlState, Is.EqualTo(PostgresErrorCodes.LockNotAvailable), refused.ToString());
+        Assert.That(boundedWait, Is.LessThan(TimeSpan.FromSeconds(2)), "the application's own lock_timeout bounds its wait");
+        Assert.That(blockers, Does.Contain(runner), "the write waits for the migration's lock on users");
+        Assert.That(result.ExitCode, Is.Zero, result.ToString());
+        Assert.That(rows, Is.EqualTo(1));
+        Assert.That(unboundedWait, Is.GreaterThan(TimeSpan.FromSeconds(2)), $"waited {unboundedWait.TotalSeconds:0.00} s, with --lock-timeout 500ms");
+        TestContext.Out.WriteLine($"bounded write refused after {boundedWait.TotalSeconds:0.00} s; unbounded write waited {unboundedWait.TotalSeconds:0.00} s (--lock-timeout 500ms)");
     }
 
     private async Task<NpgsqlConnection> HoldUsersInShareModeAsync()

@@ -91,7 +91,7 @@ public sealed class RowLevelSecurityTests : RunnerTest
         var read = async () => await Sql.ScalarAsync<long>(connection, "SELECT count(*) FROM users", CancellationToken.None);
 
         // Then PostgreSQL refuses instead of counting only the active users
-        var failure = Assert.ThrowsAsync<PostgresException>(async () => await read());
+        var failure = await Assert.ThrowsAsync<PostgresException>(async () => await read());
         Assert.That(failure!.MessageText, Does.Contain("row-level security"));
     }
 

@@ -91,7 +91,7 @@ public sealed class WriteDuringDownTests : RunnerTest
 
         // Then the down succeeded and the application's write failed against the dropped table: nothing committed and lost
         Assert.That(result.ExitCode, Is.Zero, result.ToString());
-        var failure = Assert.ThrowsAsync<PostgresException>(async () => await write);
+        var failure = await Assert.ThrowsAsync<PostgresException>(async () => await write);
         Assert.That(failure!.SqlState, Is.EqualTo(PostgresErrorCodes.UndefinedTable));
         Assert.That(await Database.ScalarAsync<string>("SELECT nickname FROM users WHERE id = 'vet1'"), Is.EqualTo("닥터1"));
     }

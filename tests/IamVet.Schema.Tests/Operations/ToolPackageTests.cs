@@ -4,7 +4,9 @@ namespace IamVet.Schema.Tests.Operations;
 /// The runner as a .NET tool, the way README and the runbook install it: <c>dotnet pack</c> of a
 /// copy of the sources (its own obj/ and bin/, so no other build of the checkout is disturbed),
 /// <c>dotnet tool install --tool-path</c> from that folder alone (a nuget.config with only it: no
-/// registry is asked), then the installed command from an unrelated directory: <c>--version</c>,
+/// registry is asked), then the installed command from an unrelated directory: <c>--version</c>
+/// (the version counted from the copy's own git history, and its commit), <c>dotnet tool update</c>
+/// to the build of a later commit,
 /// the runtimeconfig option kept, <c>appsettings.json</c> next to the tool read, <c>check</c>,
 /// <c>migrate up</c> and <c>migrate down</c> on a throwaway legacy database.
 /// </summary>
@@ -17,26 +19,34 @@ public sealed class ToolPackageTests : RunnerTest
     private string toolPath = null!;
     private string anyDirectory = null!;
 
+    private string sources = null!;
+    private string artifacts = null!;
+    private string config = null!;
+    private string firstCommit = null!;
+
     private string Tool => Path.Combine(toolPath, "iamvet-schema");
 
     [OneTimeSetUp]
     public async Task PackAndInstall()
     {
         root = Directory.CreateTempSubdirectory("iamvet-tool-").FullName;
-        var sources = Path.Combine(root, "checkout");
+        sources = Path.Combine(root, "checkout");
         CopySources(ScriptProcess.RepositoryRoot, sources);
-        var artifacts = Path.Combine(root, "artifacts");
+        await CommitAsync("git", "init", "-q");
+        await CommitAsync("git", "add", "-A");
+        await CommitAsync("git", "commit", "-q", "-m", "the sources as they are");
+        firstCommit = await HeadAsync();
+        artifacts = Path.Combine(root, "artifacts");
         toolPath = Path.Combine(root, "tools");
         anyDirectory = Directory.CreateDirectory(Path.Combine(root, "elsewhere")).FullName;
 
         var clock = Stopwatch.StartNew();
-        var pack = await RunAsync("dotnet", sources, PackTimeout, "pack", "src/IamVet.Schema.Runner", "-c", "Release", "-o", artifacts, "-nologo");
-        Assert.That(pack.ExitCode, Is.Zero, "dotnet pack failed\n" + pack);
-        Assert.That(Directory.GetFiles(artifacts, "*.nupkg").Select(Path.GetFileName), Is.EqualTo(new[] { $"iamvet-schema.{Version}.nupkg" }),
-            "one package, the tool's: the migrations travel inside it, the tests are not packable");
+        await PackAsync();
+        Assert.That(Directory.GetFiles(artifacts, "*.nupkg").Select(Path.GetFileName), Is.EqualTo(new[] { $"iamvet-schema.{FirstVersion}.nupkg" }),
+            "one package, the tool's, versioned by the one commit of its history: the migrations travel inside it, the tests are not packable");
         TestContext.Progress.WriteLine($"ToolPackageTests: dotnet pack took {clock.Elapsed.TotalSeconds:0.0} s");
 
-        var config = Path.Combine(root, "nuget.config");
+        config = Path.Combine(root, "nuget.config");
         await File.WriteAllTextAsync(config, $"""
             <?xml version="1.0" encoding="utf-8"?>
             <configuration>
@@ -68,7 +78,7 @@ public sealed class ToolPackageTests : RunnerTest
         var version = await RunToolAsync(anyDirectory, new Dictionary<string, string?>(), "--version");
 
         Assert.That(version.ExitCode, Is.Zero, version.ToString());
-        Assert.That(version.StandardOutput.Trim(), Does.StartWith(Version), version.ToString());
+        Assert.That(version.StandardOutput.Trim(), Is.EqualTo($"{FirstVersion}+{firstCommit[..10]}"), "the version from git and the commit it was built from\n" + version);
 
         var runtimeConfig = Directory.GetFiles(Path.Combine(toolPath, ".store"), "iamvet-schema.runtimeconfig.json", SearchOption.AllDirectories);
         Assert.That(runtimeConfig, Has.Length.EqualTo(1));
@@ -113,9 +123,49 @@ public sealed class ToolPackageTests : RunnerTest
         }
     }
 
-    /// <summary>The version every project of the repository builds with (Directory.Build.props).</summary>
-    private static string Version { get; } =
-        System.Xml.Linq.XDocument.Load(Path.Combine(ScriptProcess.RepositoryRoot, "Directory.Build.props")).Descendants("Version").Single().Value;
+    [Test]
+    public async Task Dotnet_tool_update_installs_the_build_of_a_later_commit()
+    {
+        // Given the first build installed in a tool path of its own, and a later commit packed beside it
+        var updated = Path.Combine(root, "tools-updated");
+        var install = await RunAsync("dotnet", anyDirectory, TimeSpan.FromMinutes(3),
+            "tool", "install", "--tool-path", updated, "--configfile", config, "--add-source", artifacts, "--version", FirstVersion, "iamvet-schema");
+        Assert.That(install.ExitCode, Is.Zero, "dotnet tool install failed\n" + install);
+        await CommitAsync("git", "commit", "-q", "--allow-empty", "-m", "a later commit");
+        await PackAsync();
+
+        // When the tool is updated the way docs/cli.md says
+        var update = await RunAsync("dotnet", anyDirectory, TimeSpan.FromMinutes(3),
+            "tool", "update", "--tool-path", updated, "--configfile", config, "--add-source", artifacts, "iamvet-schema");
+        var version = await RunAsync(Path.Combine(updated, "iamvet-schema"), anyDirectory, RunnerProcess.Timeout, "--version");
+
+        // Then the later build is installed, and says which commit it is
+        Assert.That(update.ExitCode, Is.Zero, "dotnet tool update failed\n" + update);
+        Assert.That(version.StandardOutput.Trim(), Is.EqualTo($"0.1.2+{(await HeadAsync())[..10]}"), version.ToString());
+    }
+
+    /// <summary>
+    /// The version of the copy's first build: version.json's 0.1, and 1 for the one commit since
+    /// version.json's version was set (Nerdbank.GitVersioning's height).
+    /// </summary>
+    private const string FirstVersion = "0.1.1";
+
+    private async Task PackAsync()
+    {
+        var pack = await RunAsync("dotnet", sources, PackTimeout, "pack", "src/IamVet.Schema.Runner", "-c", "Release", "-o", artifacts, "-nologo");
+        Assert.That(pack.ExitCode, Is.Zero, "dotnet pack failed\n" + pack);
+    }
+
+    /// <summary>A git command in the copy of the sources, as a committer of its own.</summary>
+    private async Task CommitAsync(params string[] arguments)
+    {
+        var git = await RunAsync(arguments[0], sources, TimeSpan.FromMinutes(1),
+            ["-c", "user.name=iamvet-tests", "-c", "user.email=tests@iamvet.invalid", .. arguments[1..]]);
+        Assert.That(git.ExitCode, Is.Zero, git.ToString());
+    }
+
+    private async Task<string> HeadAsync() =>
+        (await RunAsync("git", sources, TimeSpan.FromMinutes(1), "rev-parse", "HEAD")).StandardOutput.Trim();
 
     private Task<RunnerResult> RunToolAsync(string workingDirectory, IReadOnlyDictionary<string, string?> environment, params string[] arguments) =>
         RunAsync(Tool, workingDirectory, RunnerProcess.Timeout, environment, arguments);
@@ -145,7 +195,7 @@ public sealed class ToolPackageTests : RunnerTest
     private static void CopySources(string from, string to)
     {
         Directory.CreateDirectory(to);
-        foreach (var file in new[] { "Directory.Build.props", "Directory.Packages.props", "global.json", ".editorconfig", "README.md" })
+        foreach (var file in new[] { "Directory.Build.props", "Directory.Packages.props", "global.json", ".editorconfig", "README.md", "version.json" })
         {
             File.Copy(Path.Combine(from, file), Path.Combine(to, file));
         }

@@ -95,6 +95,37 @@ public sealed class ExitCodeTests : RunnerTest
         Assert.That(await Database.ScalarAsync<long>("SELECT count(*) FROM migration_log"), Is.Zero, "not even a log row");
     }
 
+    [TestCase("migrate", "up", "--no-backup")]
+    [TestCase("baseline")]
+    [TestCase("seed", "--users", "3", "--create-legacy-schema")]
+    public async Task A_declined_prompt_is_the_exit_code_the_table_gives_it_and_touches_nothing(params string[] arguments)
+    {
+        // Given a legacy database without history for baseline, one with it otherwise, and a terminal (script's pty) answering "n"
+        if (arguments[0] == "baseline")
+        {
+            await CreateLegacyDatabaseWithoutHistoryAsync();
+        }
+        else if (arguments[0] == "migrate")
+        {
+            await CreateLegacyDatabaseWithRowsAsync();
+        }
+
+        var before = await StateAsync();
+        var runner = string.Join(' ', new[] { Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", RunnerProcess.DllPath }.Concat(arguments).Select(a => $"'{a}'"));
+        using var process = RunnerProcess.StartCommand("sh", ["-c", $"printf 'n\\n' | script -qec \"{runner}\" /dev/null"], WorkDirectory,
+            RunnerProcess.WithoutConnection(new Dictionary<string, string?> { [ConnectionSettings.EnvironmentVariable] = Database.ConnectionString }), "iamvet-schema in a pty");
+
+        // When the question is answered "n"
+        var result = await process.WaitAsync(RunnerProcess.Timeout);
+
+        // Then exit 2, which the exit-code table lists for a declined prompt, and nothing changed
+        Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
+        Assert.That(result.Output, Does.Contain("[y/N]").And.Contain("not confirmed: nothing was done"), result.ToString());
+        var row = File.ReadLines(Path.Combine(ScriptProcess.RepositoryRoot, "docs", "cli.md")).First(line => line.StartsWith("| 2 |", StringComparison.Ordinal));
+        Assert.That(row, Does.Contain("a question answered with anything but `y`"), "docs/cli.md's exit-code table does not list a declined prompt under 2");
+        Assert.That(await StateAsync(), Is.EqualTo(before), "the database changed\n" + result);
+    }
+
     [Test]
     public async Task Exit_3_when_a_hospital_has_no_name_naming_its_id_and_changing_nothing()
     {
@@ -172,7 +203,7 @@ public sealed class ExitCodeTests : RunnerTest
 
         // Then the migration gave up after 1 s, named the blocker, and rolled everything back
         Assert.That(result.ExitCode, Is.EqualTo(5), result.ToString());
-        Assert.That(result.Output, Does.Contain("--lock-timeout 1 s").And.Contain($"pid {application.ProcessID} (iamvet-tests app)"), result.ToString());
+        Assert.That(result.Output, Does.Contain("--lock-timeout 1s").And.Contain($"pid {application.ProcessID} (iamvet-tests app)"), result.ToString());
         Assert.That(await StateAsync(), Is.EqualTo(before), "the database changed\n" + result);
         Assert.That(await Database.ScalarAsync<string>("SELECT description FROM migration_log ORDER BY id DESC LIMIT 1"), Does.StartWith("ROLLED_BACK:"));
     }

@@ -278,6 +278,74 @@ public sealed class UsageTests : OperationsTest
         Assert.That(await DerivedDatabasesAsync(), Is.Empty, "the restored database is still there\n" + result);
     }
 
+    [Test]
+    public async Task No_command_shows_the_help_with_exit_2_and_help_itself_is_exit_0()
+    {
+        // When the tool, or a command group, is run with nothing else; and with --help
+        var nothing = await RunAsync();
+        var group = await RunAsync("migrate");
+        var help = await RunAsync("--help");
+
+        // Then the help is shown each time: a usage error (2) without a command, success with --help
+        Assert.That(nothing.ExitCode, Is.EqualTo(2), nothing.ToString());
+        Assert.That(nothing.Output, Does.Contain("Commands:").And.Contain("migrate").And.Contain("rehearse"), nothing.ToString());
+        Assert.That(group.ExitCode, Is.EqualTo(2), group.ToString());
+        Assert.That(group.Output, Does.Contain("Commands:").And.Contain("up").And.Contain("down"), group.ToString());
+        Assert.That(help.ExitCode, Is.Zero, help.ToString());
+        Assert.That(help.StandardOutput, Does.Contain("Commands:"), help.ToString());
+    }
+
+    [TestCase("migrate", "down")]
+    [TestCase("preview", "down")]
+    public async Task The_help_of_a_down_describes_its_to_and_steps_as_a_rollback(params string[] command)
+    {
+        var help = Unwrapped((await RunAsync([.. command, "--help"])).StandardOutput);
+
+        Assert.That(help, Does.Contain("--to <to> Roll back to this migration version").And.Contain("it stays applied"), help);
+        Assert.That(help, Does.Contain("--steps <steps> Roll back this many applied migrations, the newest first"), help);
+        Assert.That(help, Does.Not.Contain("Up:").And.Not.Contain("up:").And.Not.Contain("--cleanup"), help);
+    }
+
+    [TestCase("migrate", "up")]
+    [TestCase("rehearse")]
+    [TestCase("restore")]
+    public async Task Durations_in_the_help_read_as_they_are_typed(params string[] command)
+    {
+        var help = Unwrapped((await RunAsync([.. command, "--help"])).StandardOutput);
+
+        Assert.That(help, Does.Contain("[default: 10s]").And.Not.Contain("00:00"), help);
+    }
+
+    [Test]
+    public async Task Baseline_on_an_empty_database_says_how_to_create_the_legacy_schema_in_one_message()
+    {
+        // When an empty database is baselined
+        var result = await RunAsync("baseline", "--yes");
+
+        // Then one refusal naming the ways to create the legacy schema, not a line per missing column
+        Assert.That(result.ExitCode, Is.EqualTo(3), result.ToString());
+        Assert.That(result.StandardError, Does.Contain("has none of the").And.Contain("seed --create-legacy-schema").And.Contain("migrate up --create-legacy-schema"), result.ToString());
+        Assert.That(result.Output, Does.Not.Contain("not found"), result.ToString());
+        Assert.That(await AppliedAsync(), Is.Empty);
+    }
+
+    [TestCase("veterinarians", """UPDATE veterinarians SET nickname = 'changed' WHERE "userId" = 'vet1'""", "vet1")]
+    [TestCase("hospital_images", """UPDATE hospital_images SET "imageUrl" = 'https://cdn/changed.png' WHERE "userId" = 'hos1' AND "imageOrder" = 2""", "hos1")]
+    [TestCase("hospital_treatment_animals", """DELETE FROM hospital_treatment_animals WHERE "userId" = 'hos1' AND "animalType" = 'CAT'""", "hos1")]
+    public async Task Verify_names_the_users_whose_moved_values_differ(string table, string change, string user)
+    {
+        // Given a normalized database whose new table the application changed for one user
+        await UpgradeLegacyDatabaseWithRowsAsync();
+        await Database.ExecuteAsync(change);
+
+        // When
+        var result = await RunAsync("verify");
+
+        // Then the difference names that user, as the audit names offenders
+        Assert.That(result.ExitCode, Is.EqualTo(6), result.ToString());
+        Assert.That(result.StandardOutput, Does.Contain($"{table}: ").And.Contain($"1 user(s) differ. Ids: {user}."), result.ToString());
+    }
+
     private static int Occurrences(string text, string what) =>
         (text.Length - text.Replace(what, "", StringComparison.Ordinal).Length) / what.Length;
 

@@ -70,7 +70,7 @@ public sealed record AuditReport(IReadOnlyList<AuditFinding> Findings, bool Chec
     }
 
     public static string Describe(AuditFinding finding) =>
-        $"[{finding.Code}] {finding.Count} × {finding.Message} Ids: {string.Join(", ", finding.FirstIds)}{(finding.Count > finding.FirstIds.Count ? ", …" : "")}.";
+        $"[{finding.Code}] {finding.Count} × {finding.Message} {DataAudit.IdsText(finding.Count, finding.FirstIds)}";
 }
 
 /// <summary>

@@ -35,7 +35,7 @@ public static class FinishStage
                 var why = failure is OperationCanceledException or PostgresException { SqlState: PostgresErrorCodes.QueryCanceled } && cancellationToken.IsCancellationRequested
                     ? "interrupted (Ctrl-C or SIGTERM)"
                     : failure is PostgresException { SqlState: PostgresErrorCodes.LockNotAvailable }
-                    ? $"gave up waiting for a lock on users after --lock-timeout {context.Options.LockTimeout.TotalSeconds:0.#} s " +
+                    ? $"gave up waiting for a lock on users after --lock-timeout {SettingValues.FormatDuration(context.Options.LockTimeout)} " +
                       $"(blocked by {await TableLockHolders.DescribeAsync(connection, CancellationToken.None)})"
                     : failure is PostgresException error ? error.MessageText + (error.Hint is null ? "" : $" (hint: {error.Hint})") : failure.Message;
                 throw new FinishPending(

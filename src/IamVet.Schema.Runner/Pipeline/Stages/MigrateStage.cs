@@ -137,7 +137,7 @@ public static class MigrateStage
                       (error.Hint is null ? "" : $" (hint: {error.Hint})");
         if (error.SqlState == PostgresErrorCodes.LockNotAvailable)
         {
-            message = $"gave up waiting for a table lock after --lock-timeout {context.Options.LockTimeout.TotalSeconds:0.#} s " +
+            message = $"gave up waiting for a table lock after --lock-timeout {SettingValues.FormatDuration(context.Options.LockTimeout)} " +
                       $"(blocked by {await TableLockHolders.DescribeAsync(session.Connection, cancellationToken)}); rolled back, nothing changed";
         }
         else if (error.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown)
@@ -150,7 +150,7 @@ public static class MigrateStage
         }
         else if (error.SqlState == PostgresErrorCodes.QueryCanceled)
         {
-            message = $"a statement was cancelled ({error.MessageText}; --statement-timeout is {context.Options.StatementTimeout.TotalSeconds:0.#} s, 0 = none); rolled back, nothing changed";
+            message = $"a statement was cancelled ({error.MessageText}; --statement-timeout is {SettingValues.FormatDuration(context.Options.StatementTimeout)}, 0 = none); rolled back, nothing changed";
         }
 
         return message;
