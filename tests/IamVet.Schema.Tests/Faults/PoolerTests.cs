@@ -230,7 +230,7 @@ public sealed class PoolerTests : OperationsTest
                 .ToList();
             Assert.That(runners, Is.Not.Empty, $"{string.Join(' ', arguments)}: no connection of the runner was seen");
             Assert.That(runners, Is.All.Matches<ProxiedSession>(s =>
-                    s.LockTimeout == LockTimeoutOf(s) && s.StatementTimeout == "0" && s.IdleInTransactionSessionTimeout == "0" && s.IdleSessionTimeout == "0"),
+                    s is not null && s.LockTimeout == LockTimeoutOf(s) && s.StatementTimeout == "0" && s.IdleInTransactionSessionTimeout == "0" && s.IdleSessionTimeout == "0"),
                 $"{string.Join(' ', arguments)}: sessions not running with the runner's settings:\n" + string.Join("\n", runners));
         }
     }
