@@ -9,7 +9,7 @@
 // one users row (SELECT * … WHERE id = ID), the other updates one (SET "lastLoginAt" = now(), a
 // column no migration moves). A blocked write never delays a read, and a slow connect never delays
 // the next attempt: the probe's resolution is its period, not its own latency (an application has
-// many clients; until session 7 one attempt waited for the one before it, so on two saturated
+// many clients; until commit 14e1cef one attempt waited for the one before it, so on two saturated
 // cores a 150–250 ms connect looked like an outage). A loop's outage is its longest stretch
 // without a success, from one success's end to the next success's end (a stretch still open at
 // the stop ends at the stop), counted from the loop's first success on (before it the probe is
