@@ -3,21 +3,34 @@ using Spectre.Console;
 
 namespace IamVet.Schema.Runner.Cli;
 
-/// <summary><c>rehearse [--from FILE]</c> (see <see cref="Rehearsal"/>): prints the rehearsed runs' reports, the phases and the forecast.</summary>
+/// <summary><c>rehearse [--from FILE | --on-copy CONNECTION]</c> (see <see cref="Rehearsal"/>): prints the rehearsed runs' reports, the phases and the forecast.</summary>
 public static class RehearseCommand
 {
     private static readonly Option<FileInfo?> From = new("--from") { Description = "Rehearse on this backup instead of taking a fresh one" };
+    private static readonly Option<string?> OnCopy = new("--on-copy")
+    {
+        Description = "Rehearse on this existing copy of the database (a Neon branch, a restored snapshot; connection string or postgresql:// URI): " +
+                      "no backup, no scratch database; refused if it is the source itself or at other versions. The copy is left as the down leaves it: delete it afterwards",
+        HelpName = "connection",
+    };
+
     private static readonly Option<bool> Cleanup = new("--cleanup") { Description = "Include the cleanup in the rehearsed upgrade" };
 
     public static Command Create(ILoggerFactory loggerFactory)
     {
         var command = CommonOptions.Define("rehearse", "Backup → restore into a scratch database → migrate up → migrate down there → drop it; prints timings and a forecast",
-            From, Cleanup, CommonOptions.Connection, CommonOptions.BackupDirectory, CommonOptions.Json, CommonOptions.LockTimeout, CommonOptions.StatementTimeout, CommonOptions.MinFreeSpace);
+            From, OnCopy, Cleanup, CommonOptions.Connection, CommonOptions.BackupDirectory, CommonOptions.Json, CommonOptions.LockTimeout, CommonOptions.StatementTimeout, CommonOptions.MinFreeSpace);
 
         command.SetAction(async (parse, cancel) =>
         {
             var options = CommonOptions.ToRunOptions(parse, "rehearse");
-            var outcome = await Rehearsal.RunAsync(options, parse.GetValue(From)?.FullName, parse.GetValue(Cleanup), loggerFactory, cancel);
+            var copy = parse.GetValue(OnCopy) is { } onCopy ? ConnectionSettings.Parse(onCopy, "--on-copy") : null;
+            if (copy is not null && parse.GetValue(From) is not null)
+            {
+                throw new ConfigurationException("--on-copy and --from exclude each other: --on-copy rehearses on an existing copy, --from restores a backup into a scratch database");
+            }
+
+            var outcome = await Rehearsal.RunAsync(options, parse.GetValue(From)?.FullName, copy, parse.GetValue(Cleanup), loggerFactory, cancel);
             foreach (var name in outcome.LeftOver)
             {
                 Console.Error.WriteLine(
@@ -36,8 +49,9 @@ public static class RehearseCommand
                 Console.Out.WriteLine(new JsonObject
                 {
                     ["exitCode"] = outcome.ExitCode,
-                    ["scratchDatabase"] = outcome.Scratch,
-                    ["scratchDropped"] = true,
+                    ["scratchDatabase"] = outcome.Copy is null ? outcome.Scratch : null,
+                    ["scratchDropped"] = outcome.Copy is null,
+                    ["copy"] = outcome.Copy,
                     ["phases"] = new JsonArray(outcome.Phases.Select(p => (JsonNode?)new JsonObject
                     {
                         ["phase"] = p.Phase, ["durationMs"] = (long)p.Duration.TotalMilliseconds, ["result"] = p.Result,
@@ -73,7 +87,9 @@ public static class RehearseCommand
             RunReport.Write(outcome.Down, asJson: false);
         }
 
-        var table = new Table().Border(TableBorder.Rounded).Title($"rehearsal of {Markup.Escape(database)} (scratch database {Markup.Escape(outcome.Scratch)} dropped)");
+        var table = new Table().Border(TableBorder.Rounded).Title(outcome.Copy is null
+            ? $"rehearsal of {Markup.Escape(database)} (scratch database {Markup.Escape(outcome.Scratch)} dropped)"
+            : $"rehearsal of {Markup.Escape(database)} on the copy {Markup.Escape(outcome.Copy)}");
         table.AddColumn("Phase");
         table.AddColumn(new TableColumn("Time").RightAligned());
         table.AddColumn("Result");
@@ -83,6 +99,11 @@ public static class RehearseCommand
         }
 
         AnsiConsole.Write(table);
+        if (outcome.Copy is not null)
+        {
+            AnsiConsole.MarkupLine($"the copy {Markup.Escape(outcome.Copy)} is left as the rehearsal left it (after the down, if one ran); it is yours to delete (e.g. neonctl branches delete)");
+        }
+
         var forecast = outcome.Forecast;
         AnsiConsole.MarkupLine(outcome.NothingToRehearse
             ? $"nothing to rehearse: {Markup.Escape(database)} is already where migrate up would take it ({Markup.Escape(outcome.Up!.Message)}); no migration ran in the copy, so there is no forecast"

@@ -17,6 +17,9 @@ public sealed record RehearsalOutcome(
     /// <summary>The source is already where the rehearsed up would take it: nothing was rehearsed, there is no forecast.</summary>
     public bool NothingToRehearse => Up?.Status == LogStatuses.NothingToDo;
 
+    /// <summary>The existing copy the runs went to (<c>--on-copy</c>, shown as user@host:port/database), or null: a scratch database.</summary>
+    public string? Copy { get; init; }
+
     /// <summary>The rehearsed run that failed, if one did.</summary>
     public RunSummary? Failed => Up is null ? Backup : Up.ExitCode != ExitCodes.Success ? Up : Down?.ExitCode is not ExitCodes.Success ? Down : null;
 
@@ -28,16 +31,31 @@ public sealed record RehearsalOutcome(
 /// as one composition of the pipeline's stages: the backup (<see cref="MigrationPipeline.BackupAsync"/>),
 /// or FILE; a restore into a scratch database (<see cref="Restoring"/>); the full <c>migrate up</c>
 /// and <c>migrate down</c> pipelines there; the scratch database dropped (also on failure). Then a
-/// forecast of the real run: the data-move time and how long users is locked.
+/// forecast of the real run: the data-move time and how long users is locked. Or, with
+/// <c>--on-copy</c>, the same runs on a copy that already exists (docs/adr/0017).
 /// </summary>
 public static class Rehearsal
 {
-    public static async Task<RehearsalOutcome> RunAsync(RunOptions options, string? from, bool cleanup, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    /// <summary>
+    /// With <paramref name="copy"/> (<c>--on-copy</c>): no backup, no restore, no scratch database;
+    /// the same runs go to that existing copy once <see cref="RehearsalCopy.CheckAsync"/> has shown it
+    /// is not the source and is at the source's versions. The copy is left as the down leaves it.
+    /// </summary>
+    public static async Task<RehearsalOutcome> RunAsync(
+        RunOptions options, string? from, ConnectionTarget? copy, bool cleanup, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
         var phases = new List<RehearsalPhase>();
         var pipeline = new MigrationPipeline(loggerFactory);
         var scratch = ScratchDatabases.For(options.Target.Database, DateTime.UtcNow);
         var (leftOver, route) = await LeftOverScratchDatabasesAsync(options, cancellationToken);
+        if (copy is not null)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var versions = await RehearsalCopy.CheckAsync(options.Target, copy, cancellationToken);
+            phases.Add(new("check the copy", clock.Elapsed, $"{copy.Database} is not the source; both at {RehearsalCopy.Describe(versions)}"));
+            var (copyUp, copyDown) = await RunUpAndDownAsync(pipeline, options with { Target = copy, NoBackup = true, Yes = true }, cleanup, phases, cancellationToken);
+            return Finished(new RehearsalOutcome(copy.Database, phases, null, copyUp, copyDown, null) { LeftOver = leftOver, Copy = copy.Display });
+        }
 
         // 1. The backup: fresh, or the one given.
         string dump;
@@ -86,17 +104,7 @@ public static class Rehearsal
             phases.Add(new("restore", restored.Duration, $"{restored.Actual.GetValueOrDefault("users")} users in {scratch}"));
 
             // 3. The real pipelines on the copy (the copy needs no backup of its own).
-            var scratchOptions = options with { Target = options.Target.WithDatabase(scratch), NoBackup = true, Yes = true };
-            up = await pipeline.RunAsync(scratchOptions with
-            {
-                CommandName = "migrate up", Direction = MigrationDirection.Up, Flags = cleanup ? ["--cleanup"] : [],
-            }, cancellationToken);
-            phases.Add(new("migrate up", up.Context.Clock.Elapsed, $"{up.Status} (exit {up.ExitCode})"));
-            if (up.ExitCode == ExitCodes.Success && up.Status != LogStatuses.NothingToDo)
-            {
-                down = await pipeline.RunAsync(scratchOptions with { CommandName = "migrate down", Direction = MigrationDirection.Down }, cancellationToken);
-                phases.Add(new("migrate down", down.Context.Clock.Elapsed, $"{down.Status} (exit {down.ExitCode})"));
-            }
+            (up, down) = await RunUpAndDownAsync(pipeline, options with { Target = options.Target.WithDatabase(scratch), NoBackup = true, Yes = true }, cleanup, phases, cancellationToken);
         }
         finally
         {
@@ -112,11 +120,32 @@ public static class Rehearsal
             }
         }
 
-        var outcome = new RehearsalOutcome(scratch, phases, null, up, down, null) { LeftOver = leftOver };
+        return Finished(new RehearsalOutcome(scratch, phases, null, up, down, null) { LeftOver = leftOver });
+    }
+
+    /// <summary>The full <c>migrate up</c> pipeline on the copy, then, if it moved something, <c>migrate down</c>.</summary>
+    private static async Task<(RunSummary Up, RunSummary? Down)> RunUpAndDownAsync(
+        MigrationPipeline pipeline, RunOptions copyOptions, bool cleanup, List<RehearsalPhase> phases, CancellationToken cancellationToken)
+    {
+        var up = await pipeline.RunAsync(copyOptions with
+        {
+            CommandName = "migrate up", Direction = MigrationDirection.Up, Flags = cleanup ? ["--cleanup"] : [],
+        }, cancellationToken);
+        phases.Add(new("migrate up", up.Context.Clock.Elapsed, $"{up.Status} (exit {up.ExitCode})"));
+        RunSummary? down = null;
+        if (up.ExitCode == ExitCodes.Success && up.Status != LogStatuses.NothingToDo)
+        {
+            down = await pipeline.RunAsync(copyOptions with { CommandName = "migrate down", Direction = MigrationDirection.Down }, cancellationToken);
+            phases.Add(new("migrate down", down.Context.Clock.Elapsed, $"{down.Status} (exit {down.ExitCode})"));
+        }
+
+        return (up, down);
+    }
+
+    private static RehearsalOutcome Finished(RehearsalOutcome outcome) =>
         // A forecast only from a rehearsal that passed and moved something: a refused or rolled-back
         // run says nothing about the window, nor does an up that had nothing to do (no down follows it).
-        return outcome.Failed is null && !outcome.NothingToRehearse ? outcome with { Forecast = Forecast(up, down) } : outcome;
-    }
+        outcome.Failed is null && !outcome.NothingToRehearse ? outcome with { Forecast = Forecast(outcome.Up!, outcome.Down) } : outcome;
 
     /// <summary>
     /// Scratch databases of earlier rehearsals of this database (a rehearse killed with SIGKILL cannot
