@@ -18,7 +18,7 @@ public static class RehearseCommand
 
     public static Command Create(ILoggerFactory loggerFactory)
     {
-        var command = CommonOptions.Define("rehearse", "Backup → restore into a scratch database → migrate up → migrate down there → drop it; prints timings and a forecast",
+        var command = CommonOptions.Define("rehearse", "Backup → restore into a scratch database → migrate up → migrate down there → drop it (or, --on-copy, up → down on an existing copy); prints timings and a forecast",
             From, OnCopy, Cleanup, CommonOptions.Connection, CommonOptions.BackupDirectory, CommonOptions.Json, CommonOptions.LockTimeout, CommonOptions.StatementTimeout, CommonOptions.MinFreeSpace);
 
         command.SetAction(async (parse, cancel) =>
@@ -109,7 +109,7 @@ public static class RehearseCommand
             ? $"nothing to rehearse: {Markup.Escape(database)} is already where migrate up would take it ({Markup.Escape(outcome.Up!.Message)}); no migration ran in the copy, so there is no forecast"
             : forecast is null
             ? $"[red]no forecast[/]: the rehearsed {Markup.Escape(outcome.Failed!.Context.Options.CommandName)} ended {Markup.Escape(outcome.Failed.Status)} (exit {outcome.Failed.ExitCode}) " +
-              "in the scratch copy; fix what its report above says, then rehearse again"
+              "in the copy; fix what its report above says, then rehearse again"
             : $"forecast for the real run: data move {forecast["dataMoveSeconds"]} s. During migrate up, users cannot be read for about " +
               $"{forecast["upReadOutageSeconds"]} s (its last statements and COMMIT) and writes to users and the legacy side tables wait for about " +
               $"{forecast["upWriteOutageSeconds"]} s. Rollback {forecast["rollbackSeconds"]} s: users cannot be read for about {forecast["downReadOutageSeconds"]} s, " +
