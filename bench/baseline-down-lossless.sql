@@ -10,7 +10,7 @@
 -- NOT done, unlike the runner: the values that have no legacy column (hospitals.postalCode,
 -- latitude, longitude, hospitalDescription; hospital_images.imageDescription; migration_log's
 -- audit columns), the application's own ids and its timestamps finer than the legacy columns' are
--- dropped, not kept in iamvet_rollback_stash for the next up (docs/adr/0016).
+-- dropped, not kept in iamvet_rollback_stash for the next up (docs/adr/0014).
 -- Run as one transaction: psql --single-transaction. (bench/baseline-down.sql stays the minimal,
 -- lossy baseline: users columns only.)
 SET work_mem = '256MB';

@@ -494,7 +494,7 @@ public static class DataAudit
     /// Values of the new tables that the legacy columns they go back into cannot hold, compared on
     /// the columns' actual types: a string longer than a bounded legacy column (varchar(n)) would
     /// make the Down fail halfway, so it blocks; a timestamp with more fractional digits than the
-    /// legacy column keeps (timestamp(3): milliseconds) is held there rounded until the next up (docs/adr/0016), so it is named as a warning.
+    /// legacy column keeps (timestamp(3): milliseconds) is held there rounded until the next up (docs/adr/0014), so it is named as a warning.
     /// </summary>
     private static async Task<List<AuditFinding>> ValuesTheLegacyColumnsCannotHoldAsync(NpgsqlConnection connection, List<WriteBack> columns, CancellationToken cancellationToken)
     {

@@ -32,7 +32,7 @@ public sealed record RehearsalOutcome(
 /// or FILE; a restore into a scratch database (<see cref="Restoring"/>); the full <c>migrate up</c>
 /// and <c>migrate down</c> pipelines there; the scratch database dropped (also on failure). Then a
 /// forecast of the real run: the data-move time and how long users is locked. Or, with
-/// <c>--on-copy</c>, the same runs on a copy that already exists (docs/adr/0017).
+/// <c>--on-copy</c>, the same runs on a copy that already exists (docs/adr/0015).
 /// </summary>
 public static class Rehearsal
 {

@@ -2,7 +2,7 @@ namespace IamVet.Schema.Runner.Operations;
 
 /// <summary>
 /// <c>rehearse --on-copy</c>: before anything runs there, proves that the copy is not the source
-/// itself and that it stands where the source stands (docs/adr/0017). A copy made by a Neon branch
+/// itself and that it stands where the source stands (docs/adr/0015). A copy made by a Neon branch
 /// or a restored snapshot keeps the source's system identifier, its database OIDs and its data, so
 /// none of those can tell them apart; a session advisory lock taken on the source can: only the
 /// source's own database on the source's own server shows it in <c>pg_locks</c>. Nothing is

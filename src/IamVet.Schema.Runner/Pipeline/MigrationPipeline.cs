@@ -239,7 +239,7 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
             catch (NpgsqlException) when (connection.State != System.Data.ConnectionState.Open)
             {
                 // The lock connection was lost (ended by the server or an operator; a migration then
-                // rolled back: docs/adr/0014): the row is this attempt's own, completed on a new connection.
+                // rolled back: docs/adr/0013): the row is this attempt's own, completed on a new connection.
                 await using var fresh = await context.Database.OpenAsync(Roles.Lock, cancellationToken);
                 return await WriteLogRowAsync(summary, fresh, cancellationToken);
             }

@@ -85,7 +85,7 @@ public static class AdvisoryLock
     /// <summary>
     /// Whether <paramref name="backend"/> (the run's lock connection) still holds the migration lock,
     /// asked on another connection (the migration's, inside its transaction just before COMMIT:
-    /// docs/adr/0014). A backend that is gone holds nothing; a later backend given the same pid
+    /// docs/adr/0013). A backend that is gone holds nothing; a later backend given the same pid
     /// started later. The activity snapshot is cleared first: inside a transaction PostgreSQL keeps
     /// the first one it read.
     /// </summary>

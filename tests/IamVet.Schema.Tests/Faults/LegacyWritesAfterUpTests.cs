@@ -249,7 +249,7 @@ public sealed class LegacyWritesAfterUpTests : RunnerTest
         Assert.That(await Database.ScalarAsync<long>("""SELECT count(*) FROM hospital_animals WHERE "userId" = 'hos1' AND "animalType" = 'BIRD'"""), Is.EqualTo(1));
 
         // And nothing of the up is left behind: no record of legacy writes, and in the stash only the
-        // animal's own id for the next up (ADR 0016), not the runner's own migration_log audit values,
+        // animal's own id for the next up (ADR 0014), not the runner's own migration_log audit values,
         // which stay in the rows' descriptions (ADR 0002)
         Assert.That(await TableExistsAsync("iamvet_legacy_writes"), Is.False);
         Assert.That(await Database.LinesAsync("SELECT kind, key, payload ->> 'id' FROM iamvet_rollback_stash ORDER BY kind, key"),

@@ -4,7 +4,7 @@ namespace IamVet.Schema.Tests.Faults;
 /// The migration lock lost while the migration runs: its lock connection ended by the server
 /// (idle_session_timeout, a failover) or by an operator (here: pg_terminate_backend). The migration
 /// checks on its own connection, just before COMMIT, that the run's lock connection still holds the
-/// lock (docs/adr/0014): without it the migration rolls back (exit 5, logged ROLLED_BACK on a new
+/// lock (docs/adr/0013): without it the migration rolls back (exit 5, logged ROLLED_BACK on a new
 /// connection). A second run that takes the freed lock meanwhile is stopped by the first run's
 /// migration connection and told that run is alive, not "gone".
 /// </summary>

@@ -4,7 +4,7 @@ namespace IamVet.Schema.Tests.Operations;
 /// <c>rehearse --on-copy</c>: the real up and down pipelines on a copy that already exists (here a
 /// database made from the source as its template, as a Neon branch is a copy at the same state):
 /// no backup, no scratch database, the source untouched; the source itself, however it is named,
-/// and a copy at other versions are refused before anything runs (docs/adr/0017).
+/// and a copy at other versions are refused before anything runs (docs/adr/0015).
 /// </summary>
 [TestFixture]
 public sealed class RehearseOnCopyTests : OperationsTest

@@ -8,7 +8,7 @@ public sealed class LockedSession(NpgsqlConnection connection) : IAsyncDisposabl
     /// <summary>The lock connection: pre-flight, the audit and migration_log use it too.</summary>
     public NpgsqlConnection Connection { get; } = connection;
 
-    /// <summary>The lock connection's backend, once it holds the lock: the migration checks it still does before COMMIT (docs/adr/0014).</summary>
+    /// <summary>The lock connection's backend, once it holds the lock: the migration checks it still does before COMMIT (docs/adr/0013).</summary>
     public LockBackend? Backend { get; internal set; }
 
     public ValueTask DisposeAsync() => Connection.DisposeAsync();
@@ -20,7 +20,7 @@ public sealed class LockedSession(NpgsqlConnection connection) : IAsyncDisposabl
 /// A connection an earlier run left working (<see cref="AdvisoryLock.FindLeftoverAsync"/>) counts as
 /// holding it too: it still holds that run's table locks, and its migration_log row must stay
 /// RUNNING until it has ended. The message says whether that run is alive (it lost only its lock
-/// connection, and rolls back before COMMIT: docs/adr/0014) or its runner is gone.
+/// connection, and rolls back before COMMIT: docs/adr/0013) or its runner is gone.
 /// </summary>
 public static class LockStage
 {

@@ -316,7 +316,7 @@ public static class MigrateStage
         /// <summary>
         /// Before COMMIT: the verification (what only the last statements make true, or all of it when
         /// no migration had a gate; a mismatch rolls everything back), then the attempt's migration_log
-        /// row, and last that the run's lock connection still holds the migration lock (docs/adr/0014):
+        /// row, and last that the run's lock connection still holds the migration lock (docs/adr/0013):
         /// a lost lock rolls everything back.
         /// </summary>
         public async Task BeforeCommitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction)
