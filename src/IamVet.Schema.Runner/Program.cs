@@ -62,6 +62,12 @@ catch (ConfigurationException ex)
     await Console.Error.WriteLineAsync($"error: {ex.Message}");
     return Fail(ExitCodes.Usage, ex.Message);
 }
+catch (IamVet.Schema.Runner.Postgres.ConnectRefused ex)
+{
+    // A command outside the pipeline (status, verify, …) whose connection a database's or role's timeout ended as it connected.
+    await Console.Error.WriteLineAsync($"error: {ex.Message}");
+    return Fail(ExitCodes.Refused, ex.Message);
+}
 catch (PipelineStopped ex)
 {
     await Console.Error.WriteLineAsync($"error: {ex.Message}");

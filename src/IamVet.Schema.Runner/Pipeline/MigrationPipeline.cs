@@ -171,6 +171,10 @@ public sealed class MigrationPipeline(ILoggerFactory loggerFactory)
         {
             return new RunSummary(ExitCodes.Usage, LogStatuses.Refused, usage.Message, context, results);
         }
+        catch (ConnectRefused refused)
+        {
+            return new RunSummary(ExitCodes.Refused, LogStatuses.Refused, refused.Message, context, results);
+        }
         catch (Exception unexpected) when (unexpected is not OutOfMemoryException && !cancellationToken.IsCancellationRequested)
         {
             logger.LogError(unexpected, "unexpected error in {Command}", context.Options.CommandName);

@@ -4,9 +4,20 @@ using Npgsql;
 
 namespace IamVet.Schema.Runner.Postgres;
 
+/// <summary>
+/// A connection a timeout set on the database or the role ended as it connected, before the runner
+/// could set its own (<see cref="ConnectionErrors.IsEndedByATimeoutAtConnect"/>): a refusal (exit 3)
+/// naming the setting, whichever connection of the run it was, never an unexpected error.
+/// </summary>
+public sealed class ConnectRefused(string message, Exception inner) : Exception(message, inner);
+
 /// <summary>Turns a failed connection attempt into one specific sentence (never including the password).</summary>
 public static class ConnectionErrors
 {
+    /// <summary>Whether <paramref name="exception"/>, thrown while connecting, is a database's or role's timeout ending the connection before the runner's settings.</summary>
+    public static bool IsEndedByATimeoutAtConnect(Exception exception) =>
+        exception is PostgresException { SqlState: PostgresErrorCodes.QueryCanceled or PostgresErrorCodes.IdleSessionTimeout or "25P03" };
+
     public static string Describe(Exception exception, NpgsqlConnectionStringBuilder target)
     {
         var where = $"{target.Host}:{target.Port}/{target.Database} as {target.Username ?? "(default user)"}";

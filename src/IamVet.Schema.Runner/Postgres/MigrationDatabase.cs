@@ -124,8 +124,20 @@ public sealed class MigrationDatabase(ConnectionTarget target, TimeSpan? lockTim
         "WHERE name IN (SELECT name FROM pg_catalog.pg_settings)";
 
     /// <summary>Opens a connection in <paramref name="role"/>, its session settings set.</summary>
-    public async Task<NpgsqlConnection> OpenAsync(string role, CancellationToken cancellationToken) =>
-        await sources.GetOrAdd(role, CreateDataSource).OpenConnectionAsync(cancellationToken);
+    public async Task<NpgsqlConnection> OpenAsync(string role, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await sources.GetOrAdd(role, CreateDataSource).OpenConnectionAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ConnectionErrors.IsEndedByATimeoutAtConnect(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            // Npgsql's first query on a new data source (the server's types) runs before the session
+            // settings: a short statement_timeout on the database or the role can end it, on any role's
+            // first connection, not only the lock connection's.
+            throw new ConnectRefused(DescribeConnectFailure(ex), ex);
+        }
+    }
 
     /// <summary>Runs <paramref name="sessionSettings"/> (<see cref="SessionSettingsFor"/>) on <paramref name="connection"/>, outside any transaction.</summary>
     public static void ApplySessionSettings(NpgsqlConnection connection, string sessionSettings)
